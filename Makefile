@@ -1,0 +1,43 @@
+# ClusterSim — build, run, test and benchmark.
+#   make run    install what is missing, build, run the showcase scenario into results/
+#   make test   install what is missing, build, run every test
+#   make bench  engine benchmarks (release build)
+SHELL := /bin/bash
+SWIFT ?= swift
+SHOWCASE ?= scenarios/showcase-transfers.yaml
+RELEASE_BIN := .build/release/clustersim
+
+.PHONY: all deps build run test bench clean
+
+all: build
+
+# GSL is the one system library ClusterSim needs; pkg-config finds it.
+deps:
+	@if pkg-config --exists gsl 2>/dev/null; then \
+	  echo "deps: gsl $$(pkg-config --modversion gsl) found"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing libgsl-dev and pkg-config with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y -q libgsl-dev pkg-config; \
+	else \
+	  echo "deps: GSL is missing. Install it with:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y libgsl-dev pkg-config"; \
+	  exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product clustersim
+
+run: build
+	$(RELEASE_BIN) run $(SHOWCASE)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+bench: deps
+	$(SWIFT) build -c release --product clustersim-bench
+	.build/release/clustersim-bench
+
+clean:
+	rm -rf .build

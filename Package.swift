@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+// ClusterSim: a discrete-event simulator of GPU clusters. Module map and
+// dependency direction follow ../shared/DESIGN.md: each target uses only the
+// targets listed above it.
+import PackageDescription
+
+let package = Package(
+    name: "ClusterSim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "clustersim", targets: ["clustersim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // GNU GSL (Debian's libgsl-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev", "pkg-config"])]
+        ),
+        .target(name: "Stats", dependencies: ["CGSL"]),
+        .target(name: "Engine"),
+        .target(name: "Scenario", dependencies: ["Yams"]),
+        .target(name: "Report", dependencies: ["Stats"]),
+        .target(
+            name: "Experiments",
+            dependencies: ["Stats", "Engine", "Scenario", "Report"]
+        ),
+        .executableTarget(
+            name: "clustersim",
+            dependencies: [
+                "Experiments", "Scenario", "Report",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks run through `make bench` (release build), never in tests.
+        .executableTarget(
+            name: "clustersim-bench",
+            dependencies: [
+                "Engine",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            path: "Benchmarks/EngineBench"
+        ),
+
+        .target(name: "TestSupport", dependencies: ["Scenario"], path: "Tests/TestSupport"),
+        .testTarget(name: "StatsTests", dependencies: ["Stats", "CGSL"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stats"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Stats"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["clustersim", "TestSupport"]),
+    ]
+)
