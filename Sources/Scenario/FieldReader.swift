@@ -1,0 +1,182 @@
+// Typed reads from a mapping node that record every problem instead of stopping at the first,
+// so a user sees all of them at once. Unknown keys get a did-you-mean suggestion.
+
+/// Collects diagnostics for one file.
+final class DiagnosticLog {
+    let file: String
+    var errors: [Diagnostic] = []
+    var warnings: [Diagnostic] = []
+    /// Added after each key path, e.g. " (variant \"gb300\")".
+    var context = ""
+
+    init(file: String) { self.file = file }
+
+    func error(_ origin: Origin?, _ path: String, _ message: String) {
+        errors.append(Diagnostic(file: file, origin: origin, path: path, message: message + context))
+    }
+
+    func warning(_ origin: Origin?, _ path: String, _ message: String) {
+        warnings.append(Diagnostic(file: file, origin: origin, path: path, message: message + context))
+    }
+}
+
+/// The fields of one mapping, read with their key paths.
+struct FieldReader {
+    let node: ConfigNode
+    let path: String
+    let log: DiagnosticLog
+
+    /// Reads `node` as a mapping whose keys must be among `allowed`; nil (with an error logged)
+    /// when it is not a mapping.
+    init?(_ node: ConfigNode, path: String, log: DiagnosticLog, allowed: [String]) {
+        guard case .mapping(let pairs, _) = node else {
+            log.error(node.origin, path, "expected a mapping of keys, got \(node.described)")
+            return nil
+        }
+        self.node = node
+        self.path = path
+        self.log = log
+        for (key, value) in pairs where !allowed.contains(key) {
+            var message = "unknown key \"\(key)\""
+            if let suggestion = closestName(to: key, among: allowed) { message += "; did you mean \"\(suggestion)\"?" }
+            else { message += "; expected one of \(allowed.joined(separator: ", "))" }
+            log.error(value.origin, child(key), message)
+        }
+    }
+
+    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The node under `key`, nil when absent or null.
+    func value(_ key: String) -> ConfigNode? {
+        guard let value = node[key] else { return nil }
+        if case .null = value { return nil }
+        return value
+    }
+
+    func has(_ key: String) -> Bool { value(key) != nil }
+
+    func origin(_ key: String) -> Origin? { node[key]?.origin ?? node.origin }
+
+    func missing(_ key: String, _ what: String) {
+        log.error(node.origin, child(key), "missing required key (\(what))")
+    }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        guard let value = value(key) else {
+            if required { missing(key, "a name") }
+            return nil
+        }
+        guard case .scalar(let text, _) = value else {
+            log.error(value.origin, child(key), "expected a string, got \(value.described)")
+            return nil
+        }
+        return text
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let value = value(key) else { return nil }
+        if case .scalar(let text, _) = value {
+            switch text {
+            case "true", "True", "yes", "on": return true
+            case "false", "False", "no", "off": return false
+            default: break
+            }
+        }
+        log.error(value.origin, child(key), "expected true or false, got \(value.described)")
+        return nil
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
+        guard let value = value(key) else {
+            if required { missing(key, "an integer") }
+            return nil
+        }
+        guard case .scalar(let text, _) = value, let number = Int(text.replacingUnderscores()) else {
+            log.error(value.origin, child(key), "expected an integer, got \(value.described)")
+            return nil
+        }
+        guard range.contains(number) else {
+            log.error(value.origin, child(key), "must be \(describe(range)), got \(number)")
+            return nil
+        }
+        return number
+    }
+
+    /// A quantity in SI base units that must be ≥ `minimum` (or > it when `exclusive`).
+    func quantity(
+        _ key: String, _ dimension: Dimension, minimum: Double = 0, exclusive: Bool = false, required: Bool = false
+    ) -> Double? {
+        guard let value = value(key) else {
+            if required { missing(key, "\(dimension.noun) such as \(dimension.example)") }
+            return nil
+        }
+        guard case .scalar(let text, _) = value else {
+            log.error(value.origin, child(key), "expected \(dimension.noun) such as \(dimension.example), got \(value.described)")
+            return nil
+        }
+        switch Quantity.parse(text.replacingUnderscores(), as: dimension) {
+        case .failure(let error):
+            log.error(value.origin, child(key), "\(error.reason), got \"\(text)\"")
+            return nil
+        case .success(let number):
+            let ok = exclusive ? number > minimum : number >= minimum
+            guard ok else {
+                log.error(value.origin, child(key), "must be \(exclusive ? ">" : "≥") \(format(minimum)), got \"\(text)\"")
+                return nil
+            }
+            return number
+        }
+    }
+
+    func sequence(_ key: String) -> [ConfigNode]? {
+        guard let value = value(key) else { return nil }
+        guard case .sequence(let items, _) = value else {
+            log.error(value.origin, child(key), "expected a list, got \(value.described)")
+            return nil
+        }
+        return items
+    }
+
+    private func describe(_ range: ClosedRange<Int>) -> String {
+        if range.upperBound == Int.max { return "≥ \(range.lowerBound)" }
+        return "between \(range.lowerBound) and \(range.upperBound)"
+    }
+
+    private func format(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+    }
+}
+
+extension String {
+    /// "1_000_000" → "1000000", as YAML 1.1 allows.
+    func replacingUnderscores() -> String { filter { $0 != "_" } }
+}
+
+/// The candidate nearest to `name` by edit distance, if it is near enough to be a typo
+/// (distance at most a third of the longer name, and at least 1 allowed).
+func closestName(to name: String, among candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for candidate in candidates {
+        let d = editDistance(name.lowercased(), candidate.lowercased())
+        if best == nil || d < best!.1 { best = (candidate, d) }
+    }
+    guard let (candidate, distance) = best else { return nil }
+    return distance <= Swift.max(1, Swift.max(name.count, candidate.count) / 3) ? candidate : nil
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), O(|a|·|b|).
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,324 @@
+// Reading a scenario: YAML → node tree → overrides → variants → typed, validated specs.
+// Every problem is collected and reported together; nothing is written on bad input.
+import Foundation
+
+public enum ScenarioLoader {
+    static let topLevelKeys = ["name", "description", "seed", "replications", "cluster", "workload", "stack", "noise", "variants", "compare"]
+    /// Keys a variant may not change: they define the experiment, not one variant of it.
+    static let experimentKeys = ["name", "seed", "replications", "variants", "compare"]
+
+    /// Reads the scenario file at `path` and applies `overrides` (`key.path=value`).
+    public static func load(path: String, overrides: [String] = []) throws(ScenarioError) -> ExperimentPlan {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"
+            throw ScenarioError([Diagnostic(file: path, origin: nil, path: "", message: reason)])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioError([Diagnostic(file: path, origin: nil, path: "", message: "is not UTF-8 text")])
+        }
+        return try plan(text: text, file: path, overrides: overrides, contents: [UInt8](data))
+    }
+
+    /// Builds the plan from YAML text (`file` names it in messages).
+    public static func plan(text: String, file: String, overrides: [String] = [], contents: [UInt8]? = nil) throws(ScenarioError) -> ExperimentPlan {
+        var tree = try YAMLReader.parse(text, file: file)
+        if case .null = tree { throw ScenarioError([Diagnostic(file: file, origin: nil, path: "", message: "the file is empty")]) }
+        var problems: [Diagnostic] = []
+        for argument in overrides {
+            do {
+                try Override.parse(argument, file: file).apply(to: &tree, file: file)
+            } catch {
+                problems += error.diagnostics
+            }
+        }
+        if !problems.isEmpty { throw ScenarioError(problems) }
+
+        let log = DiagnosticLog(file: file)
+        guard let top = FieldReader(tree, path: "", log: log, allowed: topLevelKeys) else { throw ScenarioError(log.errors) }
+        let variantEntries = readVariants(top, log: log)
+        let base = decode(tree, log: log)
+        let compare = readCompare(top, variantNames: variantEntries.map(\.name), log: log)
+
+        var variants: [Variant] = []
+        for entry in variantEntries {
+            guard !entry.overrides.isEmpty else {
+                if let base { variants.append(Variant(name: entry.name, spec: base)) }
+                continue
+            }
+            var variantTree = tree
+            var applied = true
+            for override in entry.overrides {
+                do { try override.apply(to: &variantTree, file: file) } catch {
+                    log.errors += error.diagnostics.map { var d = $0; d.message += " (variant \"\(entry.name)\")"; return d }
+                    applied = false
+                }
+            }
+            guard applied else { continue }
+            // Report only what the variant adds: the base's own problems are already logged.
+            let variantLog = DiagnosticLog(file: file)
+            variantLog.context = " (variant \"\(entry.name)\")"
+            if let spec = decode(variantTree, log: variantLog) { variants.append(Variant(name: entry.name, spec: spec)) }
+            log.errors += variantLog.errors.filter { !log.errors.contains(stripping: $0, context: variantLog.context) }
+        }
+        if !log.errors.isEmpty { throw ScenarioError(log.errors) }
+        guard let base else { throw ScenarioError(log.errors) }
+
+        return ExperimentPlan(
+            name: base.name,
+            file: file,
+            fileContents: contents ?? Array(text.utf8),
+            seed: base.seed,
+            replications: base.replications,
+            variants: variants,
+            compare: compare,
+            warnings: log.warnings
+        )
+    }
+
+    struct VariantEntry {
+        var name: String
+        var overrides: [Override]
+    }
+
+    /// The variants list; the base scenario runs as "base" unless a variant without `set` names it.
+    static func readVariants(_ top: FieldReader, log: DiagnosticLog) -> [VariantEntry] {
+        guard let items = top.sequence("variants") else { return [VariantEntry(name: "base", overrides: [])] }
+        var entries: [VariantEntry] = []
+        for (i, item) in items.enumerated() {
+            let path = "variants[\(i)]"
+            guard let fields = FieldReader(item, path: path, log: log, allowed: ["name", "set"]) else { continue }
+            guard let name = fields.string("name", required: true) else { continue }
+            if !isPlainName(name) {
+                log.error(fields.origin("name"), "\(path).name", "\"\(name)\" must be letters, digits, '.', '_' or '-'")
+            }
+            if entries.contains(where: { $0.name == name }) {
+                log.error(fields.origin("name"), "\(path).name", "variant \"\(name)\" is defined twice")
+                continue
+            }
+            var overrides: [Override] = []
+            if let set = fields.value("set") {
+                guard case .mapping(let pairs, _) = set else {
+                    log.error(set.origin, "\(path).set", "expected a mapping of key paths to values, got \(set.described)")
+                    continue
+                }
+                for (key, value) in pairs {
+                    guard let components = PathComponent.parse(key) else {
+                        log.error(value.origin, "\(path).set.\(key)", "malformed key path; write it like cluster.system")
+                        continue
+                    }
+                    if case .key(let first) = components[0], experimentKeys.contains(first) {
+                        log.error(value.origin, "\(path).set.\(key)", "a variant cannot change \"\(first)\"; it belongs to the whole experiment")
+                        continue
+                    }
+                    overrides.append(Override(path: components, value: value))
+                }
+            }
+            entries.append(VariantEntry(name: name, overrides: overrides))
+        }
+        if entries.isEmpty { log.error(top.origin("variants"), "variants", "the list is empty; remove it to run the base scenario alone") }
+        if !entries.contains(where: { $0.overrides.isEmpty }) && !entries.contains(where: { $0.name == "base" }) {
+            entries.insert(VariantEntry(name: "base", overrides: []), at: 0)
+        }
+        return entries
+    }
+
+    static func readCompare(_ top: FieldReader, variantNames: [String], log: DiagnosticLog) -> CompareSpec? {
+        guard let node = top.value("compare"),
+              let fields = FieldReader(node, path: "compare", log: log, allowed: ["baseline", "claim"])
+        else { return nil }
+        guard let baseline = fields.string("baseline", required: true) else { return nil }
+        if !variantNames.contains(baseline) {
+            var message = "no variant is named \"\(baseline)\""
+            if let guess = closestName(to: baseline, among: variantNames) { message += "; did you mean \"\(guess)\"?" }
+            log.error(fields.origin("baseline"), "compare.baseline", message)
+        }
+        let claim = fields.quantity("claim", .count, minimum: 0, exclusive: true)
+        return CompareSpec(baseline: baseline, claim: claim)
+    }
+
+    /// Decodes one tree (base or variant) into a spec, logging every problem.
+    static func decode(_ tree: ConfigNode, log: DiagnosticLog) -> ScenarioSpec? {
+        guard let top = FieldReader(tree, path: "", log: log, allowed: topLevelKeys) else { return nil }
+        let errorsBefore = log.errors.count
+        let name = top.string("name", required: true)
+        if let name, !isPlainName(name) {
+            log.error(top.origin("name"), "name", "\"\(name)\" must be letters, digits, '.', '_' or '-' (it names the results folder)")
+        }
+        let description = top.string("description") ?? ""
+        let seed = top.integer("seed", in: 0...Int.max) ?? 1
+        let replications = top.integer("replications", in: 1...1_000_000) ?? 1
+        let cluster = readCluster(top, log: log)
+        let stack = readStack(top, log: log)
+        let noise = readNoise(top, log: log)
+        let workload = readWorkload(top, log: log)
+        if let workload { warnAboutUnusedKnobs(top, workload: workload, stack: stack, noise: noise, log: log) }
+        guard log.errors.count == errorsBefore, let name, let workload else { return nil }
+        return ScenarioSpec(
+            name: name, description: description, seed: UInt64(seed), replications: replications,
+            cluster: cluster, workload: workload, stack: stack, noise: noise
+        )
+    }
+
+    static func readCluster(_ top: FieldReader, log: DiagnosticLog) -> ClusterSpec? {
+        guard let node = top.value("cluster"),
+              let fields = FieldReader(node, path: "cluster", log: log, allowed: ["system", "gpus"])
+        else { return nil }
+        let system = fields.string("system", required: true)
+        let gpus = fields.integer("gpus", in: 1...1_000_000)
+        return system.map { ClusterSpec(system: $0, gpus: gpus) }
+    }
+
+    static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {
+        var stack = StackSpec()
+        guard let node = top.value("stack"),
+              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs"])
+        else { return stack }
+        stack.cudaGraphs = fields.bool("cuda_graphs") ?? false
+        return stack
+    }
+
+    static func readNoise(_ top: FieldReader, log: DiagnosticLog) -> NoiseSpec {
+        var noise = NoiseSpec()
+        guard let node = top.value("noise"),
+              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv"])
+        else { return noise }
+        noise.kernelCV = fields.quantity("kernel_cv", .count) ?? 0
+        noise.networkCV = fields.quantity("network_cv", .count) ?? 0
+        return noise
+    }
+
+    static func readWorkload(_ top: FieldReader, log: DiagnosticLog) -> WorkloadSpec? {
+        guard let node = top.value("workload") else {
+            top.missing("workload", "a mapping with a kind")
+            return nil
+        }
+        guard case .mapping = node else {
+            log.error(node.origin, "workload", "expected a mapping with a kind, got \(node.described)")
+            return nil
+        }
+        guard let kindNode = node["kind"], case .scalar(let kindText, _) = kindNode else {
+            log.error(node.origin, "workload.kind", "missing required key (one of \(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        guard let kind = WorkloadKind(rawValue: kindText) else {
+            var message = "unknown workload kind \"\(kindText)\""
+            if let guess = closestName(to: kindText, among: WorkloadKind.allCases.map(\.rawValue)) { message += "; did you mean \"\(guess)\"?" }
+            else { message += "; expected one of \(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", "))" }
+            log.error(kindNode.origin, "workload.kind", message)
+            return nil
+        }
+        switch kind {
+        case .transfers:
+            return readTransfers(node, log: log).map(WorkloadSpec.transfers)
+        default:
+            log.error(kindNode.origin, "workload.kind", "kind \"\(kind.rawValue)\" is not available in this version (available: \(WorkloadKind.implemented.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+    }
+
+    static func readTransfers(_ node: ConfigNode, log: DiagnosticLog) -> TransfersSpec? {
+        guard let fields = FieldReader(node, path: "workload", log: log, allowed: ["kind", "links", "transfers"]) else { return nil }
+        let errorsBefore = log.errors.count
+        var links: [LinkSpec] = []
+        if let items = fields.sequence("links") {
+            for (i, item) in items.enumerated() {
+                let path = "workload.links[\(i)]"
+                guard let link = FieldReader(item, path: path, log: log, allowed: ["name", "bandwidth", "latency"]) else { continue }
+                let name = link.string("name", required: true)
+                if let name, links.contains(where: { $0.name == name }) {
+                    log.error(link.origin("name"), "\(path).name", "link \"\(name)\" is defined twice")
+                }
+                let bandwidth = link.quantity("bandwidth", .bandwidth, minimum: 0, exclusive: true, required: true)
+                let latency = link.quantity("latency", .time) ?? 0
+                if let name, let bandwidth { links.append(LinkSpec(name: name, bandwidth: bandwidth, latency: latency)) }
+            }
+        } else if !fields.has("links") {
+            fields.missing("links", "a list of links with name, bandwidth and latency")
+        }
+        if links.isEmpty && fields.has("links") && log.errors.count == errorsBefore {
+            log.error(fields.origin("links"), "workload.links", "the list is empty")
+        }
+
+        var transfers: [TransferSpec] = []
+        if let items = fields.sequence("transfers") {
+            for (i, item) in items.enumerated() {
+                let path = "workload.transfers[\(i)]"
+                guard let transfer = FieldReader(item, path: path, log: log, allowed: ["name", "bytes", "path", "start"]) else { continue }
+                let name = transfer.string("name", required: true)
+                if let name, transfers.contains(where: { $0.name == name }) {
+                    log.error(transfer.origin("name"), "\(path).name", "transfer \"\(name)\" is defined twice")
+                }
+                if let name, !isPlainName(name) {
+                    log.error(transfer.origin("name"), "\(path).name", "\"\(name)\" must be letters, digits, '.', '_' or '-' (it names metrics)")
+                }
+                let bytes = transfer.quantity("bytes", .bytes, required: true)
+                let start = transfer.quantity("start", .time) ?? 0
+                var route: [Int] = []
+                var routeOK = true
+                if let hops = transfer.sequence("path") {
+                    if hops.isEmpty { log.error(transfer.origin("path"), "\(path).path", "the list is empty; name at least one link") }
+                    for (j, hop) in hops.enumerated() {
+                        guard case .scalar(let linkName, let origin) = hop else {
+                            log.error(hop.origin, "\(path).path[\(j)]", "expected a link name, got \(hop.described)")
+                            routeOK = false
+                            continue
+                        }
+                        if let index = links.firstIndex(where: { $0.name == linkName }) {
+                            route.append(index)
+                        } else {
+                            var message = "no link is named \"\(linkName)\""
+                            if let guess = closestName(to: linkName, among: links.map(\.name)) { message += "; did you mean \"\(guess)\"?" }
+                            log.error(origin, "\(path).path[\(j)]", message)
+                            routeOK = false
+                        }
+                    }
+                } else if !transfer.has("path") {
+                    transfer.missing("path", "a list of link names")
+                    routeOK = false
+                }
+                if let name, let bytes, routeOK, !route.isEmpty {
+                    transfers.append(TransferSpec(name: name, bytes: bytes, path: route, start: start))
+                }
+            }
+        } else if !fields.has("transfers") {
+            fields.missing("transfers", "a list of transfers with name, bytes and path")
+        }
+        if transfers.isEmpty && fields.has("transfers") && log.errors.count == errorsBefore {
+            log.error(fields.origin("transfers"), "workload.transfers", "the list is empty")
+        }
+        guard log.errors.count == errorsBefore else { return nil }
+        return TransfersSpec(links: links, transfers: transfers)
+    }
+
+    /// Valid keys that the chosen workload does not read get a warning, not silence.
+    static func warnAboutUnusedKnobs(_ top: FieldReader, workload: WorkloadSpec, stack: StackSpec, noise: NoiseSpec, log: DiagnosticLog) {
+        guard workload.kind == .transfers else { return }
+        if top.has("cluster") {
+            log.warning(top.origin("cluster"), "cluster", "has no effect on workload kind \"transfers\", which defines its own links")
+        }
+        if top.has("stack") {
+            log.warning(top.origin("stack"), "stack", "has no effect on workload kind \"transfers\" (it runs no kernels)")
+        }
+        if noise.kernelCV > 0 {
+            log.warning(top.value("noise")?["kernel_cv"]?.origin, "noise.kernel_cv", "has no effect on workload kind \"transfers\" (it runs no kernels)")
+        }
+    }
+}
+
+/// Names that become folder or metric names: letters, digits, '.', '_' and '-'.
+func isPlainName(_ name: String) -> Bool {
+    !name.isEmpty && name != "." && name != ".." && name.unicodeScalars.allSatisfy {
+        ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "." || $0 == "_" || $0 == "-"
+    }
+}
+
+extension Array where Element == Diagnostic {
+    /// Whether a variant's diagnostic repeats one of the base's (the same place and message).
+    func contains(stripping diagnostic: Diagnostic, context: String) -> Bool {
+        let message = diagnostic.message.hasSuffix(context) ? String(diagnostic.message.dropLast(context.count)) : diagnostic.message
+        return contains { $0.origin == diagnostic.origin && $0.path == diagnostic.path && $0.message == message }
+    }
+}

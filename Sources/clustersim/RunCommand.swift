@@ -1,0 +1,71 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Report
+import Scenario
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario file and write summary.csv, replications.csv and manifest.json.",
+        discussion: """
+            Results go to --out, by default results/<scenario name>/. Each file is written to a \
+            temporary name and renamed into place; bad input writes nothing.
+            Examples:
+              clustersim run scenarios/showcase-transfers.yaml
+              clustersim run scenarios/showcase-transfers.yaml --set 'workload.links[0].bandwidth=400 GB/s' --replications 50
+            """
+    )
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(help: "Folder for the result files (default: results/<scenario name>).")
+    var out: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a key before validation, e.g. --set 'workload.links[0].bandwidth=400 GB/s'. Repeatable.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Replications per variant (overrides the scenario's `replications`).")
+    var replications: Int?
+
+    @Option(help: "Scenario seed (overrides the scenario's `seed`).")
+    var seed: UInt64?
+
+    @Option(help: "Threads that run replications (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
+    @Flag(help: "Do not print the results table.")
+    var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let replications, replications < 1 { throw ValidationError("--replications must be at least 1, got \(replications)") }
+    }
+
+    func run() throws {
+        let start = Date()
+        var allOverrides = overrides
+        if let replications { allOverrides.append("replications=\(replications)") }
+        if let seed { allOverrides.append("seed=\(seed)") }
+        let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
+        for warning in plan.warnings { printError("warning: \(warning)") }
+
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let results = ExperimentRunner.run(plan, threads: threadCount)
+
+        let directory = out ?? "results/\(plan.name)"
+        let manifest = ResultFiles.Manifest(
+            scenario: plan.name, scenarioFile: scenario, scenarioContents: plan.fileContents, seed: plan.seed,
+            replications: plan.replications, variants: plan.variants.map(\.name), overrides: allOverrides,
+            version: clusterSimVersion, commandLine: CommandLine.arguments, startTime: start, threads: threadCount
+        )
+        do {
+            try ResultFiles.write(results, manifest: manifest, to: directory)
+        } catch {
+            throw InternalError(message: "cannot write results to \(directory): \(error.localizedDescription)")
+        }
+        if !quiet { print(ConsoleTable.render(ResultFiles.summaries(results)), terminator: "") }
+        printError("wrote \(directory)/summary.csv, replications.csv, manifest.json")
+    }
+}
