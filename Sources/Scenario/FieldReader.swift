@@ -26,9 +26,9 @@ struct FieldReader {
     let path: String
     let log: DiagnosticLog
 
-    /// Reads `node` as a mapping whose keys must be among `allowed`; nil (with an error logged)
-    /// when it is not a mapping.
-    init?(_ node: ConfigNode, path: String, log: DiagnosticLog, allowed: [String]) {
+    /// Reads `node` as a mapping whose keys must be among `allowed` (nil: not checked here);
+    /// nil (with an error logged) when it is not a mapping.
+    init?(_ node: ConfigNode, path: String, log: DiagnosticLog, allowed: [String]?) {
         guard case .mapping(let pairs, _) = node else {
             log.error(node.origin, path, "expected a mapping of keys, got \(node.described)")
             return nil
@@ -36,6 +36,7 @@ struct FieldReader {
         self.node = node
         self.path = path
         self.log = log
+        guard let allowed else { return }
         for (key, value) in pairs where !allowed.contains(key) {
             var message = "unknown key \"\(key)\""
             if let suggestion = closestName(to: key, among: allowed) { message += "; did you mean \"\(suggestion)\"?" }

@@ -37,7 +37,8 @@ public enum ScenarioLoader {
         if !problems.isEmpty { throw ScenarioError(problems) }
 
         let log = DiagnosticLog(file: file)
-        guard let top = FieldReader(tree, path: "", log: log, allowed: topLevelKeys) else { throw ScenarioError(log.errors) }
+        // Keys are checked once, by `decode`.
+        guard let top = FieldReader(tree, path: "", log: log, allowed: nil) else { throw ScenarioError(log.errors) }
         let variantEntries = readVariants(top, log: log)
         let base = decode(tree, log: log)
         let compare = readCompare(top, variantNames: variantEntries.map(\.name), log: log)
@@ -233,7 +234,9 @@ public enum ScenarioLoader {
                 }
                 let bandwidth = link.quantity("bandwidth", .bandwidth, minimum: 0, exclusive: true, required: true)
                 let latency = link.quantity("latency", .time) ?? 0
-                if let name, let bandwidth { links.append(LinkSpec(name: name, bandwidth: bandwidth, latency: latency)) }
+                // A link with a bad value is still known by name, so paths through it raise no
+                // second error; its problem is already logged and no spec will be returned.
+                if let name { links.append(LinkSpec(name: name, bandwidth: bandwidth ?? .nan, latency: latency)) }
             }
         } else if !fields.has("links") {
             fields.missing("links", "a list of links with name, bandwidth and latency")

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The executable end to end: exit status, messages on stderr, files written or not.
+@Suite struct CLITests {
+    /// Bad input exits 2, names the file and key path, and leaves no results folder.
+    @Test(arguments: [
+        ("replications: 3", "replicatons: 3", "tiny.yaml:3:14: replicatons: unknown key \"replicatons\"; did you mean \"replications\"?"),
+        ("replications: 3", "replications: lots", "tiny.yaml:3:15: replications: expected an integer, got \"lots\""),
+        ("bandwidth: 50 GB/s", "bandwidth: -50 GB/s", "tiny.yaml:9:32: workload.links[1].bandwidth: must be > 0, got \"-50 GB/s\""),
+        ("path: [down]", "path: [down", "tiny.yaml:12:56: malformed YAML: while parsing a flow sequence"),
+    ])
+    func badInputExitsTwoAndWritesNothing(original: String, replacement: String, message: String) throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = TestSupport.transfersScenario().replacingOccurrences(of: original, with: replacement)
+        TestSupport.write(text, to: "tiny.yaml", in: dir)
+        let result = try TestSupport.runClusterSim(["run", "tiny.yaml"], in: dir)
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix(message), "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack"))
+        #expect(TestSupport.files(in: dir) == ["tiny.yaml"])
+    }
+
+    @Test func missingFileAndBadOptionExitTwo() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = try TestSupport.runClusterSim(["run", "nope.yaml"], in: dir)
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "nope.yaml: no such file\n")
+        TestSupport.write(TestSupport.transfersScenario(), to: "tiny.yaml", in: dir)
+        let badOption = try TestSupport.runClusterSim(["run", "tiny.yaml", "--threads", "0"], in: dir)
+        #expect(badOption.status == 2)
+        #expect(badOption.stderr.contains("--threads must be at least 1"))
+        let unknown = try TestSupport.runClusterSim(["run", "tiny.yaml", "--thread", "2"], in: dir)
+        #expect(unknown.status == 2)
+        let badSet = try TestSupport.runClusterSim(["run", "tiny.yaml", "--set", "workload.links[0].bandwidth=fast"], in: dir)
+        #expect(badSet.status == 2)
+        #expect(badSet.stderr == "tiny.yaml: --set workload.links[0].bandwidth=fast: workload.links[0].bandwidth: expected a bandwidth such as \"900 GB/s\", got \"fast\"\n")
+        #expect(TestSupport.files(in: dir) == ["tiny.yaml"])
+    }
+
+    @Test func helpAndVersionExitZero() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for arguments in [["--help"], ["run", "--help"], ["--version"]] {
+            let result = try TestSupport.runClusterSim(arguments, in: dir)
+            #expect(result.status == 0, "\(arguments)")
+            #expect(!result.stdout.isEmpty)
+        }
+    }
+
+    /// `run` writes the three files under results/<name>/ and prints a table; the same scenario
+    /// and seed give byte-identical CSVs, run twice, on 1 thread and on 2.
+    @Test func runWritesResultsDeterministically() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(TestSupport.transfersScenario(replications: 6), to: "tiny.yaml", in: dir)
+        let first = try TestSupport.runClusterSim(["run", "tiny.yaml", "--threads", "1"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("makespan_s"))
+        #expect(TestSupport.files(in: dir) == ["results", "results/tiny", "results/tiny/manifest.json", "results/tiny/replications.csv", "results/tiny/summary.csv", "tiny.yaml"])
+        func read(_ path: String) throws -> Data { try Data(contentsOf: dir.appendingPathComponent(path)) }
+        let summary = try read("results/tiny/summary.csv"), replications = try read("results/tiny/replications.csv")
+        for threads in ["1", "2"] {
+            let again = try TestSupport.runClusterSim(["run", "tiny.yaml", "--threads", threads, "--out", "again-\(threads)"], in: dir)
+            #expect(again.status == 0)
+            #expect(try read("again-\(threads)/summary.csv") == summary)
+            #expect(try read("again-\(threads)/replications.csv") == replications)
+        }
+        let manifest = try JSONSerialization.jsonObject(with: try read("results/tiny/manifest.json")) as! [String: Any]
+        #expect(manifest["seed"] as? Int == 7)
+        #expect((manifest["scenario_sha256"] as? String)?.count == 64)
+        #expect((manifest["command_line"] as? [String])?.last == "1")
+    }
+
+    /// The shipped scenarios are valid (each one runs with one replication).
+    @Test func shippedScenariosRun() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scenarios = TestSupport.packageRoot.appendingPathComponent("scenarios")
+        let names = try FileManager.default.contentsOfDirectory(atPath: scenarios.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(!names.isEmpty)
+        for name in names {
+            let result = try TestSupport.runClusterSim(["run", scenarios.appendingPathComponent(name).path, "--replications", "1", "--out", dir.appendingPathComponent(name).path, "--quiet"], in: dir)
+            #expect(result.status == 0, "\(name): \(result.stderr)")
+        }
+    }
+}
