@@ -62,34 +62,38 @@ public struct EventQueue<Payload> {
 
     /// Moves `entry` up from the hole at `index` to its place.
     @inlinable mutating func siftUp(from index: Int, _ entry: Entry) {
-        var hole = index
-        while hole > 0 {
-            let parent = (hole - 1) >> 2
-            guard entry.precedes(entries[parent]) else { break }
-            entries[hole] = entries[parent]
-            hole = parent
+        entries.withUnsafeMutableBufferPointer { heap in
+            var hole = index
+            while hole > 0 {
+                let parent = (hole &- 1) >> 2
+                guard entry.precedes(heap[parent]) else { break }
+                heap[hole] = heap[parent]
+                hole = parent
+            }
+            heap[hole] = entry
         }
-        entries[hole] = entry
     }
 
     /// Moves `entry` down from the hole at `index` to its place.
     @inlinable mutating func siftDown(from index: Int, _ entry: Entry) {
-        let n = entries.count
-        var hole = index
-        while true {
-            let first = 4 &* hole &+ 1
-            guard first < n else { break }
-            var best = first
-            let end = Swift.min(first &+ 4, n)
-            var child = first &+ 1
-            while child < end {
-                if entries[child].precedes(entries[best]) { best = child }
-                child &+= 1
+        entries.withUnsafeMutableBufferPointer { heap in
+            let n = heap.count
+            var hole = index
+            while true {
+                let first = 4 &* hole &+ 1
+                guard first < n else { break }
+                var best = first
+                let end = Swift.min(first &+ 4, n)
+                var child = first &+ 1
+                while child < end {
+                    if heap[child].precedes(heap[best]) { best = child }
+                    child &+= 1
+                }
+                guard heap[best].precedes(entry) else { break }
+                heap[hole] = heap[best]
+                hole = best
             }
-            guard entries[best].precedes(entry) else { break }
-            entries[hole] = entries[best]
-            hole = best
+            heap[hole] = entry
         }
-        entries[hole] = entry
     }
 }

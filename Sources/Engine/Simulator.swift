@@ -7,30 +7,35 @@
 
 /// A discrete-event simulator over events of type `Event`.
 public final class Simulator<Event> {
-    /// Simulated time in seconds.
-    public private(set) var now: Double = 0
+    @usableFromInline var currentTime: Double = 0
     @usableFromInline var queue = EventQueue<Event>()
-    public private(set) var fluid = FluidSystem()
-    private var completionEvents: [Event?] = []
+    @usableFromInline var fluidSystem = FluidSystem()
+    @usableFromInline var completionEvents: [Event?] = []
+    @usableFromInline var delivered = 0
+
+    /// Simulated time in seconds.
+    @inlinable public var now: Double { currentTime }
+    /// The fluid resources and the activities running on them (read-only view).
+    public var fluid: FluidSystem { fluidSystem }
     /// Events delivered so far (completions included).
-    public private(set) var eventsProcessed = 0
+    public var eventsProcessed: Int { delivered }
 
     public init() {}
 
     /// Schedules `event` at absolute time `time` (≥ now).
     @inlinable public func schedule(_ event: Event, at time: Double) {
-        precondition(time >= now, "cannot schedule an event in the past")
+        precondition(time >= currentTime, "cannot schedule an event in the past")
         queue.push(event, at: time)
     }
 
     /// Schedules `event` after `delay` seconds (≥ 0).
     @inlinable public func schedule(_ event: Event, after delay: Double) {
-        schedule(event, at: now + delay)
+        schedule(event, at: currentTime + delay)
     }
 
     /// Adds a fluid resource with `capacity` units per second.
     public func addResource(capacity: Double) -> ResourceID {
-        fluid.addResource(capacity: capacity)
+        fluidSystem.addResource(capacity: capacity)
     }
 
     /// Starts an activity of `work` units over `demands`; `completion` is delivered when it ends.
@@ -38,7 +43,7 @@ public final class Simulator<Event> {
     public func startActivity(
         work: Double, demands: [Demand], bound: Double = .infinity, completion: Event
     ) -> ActivityID {
-        let id = fluid.start(work: work, demands: demands, bound: bound, now: now)
+        let id = fluidSystem.start(work: work, demands: demands, bound: bound, now: currentTime)
         if id.index >= completionEvents.count {
             completionEvents.append(contentsOf: repeatElement(nil, count: id.index + 1 - completionEvents.count))
         }
@@ -48,31 +53,36 @@ public final class Simulator<Event> {
 
     /// Runs until no event or activity is left, or until the next one would come after `limit`
     /// (the clock then stops at `limit`). Returns the number of events delivered by this call.
-    @discardableResult
+    @inlinable @discardableResult
     public func run(until limit: Double = .infinity, _ handle: (Event) -> Void) -> Int {
-        let before = eventsProcessed
+        let before = delivered
         while true {
             let queued = queue.nextTime ?? .infinity
-            let finishing = fluid.nextCompletionTime() ?? .infinity
+            let finishing = fluidSystem.activeCount > 0 ? (fluidSystem.nextCompletionTime() ?? .infinity) : .infinity
             let next = Swift.min(queued, finishing)
             if next == .infinity { break }
             if next > limit {
-                now = limit
+                currentTime = limit
                 break
             }
             if finishing <= queued {
-                now = finishing
-                for id in fluid.completeDue(at: finishing) {
-                    queue.push(completionEvents[id.index]!, at: finishing)
-                    completionEvents[id.index] = nil
-                }
+                currentTime = finishing
+                queueCompletions(at: finishing)
                 continue
             }
             let (time, event) = queue.pop()!
-            now = time
-            eventsProcessed += 1
+            currentTime = time
+            delivered += 1
             handle(event)
         }
-        return eventsProcessed - before
+        return delivered - before
+    }
+
+    /// Completes the activities finishing at `time` and queues their completion events.
+    @usableFromInline func queueCompletions(at time: Double) {
+        for id in fluidSystem.completeDue(at: time) {
+            queue.push(completionEvents[id.index]!, at: time)
+            completionEvents[id.index] = nil
+        }
     }
 }

@@ -1,0 +1,140 @@
+// `make bench`: engine benchmarks, release build. Prints events per second; reports machine
+// details so figures can be compared (machines are noisy: compare ratios, not absolutes).
+//
+// 1. Hold model (Vaucher & Duval 1975; the classic priority-queue benchmark): n events pending;
+//    each pop schedules one event at now + Exp(1). Measured for n = 1,000 and 1,000,000 on
+//    our EventQueue (4-ary heap), on swift-collections' Heap (min-max heap) with the same
+//    (time, sequence) keys, and through the full Simulator loop.
+// 2. Fluid: 10,000 activities over 1,000 resources arriving (Poisson) and completing, each
+//    crossing 3 random resources, with max-min rates recomputed on every arrival and completion.
+import Engine
+import Foundation
+import HeapModule
+
+/// SplitMix64: a fast, seeded generator so that the benchmark measures the queue, not the RNG.
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func exponential() -> Double { -log(Double(next() >> 11) * 0x1p-53 + 0x1p-54) }
+}
+
+struct HeapEntry: Comparable {
+    var time: Double
+    var sequence: UInt64
+    var payload: Int
+    static func < (a: HeapEntry, b: HeapEntry) -> Bool { a.time < b.time || (a.time == b.time && a.sequence < b.sequence) }
+    static func == (a: HeapEntry, b: HeapEntry) -> Bool { a.time == b.time && a.sequence == b.sequence }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+/// Times `body` (which returns the number of events it processed) and returns events/s.
+func measure(_ body: () -> Int) -> Double {
+    let clock = ContinuousClock()
+    var events = 0
+    let elapsed = clock.measure { events = body() }
+    return Double(events) / seconds(elapsed)
+}
+
+func holdEventQueue(pending: Int, operations: Int) -> Int {
+    var rng = SplitMix(state: 1)
+    var queue = EventQueue<Int>()
+    queue.reserveCapacity(pending + 1)
+    for i in 0..<pending { queue.push(i, at: rng.exponential()) }
+    var checksum = 0
+    for _ in 0..<operations {
+        let (time, payload) = queue.pop()!
+        checksum &+= payload
+        queue.push(payload, at: time + rng.exponential())
+    }
+    precondition(checksum != -1)
+    return operations
+}
+
+func holdCollectionsHeap(pending: Int, operations: Int) -> Int {
+    var rng = SplitMix(state: 1)
+    var heap = Heap<HeapEntry>()
+    var sequence: UInt64 = 0
+    for i in 0..<pending {
+        heap.insert(HeapEntry(time: rng.exponential(), sequence: sequence, payload: i))
+        sequence += 1
+    }
+    var checksum = 0
+    for _ in 0..<operations {
+        let entry = heap.removeMin()
+        checksum &+= entry.payload
+        heap.insert(HeapEntry(time: entry.time + rng.exponential(), sequence: sequence, payload: entry.payload))
+        sequence += 1
+    }
+    precondition(checksum != -1)
+    return operations
+}
+
+func holdSimulator(pending: Int, operations: Int) -> Int {
+    var rng = SplitMix(state: 1)
+    let sim = Simulator<Int>()
+    for i in 0..<pending { sim.schedule(i, at: rng.exponential()) }
+    var remaining = operations
+    return sim.run { payload in
+        guard remaining > 0 else { return }
+        remaining -= 1
+        sim.schedule(payload, after: rng.exponential())
+    }
+}
+
+/// Returns (events, mean activities running at an arrival).
+func fluid(activities: Int, resources: Int, perActivity: Int, meanConcurrency: Double) -> (Int, Double) {
+    var rng = SplitMix(state: 7)
+    enum Event { case arrive(Int), done }
+    let sim = Simulator<Event>()
+    let ids = (0..<resources).map { _ in sim.addResource(capacity: 1) }
+    // Work ~ Exp(1) at rate ≤ 1: arrivals at rate meanConcurrency keep about that many running.
+    var time = 0.0
+    for i in 0..<activities {
+        time += rng.exponential() / meanConcurrency
+        sim.schedule(.arrive(i), at: time)
+    }
+    var concurrencySum = 0.0
+    let events = sim.run { event in
+        guard case .arrive = event else { return }
+        concurrencySum += Double(sim.fluid.activeCount)
+        var demands: [Demand] = []
+        while demands.count < perActivity {
+            let r = ids[Int(rng.next() % UInt64(resources))]
+            if !demands.contains(where: { $0.resource == r }) { demands.append(Demand(r)) }
+        }
+        sim.startActivity(work: rng.exponential(), demands: demands, completion: .done)
+    }
+    return (events, concurrencySum / Double(activities))
+}
+
+func format(_ rate: Double) -> String { String(format: "%6.2f M events/s", rate / 1e6) }
+
+let host = ProcessInfo.processInfo
+print("ClusterSim engine benchmarks (release build) on \(host.hostName): \(host.activeProcessorCount) cores, \(host.physicalMemory >> 30) GiB")
+print("Hold model: each pop schedules one event at now + Exp(1); best of 3 runs.")
+for pending in [1_000, 1_000_000] {
+    let operations = 10_000_000
+    let ours = (0..<3).map { _ in measure { holdEventQueue(pending: pending, operations: operations) } }.max()!
+    let theirs = (0..<3).map { _ in measure { holdCollectionsHeap(pending: pending, operations: operations) } }.max()!
+    let loop = (0..<3).map { _ in measure { holdSimulator(pending: pending, operations: operations) } }.max()!
+    print(String(format: "  %9d pending: EventQueue (4-ary) %@ | swift-collections Heap %@ | ratio %.2f | Simulator.run loop %@",
+                 pending, format(ours), format(theirs), ours / theirs, format(loop)))
+}
+print("Fluid: 10,000 activities over 1,000 resources, 3 resources each, max-min recomputed per arrival/completion.")
+for concurrency in [10.0, 100.0] {
+    var result = (0, 0.0)
+    let rate = measure {
+        result = fluid(activities: 10_000, resources: 1_000, perActivity: 3, meanConcurrency: concurrency)
+        return result.0
+    }
+    print(String(format: "  ~%5.0f running on average: %@ (%d events)", result.1, format(rate), result.0))
+}
