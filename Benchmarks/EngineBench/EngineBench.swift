@@ -2,9 +2,10 @@
 // details so figures can be compared (machines are noisy: compare ratios, not absolutes).
 //
 // 1. Hold model (Vaucher & Duval 1975; the classic priority-queue benchmark): n events pending;
-//    each pop schedules one event at now + Exp(1). Measured for n = 1,000 and 1,000,000 on
-//    our EventQueue (4-ary heap), on swift-collections' Heap (min-max heap) with the same
-//    (time, sequence) keys, and through the full Simulator loop.
+//    each pop schedules one event at now + Exp(1). Measured for n = 1,000 and 1,000,000
+//    through the full Simulator loop, and on the bare queues: MonotoneEventQueue (the radix
+//    heap the simulator uses), EventQueue (4-ary heap) and swift-collections' Heap (min-max
+//    heap), all with the same (time, sequence) keys.
 // 2. Fluid: 10,000 activities over 1,000 resources arriving (Poisson) and completing, each
 //    crossing 3 random resources, with max-min rates recomputed on every arrival and completion.
 import Engine
@@ -48,6 +49,20 @@ func holdEventQueue(pending: Int, operations: Int) -> Int {
     var rng = SplitMix(state: 1)
     var queue = EventQueue<Int>()
     queue.reserveCapacity(pending + 1)
+    for i in 0..<pending { queue.push(i, at: rng.exponential()) }
+    var checksum = 0
+    for _ in 0..<operations {
+        let (time, payload) = queue.pop()!
+        checksum &+= payload
+        queue.push(payload, at: time + rng.exponential())
+    }
+    precondition(checksum != -1)
+    return operations
+}
+
+func holdRadix(pending: Int, operations: Int) -> Int {
+    var rng = SplitMix(state: 1)
+    var queue = MonotoneEventQueue<Int>()
     for i in 0..<pending { queue.push(i, at: rng.exponential()) }
     var checksum = 0
     for _ in 0..<operations {
@@ -123,11 +138,12 @@ print("ClusterSim engine benchmarks (release build) on \(host.hostName): \(host.
 print("Hold model: each pop schedules one event at now + Exp(1); best of 3 runs.")
 for pending in [1_000, 1_000_000] {
     let operations = 10_000_000
-    let ours = (0..<3).map { _ in measure { holdEventQueue(pending: pending, operations: operations) } }.max()!
-    let theirs = (0..<3).map { _ in measure { holdCollectionsHeap(pending: pending, operations: operations) } }.max()!
-    let loop = (0..<3).map { _ in measure { holdSimulator(pending: pending, operations: operations) } }.max()!
-    print(String(format: "  %9d pending: EventQueue (4-ary) %@ | swift-collections Heap %@ | ratio %.2f | Simulator.run loop %@",
-                 pending, format(ours), format(theirs), ours / theirs, format(loop)))
+    func best(_ body: (Int, Int) -> Int) -> Double {
+        (0..<3).map { _ in measure { body(pending, operations) } }.max()!
+    }
+    let radix = best(holdRadix), heap4 = best(holdEventQueue), collections = best(holdCollectionsHeap), loop = best(holdSimulator)
+    print(String(format: "  %9d pending: Simulator.run %@ | MonotoneEventQueue (radix heap) %@ | EventQueue (4-ary heap) %@ | swift-collections Heap %@",
+                 pending, format(loop), format(radix), format(heap4), format(collections)))
 }
 print("Fluid: 10,000 activities over 1,000 resources, 3 resources each, max-min recomputed per arrival/completion.")
 for concurrency in [10.0, 100.0] {

@@ -1,9 +1,10 @@
-// The event queue: a 4-ary min-heap ordered by (time, sequence number).
+// A general priority queue: a 4-ary min-heap ordered by (time, sequence number), for keys
+// that need not grow (the fluid system's completion predictions and fill levels). The
+// simulator's own clock-ordered queue is `MonotoneEventQueue`.
 //
 // The sequence number is taken from a counter owned by the queue, so events with equal times
 // come out in the order they went in, and a run is deterministic. A 4-ary heap is shallower
-// than a binary heap and keeps a node's children in one cache line of keys; `make bench`
-// compares it with swift-collections' Heap (a min-max heap) on the hold model.
+// than a binary heap; `make bench` compares it with swift-collections' Heap (a min-max heap).
 //
 // Cost: push and pop are O(log n).
 
@@ -41,6 +42,12 @@ public struct EventQueue<Payload> {
 
     /// The time of the earliest event, or nil when the queue is empty.
     @inlinable public var nextTime: Double? { entries.first?.time }
+
+    /// The earliest event's payload, without removing it.
+    @inlinable public var nextPayload: Payload? { entries.first?.payload }
+
+    /// Removes every event (the sequence counter keeps counting).
+    @inlinable public mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
 
     /// Adds `payload` at `time`. Times must not be NaN.
     @inlinable public mutating func push(_ payload: Payload, at time: Double) {

@@ -161,7 +161,7 @@ public struct FluidSystem {
     /// The earliest predicted completion time, or nil when nothing is running.
     public mutating func nextCompletionTime() -> Double? {
         while let time = completions.nextTime {
-            let top = completions.entries[0].payload
+            let top = completions.nextPayload!
             if activities[Int(top.activity)].version == top.version && activities[Int(top.activity)].active {
                 return time
             }
@@ -231,14 +231,13 @@ public struct FluidSystem {
     }
 
     private mutating func rebuildCompletions() {
+        // Draining in (time, sequence) order and re-pushing keeps the order of ties.
         var fresh = EventQueue<(activity: Int32, version: UInt32)>()
         fresh.reserveCapacity(activeCount)
-        // Re-push live entries in their old (time, sequence) order, so ties keep their order.
-        var live = completions.entries.filter {
-            activities[Int($0.payload.activity)].active && activities[Int($0.payload.activity)].version == $0.payload.version
+        while let (time, entry) = completions.pop() {
+            let a = activities[Int(entry.activity)]
+            if a.active && a.version == entry.version { fresh.push(entry, at: time) }
         }
-        live.sort { $0.precedes($1) }
-        for entry in live { fresh.push(entry.payload, at: entry.time) }
         completions = fresh
     }
 
@@ -287,7 +286,7 @@ public struct FluidSystem {
     /// resource, the common level at which it would saturate, and for each bounded activity its
     /// bound; ids ≥ 0 are resources, ids < 0 are activities (−1 − index).
     private mutating func progressiveFilling() {
-        levels.entries.removeAll(keepingCapacity: true)
+        levels.removeAll()
         for r in componentResources {
             resources[r].remaining = resources[r].capacity
             resources[r].unfixedWeight = 0

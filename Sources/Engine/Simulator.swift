@@ -8,7 +8,7 @@
 /// A discrete-event simulator over events of type `Event`.
 public final class Simulator<Event> {
     @usableFromInline var currentTime: Double = 0
-    @usableFromInline var queue = EventQueue<Event>()
+    @usableFromInline var queue = MonotoneEventQueue<Event>()
     @usableFromInline var fluidSystem = FluidSystem()
     @usableFromInline var completionEvents: [Event?] = []
     @usableFromInline var delivered = 0
@@ -57,7 +57,7 @@ public final class Simulator<Event> {
     public func run(until limit: Double = .infinity, _ handle: (Event) -> Void) -> Int {
         let before = delivered
         while true {
-            let queued = queue.nextTime ?? .infinity
+            let queued = queue.nextTime() ?? .infinity
             let finishing = fluidSystem.activeCount > 0 ? (fluidSystem.nextCompletionTime() ?? .infinity) : .infinity
             let next = Swift.min(queued, finishing)
             if next == .infinity { break }

@@ -64,3 +64,52 @@ struct SplitMix {
     }
     mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
+
+@Suite struct MonotoneEventQueueTests {
+    /// Pushes never below the last popped time (as a simulation clock guarantees), coarse times
+    /// so ties are common, interleaved pops: the order equals a sort by (time, insertion).
+    @Test(arguments: [3, 11, 12345])
+    func matchesSortedOrder(seed: UInt64) {
+        var generator = SplitMix(seed)
+        var queue = MonotoneEventQueue<Int>()
+        var reference: [(Double, Int)] = []
+        var popped: [(Double, Int)] = []
+        var expected: [(Double, Int)] = []
+        var now = 0.0
+        for label in 0..<4_000 {
+            // Same-time pushes, near-future and far-future times, including huge jumps.
+            let choice = generator.next() % 10
+            let delay: Double = choice < 2 ? 0 : choice < 8 ? Double(generator.next() % 8) * 0.125 : generator.uniform() * 1e6
+            queue.push(label, at: now + delay)
+            reference.append((now + delay, label))
+            if generator.next() % 2 == 0 {
+                #expect(queue.nextTime() == reference.map(\.0).min())
+                let (t, p) = queue.pop()!
+                now = t
+                popped.append((t, p))
+                let i = reference.indices.min { reference[$0].0 < reference[$1].0 || (reference[$0].0 == reference[$1].0 && reference[$0].1 < reference[$1].1) }!
+                expected.append(reference.remove(at: i))
+            }
+        }
+        while let (t, p) = queue.pop() { popped.append((t, p)) }
+        reference.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+        expected += reference
+        #expect(popped.map(\.1) == expected.map(\.1))
+        #expect(popped.map(\.0) == expected.map(\.0))
+        #expect(queue.isEmpty && queue.count == 0)
+    }
+
+    /// Peeking does not move the floor: an event may still be pushed between the last popped
+    /// time and the peeked one, and comes out first.
+    @Test func peekThenPushEarlier() {
+        var queue = MonotoneEventQueue<String>()
+        queue.push("late", at: 10)
+        #expect(queue.nextTime() == 10)
+        queue.push("early", at: 5)
+        #expect(queue.nextTime() == 5)
+        #expect(queue.pop()?.payload == "early")
+        queue.push("same", at: 5)
+        #expect(queue.pop()?.payload == "same")
+        #expect(queue.pop()?.payload == "late")
+    }
+}
