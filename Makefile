@@ -32,7 +32,7 @@ run: build
 	$(RELEASE_BIN) run $(SHOWCASE)
 
 test: deps
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check=error
 	$(SWIFT) test --skip-build --parallel
 
 bench: deps
