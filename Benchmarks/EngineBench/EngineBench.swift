@@ -45,49 +45,44 @@ func measure(_ body: () -> Int) -> Double {
     return Double(events) / seconds(elapsed)
 }
 
-func holdEventQueue(pending: Int, operations: Int) -> Int {
-    var rng = SplitMix(state: 1)
-    var queue = EventQueue<Int>()
-    queue.reserveCapacity(pending + 1)
-    for i in 0..<pending { queue.push(i, at: rng.exponential()) }
-    var checksum = 0
-    for _ in 0..<operations {
-        let (time, payload) = queue.pop()!
-        checksum &+= payload
-        queue.push(payload, at: time + rng.exponential())
-    }
-    precondition(checksum != -1)
-    return operations
+/// The two operations of the hold model, so one loop drives every queue.
+protocol HoldQueue {
+    init()
+    mutating func push(_ payload: Int, at time: Double)
+    mutating func popMin() -> (time: Double, payload: Int)
 }
 
-func holdRadix(pending: Int, operations: Int) -> Int {
-    var rng = SplitMix(state: 1)
-    var queue = MonotoneEventQueue<Int>()
-    for i in 0..<pending { queue.push(i, at: rng.exponential()) }
-    var checksum = 0
-    for _ in 0..<operations {
-        let (time, payload) = queue.pop()!
-        checksum &+= payload
-        queue.push(payload, at: time + rng.exponential())
-    }
-    precondition(checksum != -1)
-    return operations
+extension EventQueue: HoldQueue where Payload == Int {
+    mutating func popMin() -> (time: Double, payload: Int) { pop()! }
 }
 
-func holdCollectionsHeap(pending: Int, operations: Int) -> Int {
-    var rng = SplitMix(state: 1)
+extension MonotoneEventQueue: HoldQueue where Payload == Int {
+    mutating func popMin() -> (time: Double, payload: Int) { pop()! }
+}
+
+/// swift-collections' Heap with the same (time, sequence) keys.
+struct CollectionsHeapQueue: HoldQueue {
     var heap = Heap<HeapEntry>()
     var sequence: UInt64 = 0
-    for i in 0..<pending {
-        heap.insert(HeapEntry(time: rng.exponential(), sequence: sequence, payload: i))
+    mutating func push(_ payload: Int, at time: Double) {
+        heap.insert(HeapEntry(time: time, sequence: sequence, payload: payload))
         sequence += 1
     }
+    mutating func popMin() -> (time: Double, payload: Int) {
+        let entry = heap.removeMin()
+        return (entry.time, entry.payload)
+    }
+}
+
+func hold<Queue: HoldQueue>(_: Queue.Type, pending: Int, operations: Int) -> Int {
+    var rng = SplitMix(state: 1)
+    var queue = Queue()
+    for i in 0..<pending { queue.push(i, at: rng.exponential()) }
     var checksum = 0
     for _ in 0..<operations {
-        let entry = heap.removeMin()
-        checksum &+= entry.payload
-        heap.insert(HeapEntry(time: entry.time + rng.exponential(), sequence: sequence, payload: entry.payload))
-        sequence += 1
+        let (time, payload) = queue.popMin()
+        checksum &+= payload
+        queue.push(payload, at: time + rng.exponential())
     }
     precondition(checksum != -1)
     return operations
@@ -141,7 +136,10 @@ for pending in [1_000, 1_000_000] {
     func best(_ body: (Int, Int) -> Int) -> Double {
         (0..<3).map { _ in measure { body(pending, operations) } }.max()!
     }
-    let radix = best(holdRadix), heap4 = best(holdEventQueue), collections = best(holdCollectionsHeap), loop = best(holdSimulator)
+    let loop = best(holdSimulator)
+    let radix = best { hold(MonotoneEventQueue<Int>.self, pending: $0, operations: $1) }
+    let heap4 = best { hold(EventQueue<Int>.self, pending: $0, operations: $1) }
+    let collections = best { hold(CollectionsHeapQueue.self, pending: $0, operations: $1) }
     print(String(format: "  %9d pending: Simulator.run %@ | MonotoneEventQueue (radix heap) %@ | EventQueue (4-ary heap) %@ | swift-collections Heap %@",
                  pending, format(loop), format(radix), format(heap4), format(collections)))
 }
