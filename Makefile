@@ -2,12 +2,13 @@
 #   make run    install what is missing, build, run the showcase scenario into results/
 #   make test   install what is missing, build, run every test
 #   make bench  engine benchmarks (release build)
+#   make calibrate  refit the kernel model to ../shared/reference and print its errors
 SHELL := /bin/bash
 SWIFT ?= swift
 SHOWCASE ?= scenarios/showcase-transfers.yaml
 RELEASE_BIN := .build/release/clustersim
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench clean calibrate
 
 all: build
 
@@ -41,3 +42,7 @@ bench: deps
 
 clean:
 	rm -rf .build
+calibrate: build
+	.build/release/clustersim calibrate --write Sources/Hardware/KernelFactors+Calibrated.swift
+	$(SWIFT) build -c release --product clustersim
+	.build/release/clustersim calibrate

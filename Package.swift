@@ -24,16 +24,17 @@ let package = Package(
         ),
         .target(name: "Stats", dependencies: ["CGSL"]),
         .target(name: "Engine"),
-        .target(name: "Scenario", dependencies: ["Yams"]),
+        .target(name: "Hardware"),
+        .target(name: "Scenario", dependencies: ["Hardware", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
         .target(
             name: "Experiments",
-            dependencies: ["Stats", "Engine", "Scenario", "Report"]
+            dependencies: ["Stats", "Engine", "Hardware", "Scenario", "Report"]
         ),
         .executableTarget(
             name: "clustersim",
             dependencies: [
-                "Experiments", "Scenario", "Report",
+                "Experiments", "Hardware", "Scenario", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Scenario"], path: "Tests/TestSupport"),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "CGSL"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Stats"]),
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "Experiments", "TestSupport"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Stats"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "TestSupport"]),

@@ -1,0 +1,128 @@
+// Measured kernels to calibrate and check the kernel model against: the tables of
+// ../shared/reference/kernels/ (read from there, never copied) and the kernel rows of
+// calibration.csv (copied to scenarios/reference/calibration.csv).
+import Foundation
+import Hardware
+import Report
+
+/// A kernel the model can price.
+public enum KernelShape: Sendable, Equatable {
+    case gemm(m: Int, n: Int, k: Int, precision: Precision, quantizeActivations: Bool)
+    case memcpy(bytes: Double)
+    case prefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int, precision: Precision)
+    case decode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision)
+
+    /// Seconds for the shape on `model`'s GPU (including the activation quantisation that
+    /// TensorRT-LLM's fp8 and NVFP4 linear layers run first).
+    public func seconds(on model: KernelModel) -> Double {
+        switch self {
+        case let .gemm(m, n, k, precision, quantize):
+            let gemm = model.gemm(m: m, n: n, k: k, precision: precision).seconds
+            return quantize ? gemm + model.quantize(elements: Double(m * k), to: precision).seconds : gemm
+        case let .memcpy(bytes):
+            return model.memcpy(bytes: bytes).seconds
+        case let .prefill(b, s, h, kv, d, p):
+            return model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: d, precision: p).seconds
+        case let .decode(b, l, h, kv, d, p):
+            return model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: d, kvPrecision: p).seconds
+        }
+    }
+
+    public var isGEMM: Bool { if case .gemm = self { true } else { false } }
+    public var isAttention: Bool {
+        switch self {
+        case .prefill, .decode: true
+        default: false
+        }
+    }
+}
+
+/// One measurement: a kernel on a preset and its measured time.
+public struct KernelMeasurement: Sendable {
+    public var label: String
+    public var system: SystemSpec
+    public var shape: KernelShape
+    public var seconds: Double
+    /// From calibration.csv (a headline figure) rather than a kernels/ table.
+    public var isCalibrationPoint: Bool
+}
+
+public enum KernelReference {
+    /// The reference folder beside a clone (../shared/reference), if present.
+    public static func defaultDirectory(packageRoot: URL) -> URL? {
+        let url = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+        return FileManager.default.fileExists(atPath: url.appendingPathComponent("kernels/gemm.csv").path) ? url : nil
+    }
+
+    /// aiconfigurator's system names → our presets.
+    static let systems: [String: SystemSpec] = [
+        "h100_sxm": .h100SXM, "h200_sxm": .h200SXM, "b200_sxm": .b200, "gb200": .gb200NVL72,
+    ]
+
+    static func precision(_ dtype: String) -> Precision? {
+        switch dtype {
+        case "bfloat16", "float16": .bf16
+        case "fp8": .fp8
+        case "nvfp4": .fp4
+        default: nil
+        }
+    }
+
+    /// kernels/gemm.csv: latency_ms per Linear layer (fp8 and nvfp4 include quantisation).
+    public static func gemmRows(in directory: URL) throws -> [KernelMeasurement] {
+        try CSVTable(contentsOf: directory.appendingPathComponent("kernels/gemm.csv").path).records.compactMap { r in
+            guard let system = systems[r["system"] ?? ""], let precision = precision(r["dtype"] ?? ""),
+                  let m = Int(r["m"] ?? ""), let n = Int(r["n"] ?? ""), let k = Int(r["k"] ?? ""),
+                  let ms = Double(r["latency_ms"] ?? "") else { return nil }
+            return KernelMeasurement(
+                label: "gemm \(system.name) \(precision.rawValue) m=\(m) n=\(n) k=\(k)", system: system,
+                shape: .gemm(m: m, n: n, k: k, precision: precision, quantizeActivations: precision != .bf16),
+                seconds: ms * 1e-3, isCalibrationPoint: false)
+        }
+    }
+
+    /// kernels/attention.csv: context (prefill) and generation (decode) rows.
+    public static func attentionRows(in directory: URL) throws -> [KernelMeasurement] {
+        try CSVTable(contentsOf: directory.appendingPathComponent("kernels/attention.csv").path).records.compactMap { r in
+            guard let system = systems[r["system"] ?? ""], let dtype = precision(r["dtype"] ?? ""),
+                  let kvDtype = precision(r["kv_dtype"] ?? ""),
+                  let b = Int(r["batch"] ?? ""), let s = Int(r["seq_len"] ?? ""), let h = Int(r["heads"] ?? ""),
+                  let kv = Int(r["kv_heads"] ?? ""), let d = Int(r["head_dim"] ?? ""),
+                  let ms = Double(r["latency_ms"] ?? "") else { return nil }
+            let shape: KernelShape = r["phase"] == "context"
+                ? .prefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: d, precision: dtype)
+                : .decode(batch: b, kvLength: s, heads: h, kvHeads: kv, headDim: d, kvPrecision: kvDtype)
+            return KernelMeasurement(label: "\(r["phase"]!) \(system.name) \(dtype.rawValue)/\(kvDtype.rawValue) b=\(b) s=\(s) h=\(h)/\(kv)",
+                                     system: system, shape: shape, seconds: ms * 1e-3, isCalibrationPoint: false)
+        }
+    }
+
+    /// The kernel rows of calibration.csv that the model prices, by id, with the shape its
+    /// `config` column describes. Values are read from the file; a throughput becomes seconds.
+    static let calibrationShapes: [(id: String, system: SystemSpec, shape: KernelShape)] = [
+        ("H200GEMM", .h200SXM, .gemm(m: 8192, n: 8192, k: 8192, precision: .bf16, quantizeActivations: false)),
+        ("H200COPY", .h200SXM, .memcpy(bytes: 4.3e9)),          // 8.6 GB moved = 4.3 GB read + written
+        ("GEMM01", .h100SXM, .gemm(m: 2048, n: 2048, k: 13312, precision: .bf16, quantizeActivations: false)),
+        ("GEMM02", .h100SXM, .gemm(m: 1024, n: 9216, k: 14336, precision: .fp8, quantizeActivations: false)),
+        ("GEMM10", .h100SXM, .gemm(m: 8192, n: 8192, k: 8192, precision: .fp8, quantizeActivations: false)),
+        ("GEMM04", .b200, .gemm(m: 1792, n: 16128, k: 3072, precision: .bf16, quantizeActivations: false)),
+        ("GEMM05", .b200, .gemm(m: 15360, n: 4096, k: 3072, precision: .fp8, quantizeActivations: false)),
+        // BabelStream's default arrays (2^25 doubles, 268 MB each): Copy reads one, writes one.
+        ("HBM01", .h100SXM, .memcpy(bytes: 268_435_456)),
+        ("HBM03", .h200SXM, .memcpy(bytes: 268_435_456)),
+    ]
+
+    public static func calibrationRows(in file: URL) throws -> [KernelMeasurement] {
+        let records = try CSVTable(contentsOf: file.path).records
+        return calibrationShapes.compactMap { id, system, shape in
+            guard let r = records.first(where: { $0["id"] == id }), let value = Double(r["value"] ?? "") else { return nil }
+            let seconds: Double
+            switch shape {
+            case let .gemm(m, n, k, _, _): seconds = 2 * Double(m) * Double(n) * Double(k) / (value * 1e12)  // TFLOP/s
+            case let .memcpy(bytes): seconds = 2 * bytes / (value * 1e12)                                    // TB/s read + written
+            default: return nil
+            }
+            return KernelMeasurement(label: "\(id) (\(r["config"] ?? ""))", system: system, shape: shape, seconds: seconds, isCalibrationPoint: true)
+        }
+    }
+}

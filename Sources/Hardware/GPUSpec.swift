@@ -1,0 +1,121 @@
+// GPU and system specifications as values, in SI units (FLOP/s, bytes, bytes/s, Hz, W).
+// The presets and their sources are in SystemSpec+Presets.swift.
+
+/// Numeric precisions of tensor-core work.
+public enum Precision: String, CaseIterable, Sendable, Codable {
+    case fp64, tf32, bf16, fp8, fp4
+
+    /// Bytes per element as stored in HBM. fp4 is NVFP4: 4-bit values plus one fp8 scale per
+    /// 16 elements (NVIDIA, "Introducing NVFP4", 2025), 0.5 + 1/16 bytes.
+    public var bytesPerElement: Double {
+        switch self {
+        case .fp64: 8
+        case .tf32: 4
+        case .bf16: 2
+        case .fp8: 1
+        case .fp4: 0.5625
+        }
+    }
+}
+
+/// The SM generation, which decides the calibrated efficiency factors and the GEMM tile.
+public enum Architecture: String, CaseIterable, Sendable {
+    case hopper
+    case blackwell
+    /// Blackwell Ultra (B300): Blackwell SMs with doubled SFU exponent rate and 1.5× FP4.
+    case blackwellUltra = "blackwell-ultra"
+
+    /// The family whose measured kernels calibrate it. No Blackwell Ultra measurements exist in
+    /// ../shared/reference, so it uses Blackwell's factors; its own datasheet numbers (SMs, SFU
+    /// rate, FP4 rate, HBM) carry the difference.
+    public var calibrationFamily: Architecture {
+        self == .blackwellUltra ? .blackwell : self
+    }
+}
+
+/// Dense tensor-core throughput per precision, FLOP/s (nil: the chip has none).
+public struct TensorRates: Sendable, Equatable {
+    public var fp64: Double
+    public var tf32: Double
+    public var bf16: Double
+    public var fp8: Double
+    public var fp4: Double?
+
+    public init(fp64: Double, tf32: Double, bf16: Double, fp8: Double, fp4: Double?) {
+        self.fp64 = fp64
+        self.tf32 = tf32
+        self.bf16 = bf16
+        self.fp8 = fp8
+        self.fp4 = fp4
+    }
+
+    public subscript(precision: Precision) -> Double? {
+        switch precision {
+        case .fp64: fp64
+        case .tf32: tf32
+        case .bf16: bf16
+        case .fp8: fp8
+        case .fp4: fp4
+        }
+    }
+}
+
+/// One GPU.
+public struct GPUSpec: Sendable, Equatable {
+    public var name: String
+    public var architecture: Architecture
+    public var smCount: Int
+    /// SM clock, Hz (informational: the tensor rates are the datasheet's dense figures).
+    public var clock: Double
+    public var tensor: TensorRates
+    /// Special-function-unit exponentials per second (softmax's exp2).
+    public var expRate: Double
+    public var hbmCapacity: Double
+    /// Peak HBM bandwidth, bytes/s.
+    public var hbmBandwidth: Double
+    public var l2Size: Double
+    /// NVLink bandwidth per GPU per direction, bytes/s.
+    public var nvlinkBandwidthPerDirection: Double
+    /// NVLink SHARP (in-switch reduction) available.
+    public var nvls: Bool
+    /// Scale-out NIC bandwidth per GPU per direction, bytes/s.
+    public var nicBandwidthPerDirection: Double
+    /// Thermal design power, W.
+    public var tdp: Double
+
+    public init(
+        name: String, architecture: Architecture, smCount: Int, clock: Double, tensor: TensorRates, expRate: Double,
+        hbmCapacity: Double, hbmBandwidth: Double, l2Size: Double, nvlinkBandwidthPerDirection: Double, nvls: Bool,
+        nicBandwidthPerDirection: Double, tdp: Double
+    ) {
+        self.name = name
+        self.architecture = architecture
+        self.smCount = smCount
+        self.clock = clock
+        self.tensor = tensor
+        self.expRate = expRate
+        self.hbmCapacity = hbmCapacity
+        self.hbmBandwidth = hbmBandwidth
+        self.l2Size = l2Size
+        self.nvlinkBandwidthPerDirection = nvlinkBandwidthPerDirection
+        self.nvls = nvls
+        self.nicBandwidthPerDirection = nicBandwidthPerDirection
+        self.tdp = tdp
+    }
+}
+
+/// A system: GPUs of one kind and how they are grouped.
+public struct SystemSpec: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var gpu: GPUSpec
+    /// GPUs sharing one NVLink/NVSwitch domain (8 on HGX, 72 on NVL72).
+    public var gpusPerNVLinkDomain: Int
+
+    public init(name: String, description: String, gpu: GPUSpec, gpusPerNVLinkDomain: Int) {
+        self.name = name
+        self.description = description
+        self.gpu = gpu
+        self.gpusPerNVLinkDomain = gpusPerNVLinkDomain
+    }
+}

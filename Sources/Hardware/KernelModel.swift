@@ -1,0 +1,172 @@
+import Foundation
+// The kernel cost model: a kernel becomes demands on SMs and HBM, and a time.
+//
+// Scope: one kernel on one GPU with all its SMs (or `sms` of them), in isolation. The
+// runtime (Cluster) shares HBM between concurrent kernels; this file only says what one needs.
+//
+// GEMM (C[m,n] = A[m,k]·B[n,k]ᵀ, `batch` times): output tiles of one of the architecture's
+// tile shapes (the fastest for the shape, as cuBLAS's heuristic picks) run in waves over the SMs (wave quantisation: ceil(tiles / SMs) waves, every wave as
+// long as a full tile); when there are fewer tiles than SMs, K is split so that idle SMs share
+// the work (split-K). Each SM runs at its share of the datasheet's dense rate for the
+// precision times an achievable fraction (calibrated). HBM traffic is each operand read once
+// and the output written once, at an achievable fraction of peak bandwidth (calibrated).
+// Compute and memory time combine as a p-norm, (tc^p + tm^p)^(1/p): p = ∞ would be perfect
+// overlap (a roofline), p = 1 none; the calibrated p says how much of the shorter one shows.
+// A fixed time per kernel (prologue, epilogue, tail of the last wave) is added.
+//
+// Attention: prefill is FlashAttention-style and causal: 128 × 128 blocks of scores, each
+// block costing 4·d FLOP per score on tensor cores (QKᵀ and PV) and one exponential per
+// score on the SFUs. MMA and exponent time combine as a p-norm (calibrated), which is how
+// the SFU rate (doubled on Blackwell Ultra) enters. The work is split by (batch, head,
+// query block); the longest query block (the last, attending to all keys) bounds the time
+// from below. Decode reads the whole KV cache once: HBM-bound at its own achievable fraction.
+//
+// Validation: `clustersim validate-kernels` (make calibrate) and HardwareTests compare this
+// model with ../shared/reference/kernels/ and calibration.csv; the factors are fitted there.
+// Limitations: no L2 reuse model (operands read once), no power or clock throttling, three tile
+// shapes per architecture and no stream-K scheduling, dense tensor rates only.
+
+/// What a kernel needs and how long it takes alone.
+public struct KernelCost: Sendable, Equatable {
+    /// Seconds from start to end of the kernel on the GPU (no CPU launch time).
+    public var seconds: Double
+    public var flops: Double
+    public var hbmBytes: Double
+    /// The time the compute (tensor cores, SFUs) alone would take, and HBM traffic alone.
+    public var computeSeconds: Double
+    public var memorySeconds: Double
+    /// Waves of output tiles (1 for kernels without tiles).
+    public var waves: Int
+
+    /// Whether HBM traffic, rather than compute, sets the time.
+    public var isMemoryBound: Bool { memorySeconds >= computeSeconds }
+}
+
+public struct KernelModel: Sendable {
+    public var gpu: GPUSpec
+    public var factors: KernelFactors
+
+    public init(gpu: GPUSpec, factors: KernelFactors? = nil) {
+        self.gpu = gpu
+        self.factors = factors ?? KernelFactors.calibrated(for: gpu.architecture)
+    }
+
+    /// GEMM output tiles (rows × columns) per SM that the library may choose among: Hopper's
+    /// warpgroup MMA tiles (128 × 128, 128 × 256, 256 × 128 over two consumer warpgroups) and
+    /// Blackwell's tcgen05 tiles per SM (a 2-SM 256 × 256 tile is 128 × 256 per SM). Like
+    /// cuBLAS's heuristic, the model uses whichever is fastest for the shape.
+    public var tiles: [(m: Int, n: Int)] {
+        gpu.architecture == .hopper ? [(128, 128), (128, 256), (256, 128)] : [(128, 256), (128, 128), (256, 128)]
+    }
+
+    /// Dense tensor FLOP/s for a precision; fp4 on a chip without it is an error for the caller
+    /// to have caught (nil).
+    public func peak(_ precision: Precision) -> Double? { gpu.tensor[precision] }
+
+    func combine(_ a: Double, _ b: Double, p: Double) -> Double {
+        let hi = Swift.max(a, b), lo = Swift.min(a, b)
+        guard hi > 0 else { return 0 }
+        let r = lo / hi
+        return hi * Foundation.pow(1 + Foundation.pow(r, p), 1 / p)
+    }
+
+    /// A GEMM of m×k by k×n, `batch` times, weights (B) and inputs (A) in `precision`, output in
+    /// bf16, on `sms` SMs (default all), with the fastest of the architecture's tiles unless
+    /// `tile` fixes one.
+    public func gemm(m: Int, n: Int, k: Int, precision: Precision, batch: Int = 1, sms: Int? = nil, tile: (m: Int, n: Int)? = nil) -> KernelCost {
+        let candidates = tile.map { [$0] } ?? tiles
+        return candidates.map { gemm(m: m, n: n, k: k, precision: precision, batch: batch, sms: sms ?? gpu.smCount, tile: $0) }
+            .min { $0.seconds < $1.seconds }!
+    }
+
+    func gemm(m: Int, n: Int, k: Int, precision: Precision, batch: Int, sms smCount: Int, tile: (m: Int, n: Int)) -> KernelCost {
+        let rate = (peak(precision) ?? gpu.tensor.bf16) * factors.tensorEfficiency(precision) / Double(gpu.smCount)
+        let (tm, tn) = tile
+        let tiles = ((m + tm - 1) / tm) * ((n + tn - 1) / tn) * batch
+        // Split-K fills idle SMs when tiles are few, in chunks of at least 256 along k.
+        let splits = tiles >= smCount ? 1 : Swift.max(1, Swift.min(smCount / tiles, k / 256))
+        let units = tiles * splits
+        let waves = (units + smCount - 1) / smCount
+        let unitFLOPs = 2 * Double(tm) * Double(tn) * (Double(k) / Double(splits))
+        let computeSeconds = Double(waves) * unitFLOPs / rate
+        let bytes = Double(batch) * (Double(m) * Double(k) * precision.bytesPerElement
+            + Double(n) * Double(k) * precision.bytesPerElement + Double(m) * Double(n) * Precision.bf16.bytesPerElement)
+        let memorySeconds = bytes / (gpu.hbmBandwidth * factors.hbmEfficiency)
+        let body = combine(computeSeconds, memorySeconds, p: factors.overlapExponent)
+        return KernelCost(
+            seconds: body + factors.fixedTime, flops: 2 * Double(m) * Double(n) * Double(k) * Double(batch), hbmBytes: bytes,
+            computeSeconds: computeSeconds, memorySeconds: memorySeconds, waves: waves
+        )
+    }
+
+    /// An element-wise kernel moving `bytesRead` + `bytesWritten` through HBM.
+    public func memoryBound(bytesRead: Double, bytesWritten: Double) -> KernelCost {
+        memoryBound(bytesRead: bytesRead, bytesWritten: bytesWritten, fixedTime: factors.fixedTime)
+    }
+
+    func memoryBound(bytesRead: Double, bytesWritten: Double, fixedTime: Double) -> KernelCost {
+        let bytes = bytesRead + bytesWritten
+        let memorySeconds = bytes / (gpu.hbmBandwidth * factors.hbmEfficiency)
+        return KernelCost(seconds: memorySeconds + fixedTime, flops: 0, hbmBytes: bytes,
+                          computeSeconds: 0, memorySeconds: memorySeconds, waves: 1)
+    }
+
+    /// A device-to-device copy of `bytes` (reads and writes them).
+    public func memcpy(bytes: Double) -> KernelCost { memoryBound(bytesRead: bytes, bytesWritten: bytes) }
+
+    /// Quantising `elements` bf16 activations to `precision` (fp8 or fp4) before a GEMM.
+    public func quantize(elements: Double, to precision: Precision) -> KernelCost {
+        memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement, bytesWritten: elements * precision.bytesPerElement,
+                    fixedTime: factors.quantizeFixedTime)
+    }
+
+    /// Causal FlashAttention prefill over `seq` tokens for `batch` sequences; `heads` query
+    /// heads and `kvHeads` key/value heads on this GPU, `headDim` each; MMA in `precision`.
+    public func attentionPrefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int, precision: Precision) -> KernelCost {
+        let block = 128
+        let queryBlocks = (seq + block - 1) / block
+        // Causal: query block i attends to key blocks 0...i.
+        let scoreBlocks = Double(queryBlocks * (queryBlocks + 1) / 2) * Double(batch * heads)
+        let scores = scoreBlocks * Double(block * block)
+        let flops = 4 * Double(headDim) * scores
+        let mmaRate = (peak(precision) ?? gpu.tensor.bf16) * factors.attentionTensorEfficiency
+        let expRate = gpu.expRate
+        let perSM = Double(gpu.smCount)
+        // Throughput over all SMs, but never shorter than the longest query block on one SM.
+        let longestScores = Double(queryBlocks * block * block)
+        let mmaSeconds = Swift.max(flops / mmaRate, 4 * Double(headDim) * longestScores / (mmaRate / perSM))
+        let expSeconds = Swift.max(scores / expRate, longestScores / (expRate / perSM))
+        // Each (sequence, head, query block) unit pays a prologue and epilogue, in waves.
+        let units = batch * heads * queryBlocks
+        let unitSeconds = Double((units + gpu.smCount - 1) / gpu.smCount) * factors.prefillUnitTime
+        let compute = combine(mmaSeconds, expSeconds, p: factors.expOverlapExponent) + unitSeconds
+        let elementBytes = precision == .fp8 ? 1.0 : 2.0
+        let bytes = Double(batch * seq * headDim) * (Double(heads + 2 * kvHeads) * elementBytes + Double(heads) * 2)
+        let memorySeconds = bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency)
+        let body = Swift.max(compute, memorySeconds)
+        return KernelCost(seconds: body + factors.prefillFixedTime, flops: flops, hbmBytes: bytes,
+                          computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+    }
+
+    /// One decode step of attention: `batch` sequences each reading `kvLength` cached tokens
+    /// (keys and values, `kvHeads` × `headDim` each, in `kvPrecision`) for one new query token.
+    public func attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision) -> KernelCost {
+        let kvBytes = Double(batch) * Double(kvLength) * Double(kvHeads * headDim) * 2 * kvPrecision.bytesPerElement
+        let ioBytes = Double(batch * heads * headDim) * 2 * 2  // query in, output out, bf16
+        let bytes = kvBytes + ioBytes
+        let scores = Double(batch) * Double(heads) * Double(kvLength)
+        let flops = 4 * Double(headDim) * scores
+        // Decode attention runs on CUDA-core/tensor paths far below peak; its compute is the exp
+        // and MMA work at the prefill rates, which matters only for very wide GQA groups.
+        let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
+        // Streaming is limited by HBM and by the loads the active SMs keep in flight. A
+        // (sequence, KV head) pair is split into at most `decodeMaxSplits` chunks, each on an SM.
+        let activeSMs = Swift.min(Double(gpu.smCount), Double(batch * kvHeads) * factors.decodeMaxSplits)
+        let memorySeconds = combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency),
+                                    bytes / (activeSMs * factors.decodeBandwidthPerSM), p: factors.overlapExponent)
+        let fixed = kvPrecision == .bf16 ? factors.decodeFixedTime : factors.decodeFP8FixedTime
+        let body = Swift.max(compute, memorySeconds) + fixed
+        return KernelCost(seconds: body, flops: flops, hbmBytes: bytes,
+                          computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Hardware
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Fit the kernel model's efficiency factors to the reference measurements (make calibrate).",
+        discussion: """
+            Reads ../shared/reference/kernels/{gemm,attention}.csv and the kernel rows of \
+            scenarios/reference/calibration.csv, prints how well the model fits, and with --write \
+            fits the factors and writes them as Swift source (Sources/Hardware/KernelFactors+Calibrated.swift).
+            """
+    )
+
+    @Option(help: "The reference folder holding kernels/ (default: ../shared/reference).")
+    var reference = "../shared/reference"
+
+    @Option(help: "calibration.csv (default: scenarios/reference/calibration.csv).")
+    var calibration = "scenarios/reference/calibration.csv"
+
+    @Option(help: "Fit, then write the fitted factors to this Swift file.")
+    var write: String?
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: reference)
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("kernels/gemm.csv").path) else {
+            throw InputError(message: "\(reference)/kernels/gemm.csv: no such file (the reference tables live in ../shared/reference)")
+        }
+        let gemm = try KernelReference.gemmRows(in: directory)
+        let attention = try KernelReference.attentionRows(in: directory)
+        let points = try KernelReference.calibrationRows(in: URL(fileURLWithPath: calibration))
+        let all = gemm + attention + points
+
+        func figures() -> [(String, KernelCalibration.Figures)] {
+            [("kernels/gemm.csv", .init(KernelCalibration.residuals(gemm))),
+             ("kernels/attention.csv", .init(KernelCalibration.residuals(attention))),
+             ("calibration.csv kernel rows", .init(KernelCalibration.residuals(points)))]
+        }
+        guard let write else {
+            for (name, f) in figures() { print("\(name): \(f)") }
+            let verbose = ProcessInfo.processInfo.environment["CLUSTERSIM_VERBOSE"] != nil
+            for r in KernelCalibration.residuals(verbose ? all : points) where !verbose || abs(r.relativeError) > 0.2 {
+                print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))
+            }
+            return
+        }
+        let fitted = try KernelCalibration.fit(all)
+        let after: [(String, KernelCalibration.Figures)] = [
+            ("kernels/gemm.csv", .init(KernelCalibration.residuals(gemm) { $0.calibrationFamily == .hopper ? fitted.hopper : fitted.blackwell })),
+            ("kernels/attention.csv", .init(KernelCalibration.residuals(attention) { $0.calibrationFamily == .hopper ? fitted.hopper : fitted.blackwell })),
+            ("calibration.csv kernel rows", .init(KernelCalibration.residuals(points) { $0.calibrationFamily == .hopper ? fitted.hopper : fitted.blackwell })),
+        ]
+        for (name, f) in after { print("\(name): \(f)") }
+        let source = KernelCalibration.swiftSource(hopper: fitted.hopper, blackwell: fitted.blackwell, figures: after)
+        try Data(source.utf8).write(to: URL(fileURLWithPath: write))
+        printError("wrote \(write); rebuild to use the new factors")
+    }
+}
