@@ -25,11 +25,12 @@ let package = Package(
         .target(name: "Stats", dependencies: ["CGSL"]),
         .target(name: "Engine"),
         .target(name: "Hardware"),
+        .target(name: "Cluster", dependencies: ["Engine", "Hardware"]),
         .target(name: "Scenario", dependencies: ["Hardware", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
         .target(
             name: "Experiments",
-            dependencies: ["Stats", "Engine", "Hardware", "Scenario", "Report"]
+            dependencies: ["Stats", "Engine", "Hardware", "Cluster", "Scenario", "Report"]
         ),
         .executableTarget(
             name: "clustersim",

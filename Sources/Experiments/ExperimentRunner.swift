@@ -12,10 +12,32 @@ import Scenario
 import Stats
 import Synchronization
 
+/// A scenario that is valid YAML but asks for what the hardware cannot do (exit status 2).
+public struct ExperimentError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
 public enum ExperimentRunner {
     /// Stochastic sources: one stream each, so adding one leaves the others' draws unchanged.
     enum Source: Int {
         case network = 0
+        case kernel = 1
+    }
+
+    /// Checks what can be checked before running: that every variant's buffers fit in memory.
+    /// A failure is bad input (the scenario asks for more than the hardware has).
+    public static func check(_ plan: ExperimentPlan) throws(ExperimentError) {
+        var problems: [String] = []
+        for variant in plan.variants {
+            do {
+                try KernelWorkloads.checkMemory(variant.spec.workload, cluster: variant.spec.cluster)
+            } catch {
+                let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
+                problems.append("\(plan.file): \(error)\(context)")
+            }
+        }
+        if !problems.isEmpty { throw ExperimentError(message: problems.joined(separator: "\n")) }
     }
 
     /// Runs every replication of every variant on `threads` threads (≥ 1).
@@ -47,6 +69,8 @@ public enum ExperimentRunner {
         switch spec.workload {
         case .transfers(let transfers):
             metrics = TransferSimulation.run(transfers, noise: spec.noise, jitter: stream(.network))
+        case .gemm, .memcpy:
+            metrics = KernelWorkloads.run(spec, jitter: stream(.kernel))
         }
         return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
     }

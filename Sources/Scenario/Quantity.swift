@@ -13,6 +13,10 @@ public enum Dimension: String, Sendable, CaseIterable {
     case bandwidth
     case flops
     case flopRate
+    case frequency
+    case power
+    /// Events per second ("10.7 T/s" exponentials).
+    case rate
     case count
 
     /// An example to show in error messages.
@@ -23,6 +27,9 @@ public enum Dimension: String, Sendable, CaseIterable {
         case .bandwidth: "\"900 GB/s\""
         case .flops: "\"2 TFLOP\""
         case .flopRate: "\"2.5 PFLOPS\""
+        case .frequency: "\"1.98 GHz\""
+        case .power: "\"700 W\""
+        case .rate: "\"10.7 T/s\""
         case .count: "\"1000\""
         }
     }
@@ -34,6 +41,9 @@ public enum Dimension: String, Sendable, CaseIterable {
         case .bandwidth: "a bandwidth"
         case .flops: "an amount of FLOP"
         case .flopRate: "a FLOP rate"
+        case .frequency: "a frequency"
+        case .power: "a power"
+        case .rate: "a rate per second"
         case .count: "a number"
         }
     }
@@ -95,6 +105,7 @@ public enum Quantity {
             ("FLOP/s", 1, .flopRate), ("FLOPS", 1, .flopRate), ("FLOP", 1, .flops),
             ("B/s", 1, .bandwidth), ("Bps", 1, .bandwidth), ("b/s", 0.125, .bandwidth), ("bps", 0.125, .bandwidth),
             ("B", 1, .bytes), ("b", 0.125, .bytes),
+            ("Hz", 1, .frequency), ("W", 1, .power), ("/s", 1, .rate),
         ]
         for (suffix, baseFactor, dimension) in bases where text.hasSuffix(suffix) {
             let prefix = text.dropLast(suffix.count)

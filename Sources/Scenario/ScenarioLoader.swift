@@ -1,6 +1,7 @@
 // Reading a scenario: YAML → node tree → overrides → variants → typed, validated specs.
 // Every problem is collected and reported together; nothing is written on bad input.
 import Foundation
+import Hardware
 
 public enum ScenarioLoader {
     static let topLevelKeys = ["name", "description", "seed", "replications", "cluster", "workload", "stack", "noise", "variants", "compare"]
@@ -156,6 +157,12 @@ public enum ScenarioLoader {
         let noise = readNoise(top, log: log)
         let workload = readWorkload(top, log: log)
         if let workload { warnAboutUnusedKnobs(top, workload: workload, stack: stack, noise: noise, log: log) }
+        if let workload, workload.kind != .transfers, cluster == nil, !top.has("cluster") {
+            top.missing("cluster", "a system for workload kind \"\(workload.kind.rawValue)\", e.g. cluster: { system: h100-sxm }")
+        }
+        if case .gemm(let gemm)? = workload, let gpu = cluster?.system.gpu, gpu.tensor[gemm.precision] == nil {
+            log.error(top.value("workload")?["precision"]?.origin, "workload.precision", "\(gpu.name) has no \(gemm.precision.rawValue) tensor cores")
+        }
         guard log.errors.count == errorsBefore, let name, let workload else { return nil }
         return ScenarioSpec(
             name: name, description: description, seed: UInt64(seed), replications: replications,
@@ -167,7 +174,11 @@ public enum ScenarioLoader {
         guard let node = top.value("cluster"),
               let fields = FieldReader(node, path: "cluster", log: log, allowed: ["system", "gpus"])
         else { return nil }
-        let system = fields.string("system", required: true)
+        guard let systemNode = fields.value("system") else {
+            fields.missing("system", "a preset such as h100-sxm, or an inline system")
+            return nil
+        }
+        let system = HardwareYAML.readSystem(systemNode, path: "cluster.system", log: log)
         let gpus = fields.integer("gpus", in: 1...1_000_000)
         return system.map { ClusterSpec(system: $0, gpus: gpus) }
     }
@@ -175,9 +186,10 @@ public enum ScenarioLoader {
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {
         var stack = StackSpec()
         guard let node = top.value("stack"),
-              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs"])
+              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs", "launch_overhead"])
         else { return stack }
         stack.cudaGraphs = fields.bool("cuda_graphs") ?? false
+        stack.launchOverhead = fields.quantity("launch_overhead", .time) ?? stack.launchOverhead
         return stack
     }
 
@@ -214,6 +226,10 @@ public enum ScenarioLoader {
         switch kind {
         case .transfers:
             return readTransfers(node, log: log).map(WorkloadSpec.transfers)
+        case .gemm:
+            return readGEMM(node, log: log).map(WorkloadSpec.gemm)
+        case .memcpy:
+            return readMemcpy(node, log: log).map(WorkloadSpec.memcpy)
         default:
             log.error(kindNode.origin, "workload.kind", "kind \"\(kind.rawValue)\" is not available in this version (available: \(WorkloadKind.implemented.map(\.rawValue).joined(separator: ", ")))")
             return nil
@@ -296,9 +312,46 @@ public enum ScenarioLoader {
         return TransfersSpec(links: links, transfers: transfers)
     }
 
+    static func readGEMM(_ node: ConfigNode, log: DiagnosticLog) -> GEMMSpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "m", "n", "k", "precision", "batch", "iterations", "quantize_activations"]) else { return nil }
+        let m = f.integer("m", in: 1...Int(1 << 40), required: true)
+        let n = f.integer("n", in: 1...Int(1 << 40), required: true)
+        let k = f.integer("k", in: 1...Int(1 << 40), required: true)
+        let precision = readPrecision(f, log: log) ?? .bf16
+        let batch = f.integer("batch", in: 1...1_000_000) ?? 1
+        let iterations = f.integer("iterations", in: 1...1_000_000) ?? 10
+        let quantize = f.bool("quantize_activations") ?? false
+        guard let m, let n, let k else { return nil }
+        return GEMMSpec(m: m, n: n, k: k, precision: precision, batch: batch, iterations: iterations, quantizeActivations: quantize)
+    }
+
+    static func readPrecision(_ f: FieldReader, log: DiagnosticLog) -> Precision? {
+        guard let text = f.string("precision") else { return nil }
+        guard let precision = Precision(rawValue: text) else {
+            var message = "unknown precision \"\(text)\""
+            if let guess = closestName(to: text, among: Precision.allCases.map(\.rawValue)) { message += "; did you mean \"\(guess)\"?" }
+            else { message += "; expected one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))" }
+            log.error(f.origin("precision"), f.child("precision"), message)
+            return nil
+        }
+        return precision
+    }
+
+    static func readMemcpy(_ node: ConfigNode, log: DiagnosticLog) -> MemcpySpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "bytes", "iterations"]) else { return nil }
+        let bytes = f.quantity("bytes", .bytes, minimum: 0, exclusive: true, required: true)
+        let iterations = f.integer("iterations", in: 1...1_000_000) ?? 10
+        return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
+    }
+
     /// Valid keys that the chosen workload does not read get a warning, not silence.
     static func warnAboutUnusedKnobs(_ top: FieldReader, workload: WorkloadSpec, stack: StackSpec, noise: NoiseSpec, log: DiagnosticLog) {
-        guard workload.kind == .transfers else { return }
+        guard workload.kind == .transfers else {
+            if noise.networkCV > 0 {
+                log.warning(top.value("noise")?["network_cv"]?.origin, "noise.network_cv", "has no effect on workload kind \"\(workload.kind.rawValue)\" (it moves no data over links)")
+            }
+            return
+        }
         if top.has("cluster") {
             log.warning(top.origin("cluster"), "cluster", "has no effect on workload kind \"transfers\", which defines its own links")
         }

@@ -1,5 +1,6 @@
 // The typed scenario: what one variant of an experiment simulates, in SI units.
 // The YAML schema is in ../shared/DESIGN.md ("Scenario files") and README.md.
+import Hardware
 
 /// One fully resolved scenario (the base, or a variant with its overrides applied).
 public struct ScenarioSpec: Sendable {
@@ -13,16 +14,22 @@ public struct ScenarioSpec: Sendable {
     public var noise: NoiseSpec
 }
 
-/// The cluster section. Hardware presets arrive with the hardware model; until then the
-/// section is checked for shape only and no workload kind reads it.
+/// The cluster section: a system (preset or inline) and how many GPUs.
 public struct ClusterSpec: Sendable, Equatable {
-    public var system: String
+    public var system: SystemSpec
+    /// GPUs in the cluster; nil means one NVLink domain of the system.
     public var gpus: Int?
 }
 
 /// Inference-stack knobs (read by the kernel workloads).
 public struct StackSpec: Sendable, Equatable {
+    /// Kernels replayed from a CUDA graph: one launch for all, no per-kernel CPU launch.
     public var cudaGraphs = false
+    /// Interval between kernel launches from the CPU without CUDA graphs (the rate a CPU
+    /// thread enqueues kernels). Default 3.8 µs: time per kernel of back-to-back asynchronous
+    /// launches of a short kernel (NVIDIA Developer Blog, "Getting Started with CUDA Graphs",
+    /// 2019; one V100/Xeon system, so an order of magnitude rather than a constant of nature).
+    public var launchOverhead = 3.8e-6
 }
 
 /// Stochastic effects, drawn from per-run GSL streams. All zero means every replication is exact.
@@ -40,17 +47,39 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case transfers, gemm, memcpy, collective, training, decode, serving
 
     /// The kinds this build can simulate; the others are part of the schema but come later.
-    public static let implemented: [WorkloadKind] = [.transfers]
+    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy]
 }
 
 public enum WorkloadSpec: Sendable {
     case transfers(TransfersSpec)
+    case gemm(GEMMSpec)
+    case memcpy(MemcpySpec)
 
     public var kind: WorkloadKind {
         switch self {
         case .transfers: .transfers
+        case .gemm: .gemm
+        case .memcpy: .memcpy
         }
     }
+}
+
+/// `kind: gemm`: one GEMM launched `iterations` times back to back, like a matmul benchmark.
+public struct GEMMSpec: Sendable, Equatable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var precision: Precision
+    public var batch: Int
+    public var iterations: Int
+    /// Quantise bf16 activations to the GEMM's precision first (TensorRT-LLM's fp8/fp4 layers).
+    public var quantizeActivations: Bool
+}
+
+/// `kind: memcpy`: a device-to-device copy of `bytes`, `iterations` times.
+public struct MemcpySpec: Sendable, Equatable {
+    public var bytes: Double
+    public var iterations: Int
 }
 
 /// `kind: transfers`: named links and transfers over paths of them.

@@ -1,6 +1,7 @@
 // The executable: argument parsing, and one place that maps errors to exit status
 // (0 success, 2 bad input, 1 internal failure). See DESIGN.md "The interface users rely on".
 import ArgumentParser
+import Experiments
 import Foundation
 import Report
 import Scenario
@@ -12,7 +13,7 @@ struct ClusterSimCommand: ParsableCommand {
         abstract: "A discrete-event simulator of GPU clusters.",
         discussion: "Exit status: 0 success, 2 bad input (the message names the file and key), 1 internal failure.",
         version: clusterSimVersion,
-        subcommands: [RunCommand.self, CalibrateCommand.self]
+        subcommands: [RunCommand.self, HardwareCommand.self, CalibrateCommand.self]
     )
 
     static func main() {
@@ -21,6 +22,9 @@ struct ClusterSimCommand: ParsableCommand {
             try command.run()
         } catch let error as ScenarioError {
             printError(error.description)
+            Foundation.exit(2)
+        } catch let error as ExperimentError {
+            printError(error.message)
             Foundation.exit(2)
         } catch let error as InputError {
             printError(error.message)

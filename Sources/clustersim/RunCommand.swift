@@ -50,6 +50,7 @@ struct RunCommand: ParsableCommand {
         if let seed { allOverrides.append("seed=\(seed)") }
         let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
+        try ExperimentRunner.check(plan)
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let results = ExperimentRunner.run(plan, threads: threadCount)

@@ -88,3 +88,41 @@ import TestSupport
         }
     }
 }
+
+/// Kernel workloads end to end: hardware show pasted into a scenario, and memory limits.
+@Suite struct KernelWorkloadCLITests {
+    /// The output of `hardware show gb300-nvl72`, pasted under `cluster:` with HBM bandwidth
+    /// halved, runs and halves the bandwidth of a large (HBM-bound) copy.
+    @Test func editedHardwareShowChangesTheResult() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let show = try TestSupport.runClusterSim(["hardware", "show", "gb300-nvl72"], in: dir)
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("hbm_bandwidth: 7.67 TB/s"))
+        func scenario(_ yaml: String) -> String {
+            "name: copy\ncluster:\n" + yaml.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\nworkload: { kind: memcpy, bytes: 4 GB }\n"
+        }
+        TestSupport.write(scenario(show.stdout), to: "full.yaml", in: dir)
+        TestSupport.write(scenario(show.stdout.replacingOccurrences(of: "hbm_bandwidth: 7.67 TB/s", with: "hbm_bandwidth: 3.835 TB/s")), to: "half.yaml", in: dir)
+        func bandwidth(_ file: String) throws -> Double {
+            let run = try TestSupport.runClusterSim(["run", file, "--out", file + ".out", "--quiet"], in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+            let csv = try String(contentsOf: dir.appendingPathComponent(file + ".out/summary.csv"), encoding: .utf8)
+            let row = csv.split(separator: "\n").first { $0.contains("bandwidth_GBps") }!
+            return Double(row.split(separator: ",")[5])!
+        }
+        let full = try bandwidth("full.yaml"), half = try bandwidth("half.yaml")
+        #expect(abs(half / full - 0.5) < 0.01, "full \(full) GB/s, half \(half) GB/s")
+    }
+
+    /// Buffers larger than HBM: exit 2, the ledger's message, nothing written.
+    @Test func weightsThatDoNotFitExitTwo() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("name: big\ncluster: { system: gb200-nvl72 }\nworkload: { kind: gemm, m: 16, n: 400000, k: 400000, precision: bf16 }\n", to: "big.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["run", "big.yaml"], in: dir)
+        #expect(run.status == 2)
+        #expect(run.stderr == "big.yaml: needs 298.0 GiB on gb200-nvl72 GPU 0, has 185.0 GiB: weights 298.0, activations 0.0, workspace 0.0 (GiB)\n")
+        #expect(TestSupport.files(in: dir) == ["big.yaml"])
+    }
+}

@@ -1,0 +1,135 @@
+// Hardware in scenario files: `cluster.system` is a preset name, or a mapping that defines a
+// system inline, optionally starting from a preset (`preset: gb300-nvl72`) and overriding any
+// field. `clustersim hardware show NAME` prints the mapping form of a preset, which reads back
+// to the same preset.
+import Foundation
+import Hardware
+
+public enum HardwareYAML {
+    static let systemKeys = ["preset", "name", "description", "gpus_per_nvlink_domain", "gpu"]
+    static let gpuKeys = ["name", "architecture", "sms", "clock", "tensor", "exp_rate", "hbm_capacity", "hbm_bandwidth",
+                          "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "tdp"]
+    static let tensorKeys = Precision.allCases.map(\.rawValue)
+
+    /// The YAML of `system` for pasting under `cluster:` in a scenario.
+    public static func render(_ system: SystemSpec) -> String {
+        let g = system.gpu
+        var lines = [
+            "# \(system.name): paste under `cluster:` in a scenario, edit, and run.",
+            "# Bandwidths are per direction; tensor rates are dense. Sources: clustersim's preset catalog.",
+            "system:",
+            "  name: \(system.name)",
+            "  description: \"\(system.description)\"",
+            "  gpus_per_nvlink_domain: \(system.gpusPerNVLinkDomain)",
+            "  gpu:",
+            "    name: \"\(g.name)\"",
+            "    architecture: \(g.architecture.rawValue)",
+            "    sms: \(g.smCount)",
+            "    clock: \(quantity(g.clock, "Hz"))",
+            "    tensor:",
+        ]
+        for p in Precision.allCases {
+            if let rate = g.tensor[p] { lines.append("      \(p.rawValue): \(quantity(rate, "FLOPS"))") }
+        }
+        lines += [
+            "    exp_rate: \(quantity(g.expRate, "/s"))",
+            "    hbm_capacity: \(quantity(g.hbmCapacity, "B"))",
+            "    hbm_bandwidth: \(quantity(g.hbmBandwidth, "B/s"))",
+            "    l2_size: \(quantity(g.l2Size, "B"))",
+            "    nvlink_bandwidth: \(quantity(g.nvlinkBandwidthPerDirection, "B/s"))",
+            "    nvls: \(g.nvls)",
+            "    nic_bandwidth: \(quantity(g.nicBandwidthPerDirection, "B/s"))",
+            "    tdp: \(quantity(g.tdp, "W"))",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A value with the largest decimal prefix that keeps it ≥ 1, its mantissa in the shortest
+    /// form that reads back exactly.
+    static func quantity(_ value: Double, _ unit: String) -> String {
+        let prefixes: [(String, Double)] = [("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)]
+        for (prefix, scale) in prefixes where abs(value) >= scale {
+            let mantissa = value / scale
+            if mantissa * scale == value { return "\(short(mantissa)) \(prefix)\(unit)" }
+        }
+        return "\(short(value)) \(unit)"
+    }
+
+    static func short(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+    }
+
+    /// Reads `cluster.system` (a preset name or a mapping) into a system.
+    static func readSystem(_ node: ConfigNode, path: String, log: DiagnosticLog) -> SystemSpec? {
+        if case .scalar(let name, let origin) = node {
+            if let preset = SystemSpec.preset(named: name) { return preset }
+            var message = "unknown preset \"\(name)\""
+            let names = SystemSpec.presets.map(\.name)
+            if let guess = closestName(to: name, among: names) { message += "; did you mean \"\(guess)\"?" }
+            else { message += "; presets: \(names.joined(separator: ", "))" }
+            log.error(origin, path, message)
+            return nil
+        }
+        guard let fields = FieldReader(node, path: path, log: log, allowed: systemKeys) else { return nil }
+        let errorsBefore = log.errors.count
+        var base: SystemSpec?
+        if let presetName = fields.string("preset") {
+            base = readSystem(.scalar(presetName, fields.origin("preset") ?? node.origin), path: fields.child("preset"), log: log)
+            if base == nil { return nil }
+        }
+        let name = fields.string("name") ?? base?.name
+        let description = fields.string("description") ?? base?.description ?? ""
+        let domain = fields.integer("gpus_per_nvlink_domain", in: 1...100_000) ?? base?.gpusPerNVLinkDomain
+        var gpu = base?.gpu
+        if let gpuNode = fields.value("gpu") {
+            gpu = readGPU(gpuNode, base: base?.gpu, path: fields.child("gpu"), log: log)
+        } else if base == nil {
+            fields.missing("gpu", "the GPU's fields, or a preset to start from")
+        }
+        if name == nil { fields.missing("name", "a name") }
+        if domain == nil { fields.missing("gpus_per_nvlink_domain", "an integer") }
+        guard log.errors.count == errorsBefore, let name, let domain, let gpu else { return nil }
+        return SystemSpec(name: name, description: description, gpu: gpu, gpusPerNVLinkDomain: domain)
+    }
+
+    static func readGPU(_ node: ConfigNode, base: GPUSpec?, path: String, log: DiagnosticLog) -> GPUSpec? {
+        guard let f = FieldReader(node, path: path, log: log, allowed: gpuKeys) else { return nil }
+        let errorsBefore = log.errors.count
+        func need<T>(_ value: T?, _ key: String, _ what: String) -> T? {
+            if value == nil { f.missing(key, what) }
+            return value
+        }
+        var architecture = base?.architecture
+        if let text = f.string("architecture") {
+            architecture = Architecture(rawValue: text)
+            if architecture == nil {
+                log.error(f.origin("architecture"), f.child("architecture"), "unknown architecture \"\(text)\"; expected one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        var tensor = base?.tensor
+        if let tensorNode = f.value("tensor"), let t = FieldReader(tensorNode, path: f.child("tensor"), log: log, allowed: tensorKeys) {
+            func rate(_ p: Precision) -> Double? { t.quantity(p.rawValue, .flopRate, minimum: 0, exclusive: true) ?? base?.tensor[p] }
+            if let fp64 = rate(.fp64), let tf32 = rate(.tf32), let bf16 = rate(.bf16), let fp8 = rate(.fp8) {
+                tensor = TensorRates(fp64: fp64, tf32: tf32, bf16: bf16, fp8: fp8, fp4: rate(.fp4))
+            } else if log.errors.count == errorsBefore {
+                t.missing(Precision.allCases.first { rate($0) == nil && $0 != .fp4 }!.rawValue, "a FLOP rate such as \"989 TFLOPS\"")
+            }
+        }
+        let gpu = GPUSpec(
+            name: f.string("name") ?? base?.name ?? "custom",
+            architecture: need(architecture, "architecture", "hopper, blackwell or blackwell-ultra") ?? .hopper,
+            smCount: need(f.integer("sms", in: 1...100_000) ?? base?.smCount, "sms", "an integer") ?? 1,
+            clock: need(f.quantity("clock", .frequency, minimum: 0, exclusive: true) ?? base?.clock, "clock", "a frequency") ?? 1,
+            tensor: need(tensor, "tensor", "dense FLOP rates per precision") ?? TensorRates(fp64: 1, tf32: 1, bf16: 1, fp8: 1, fp4: nil),
+            expRate: need(f.quantity("exp_rate", .rate, minimum: 0, exclusive: true) ?? base?.expRate, "exp_rate", "a rate") ?? 1,
+            hbmCapacity: need(f.quantity("hbm_capacity", .bytes, minimum: 0, exclusive: true) ?? base?.hbmCapacity, "hbm_capacity", "a size") ?? 1,
+            hbmBandwidth: need(f.quantity("hbm_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.hbmBandwidth, "hbm_bandwidth", "a bandwidth") ?? 1,
+            l2Size: need(f.quantity("l2_size", .bytes) ?? base?.l2Size, "l2_size", "a size") ?? 0,
+            nvlinkBandwidthPerDirection: need(f.quantity("nvlink_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nvlinkBandwidthPerDirection, "nvlink_bandwidth", "a bandwidth") ?? 1,
+            nvls: f.bool("nvls") ?? base?.nvls ?? false,
+            nicBandwidthPerDirection: need(f.quantity("nic_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nicBandwidthPerDirection, "nic_bandwidth", "a bandwidth") ?? 1,
+            tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true) ?? base?.tdp, "tdp", "a power") ?? 1
+        )
+        return log.errors.count == errorsBefore ? gpu : nil
+    }
+}
