@@ -2,8 +2,8 @@
 //
 // The fit minimises the mean squared log error, ln(predicted / measured)², which treats a
 // factor-of-two error the same either way, is not dominated by large kernels, and weighs the
-// worst rows more than a mean absolute error would. The
-// headline points of calibration.csv weigh 3 rows each. Each family (Hopper: H100, H200;
+// worst rows more than a mean absolute error would. The headline points of calibration.csv
+// weigh 20 rows each (see calibrationPointWeight). Each family (Hopper: H100, H200;
 // Blackwell: B200, GB200) gets its own factors; the exponent combining MMA and exponent time in
 // attention is one number for both, because it describes how FlashAttention overlaps its
 // softmax with its matrix products, not a chip. Optimiser: GSL's Nelder–Mead simplex, restarted
@@ -48,10 +48,15 @@ public enum KernelCalibration {
         }
     }
 
+    /// How many table rows one headline point of calibration.csv weighs. Those points are
+    /// sustained, averaged measurements; single cells of the kernels/ tables jitter by about
+    /// ±10% (kernels/README.md), so a headline point carries more information than a cell.
+    static let calibrationPointWeight = 20.0
+
     static func loss(_ rows: [KernelMeasurement], factors: (Architecture) -> KernelFactors) -> Double {
         var total = 0.0, weight = 0.0
         for r in residuals(rows, factors: factors) {
-            let w = r.measurement.isCalibrationPoint ? 3.0 : 1.0
+            let w = r.measurement.isCalibrationPoint ? calibrationPointWeight : 1.0
             let e = log(r.predicted / r.measurement.seconds)
             total += w * e * e
             weight += w

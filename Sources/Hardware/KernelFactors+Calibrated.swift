@@ -4,41 +4,41 @@
 // ../shared/reference/calibration.csv (H200GEMM, H200COPY, GEMM01, GEMM02, GEMM10, GEMM04,
 // GEMM05, HBM01, HBM03). Blackwell Ultra (GB300) has no measurements: it uses Blackwell's.
 // Fit quality with these factors:
-//   kernels/gemm.csv: 240 rows, median |error| 5.2%, max 34.3% (gemm b200 fp4 m=1024 n=4096 k=4096: predicted 0.02497 ms, measured 0.0186 ms)
+//   kernels/gemm.csv: 240 rows, median |error| 5.8%, max 34.5% (gemm b200 fp4 m=1024 n=4096 k=4096: predicted 0.02502 ms, measured 0.0186 ms)
 //   kernels/attention.csv: 228 rows, median |error| 6.2%, max 37.3% (generation h100-sxm bf16/bf16 b=8 s=4096 h=8/1: predicted 0.0206 ms, measured 0.015 ms)
-//   calibration.csv kernel rows: 9 rows, median |error| 2.8%, max 28.0% (GEMM05 (FP8; 15360x4096x3072): predicted 0.1442 ms, measured 0.1126 ms)
+//   calibration.csv kernel rows: 9 rows, median |error| 3.5%, max 14.3% (GEMM02 (FP8 e4m3; best shape 1024x9216x14336): predicted 0.2204 ms, measured 0.1929 ms)
 extension KernelFactors {
     public static let hopperCalibrated = KernelFactors(
-        tensorBF16: 0.8101,
-        tensorFP8: 0.6954,
+        tensorBF16: 0.825,
+        tensorFP8: 0.7252,
         tensorFP4: 0.6,
-        hbmEfficiency: 0.8733,
-        fixedTime: 4.562e-06,
-        overlapExponent: 5.947,
+        hbmEfficiency: 0.8791,
+        fixedTime: 4.351e-06,
+        overlapExponent: 5.049,
         attentionTensorEfficiency: 0.8077,
         expOverlapExponent: 1.01,
-        attentionHBMEfficiency: 0.8614,
+        attentionHBMEfficiency: 0.8726,
         prefillFixedTime: 1.416e-05,
         decodeFixedTime: 1.457e-05,
-        quantizeFixedTime: 8.733e-06,
+        quantizeFixedTime: 9.102e-06,
         prefillUnitTime: 8.675e-06,
-        decodeFP8FixedTime: 8.576e-06,
-        decodeBandwidthPerSM: 2.8e+10,
-        decodeMaxSplits: 74.96,
+        decodeFP8FixedTime: 8.575e-06,
+        decodeBandwidthPerSM: 2.866e+10,
+        decodeMaxSplits: 73.78,
     )
     public static let blackwellCalibrated = KernelFactors(
-        tensorBF16: 0.6786,
-        tensorFP8: 0.61,
-        tensorFP4: 0.4669,
-        hbmEfficiency: 0.7595,
-        fixedTime: 3.013e-06,
-        overlapExponent: 4.136,
+        tensorBF16: 0.7217,
+        tensorFP8: 0.6861,
+        tensorFP4: 0.4699,
+        hbmEfficiency: 0.7341,
+        fixedTime: 2.654e-06,
+        overlapExponent: 4.128,
         attentionTensorEfficiency: 1,
         expOverlapExponent: 1.01,
         attentionHBMEfficiency: 1,
         prefillFixedTime: 1.953e-05,
         decodeFixedTime: 1.096e-05,
-        quantizeFixedTime: 1.062e-05,
+        quantizeFixedTime: 1.102e-05,
         prefillUnitTime: 5.937e-06,
         decodeFP8FixedTime: 1.189e-05,
         decodeBandwidthPerSM: 7.307e+10,
