@@ -23,6 +23,9 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Fit, then write the fitted factors to this Swift file.")
     var write: String?
 
+    @Option(help: "Also list the N rows the model misses most, with their errors.")
+    var worst = 0
+
     func run() throws {
         let directory = URL(fileURLWithPath: reference)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("kernels/gemm.csv").path) else {
@@ -40,9 +43,16 @@ struct CalibrateCommand: ParsableCommand {
         }
         guard let write else {
             for (name, f) in figures() { print("\(name): \(f)") }
-            let verbose = ProcessInfo.processInfo.environment["CLUSTERSIM_VERBOSE"] != nil
-            for r in KernelCalibration.residuals(verbose ? all : points) where !verbose || abs(r.relativeError) > 0.2 {
+            print("calibration.csv kernel points:")
+            for r in KernelCalibration.residuals(points) {
                 print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))
+            }
+            if worst > 0 {
+                print("the \(worst) rows the model misses most:")
+                let sorted = KernelCalibration.residuals(all).sorted { abs($0.relativeError) > abs($1.relativeError) }
+                for r in sorted.prefix(worst) {
+                    print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))
+                }
             }
             return
         }
