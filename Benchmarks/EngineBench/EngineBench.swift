@@ -131,7 +131,7 @@ func format(_ rate: Double) -> String { String(format: "%6.2f M events/s", rate 
 let host = ProcessInfo.processInfo
 print("ClusterSim engine benchmarks (release build) on \(host.hostName): \(host.activeProcessorCount) cores, \(host.physicalMemory >> 30) GiB")
 print("Hold model: each pop schedules one event at now + Exp(1); best of 3 runs.")
-for pending in [1_000, 1_000_000] {
+for pending in (CommandLine.arguments.contains("--fluid-only") ? [] : [1_000, 1_000_000]) {
     let operations = 10_000_000
     func best(_ body: (Int, Int) -> Int) -> Double {
         (0..<3).map { _ in measure { body(pending, operations) } }.max()!

@@ -13,7 +13,7 @@
 //
 // Cost: an arrival or completion recomputes only the connected component it touches
 // (activities linked through shared resources), in O(E log R) for E activity–resource edges and
-// R resources in that component. Completion times live in a heap with lazy invalidation.
+// R resources in that component. Completion times live in an indexed heap, updated in place.
 //
 // Limitations: all activities have equal priority; capacities are constant.
 
@@ -41,6 +41,19 @@ public struct Demand: Sendable, Equatable {
     }
 }
 
+/// What `FluidSystem.start` needs to start one activity.
+public struct ActivityRequest: Sendable {
+    public var work: Double
+    public var demands: [Demand]
+    public var bound: Double
+
+    public init(work: Double, demands: [Demand], bound: Double = .infinity) {
+        self.work = work
+        self.demands = demands
+        self.bound = bound
+    }
+}
+
 public struct FluidSystem {
     struct Resource {
         var capacity: Double
@@ -54,12 +67,13 @@ public struct FluidSystem {
     }
 
     struct Activity {
-        var demands: [Demand]
+        /// This activity's demands are demandPool[demandStart ..< demandStart + demandCount].
+        var demandStart: Int
+        var demandCount: Int
         var bound: Double
         var remainingWork: Double
         var rate = 0.0
         var lastUpdate: Double
-        var version: UInt32 = 0
         /// Start order, which orders simultaneous completions.
         var serial: UInt64 = 0
         var active = false
@@ -70,8 +84,12 @@ public struct FluidSystem {
     private var resources: [Resource] = []
     private var activities: [Activity] = []
     private var freeActivities: [Int] = []
-    /// Predicted completion times; an entry is stale when its version is not the activity's.
-    private var completions = EventQueue<(activity: Int32, version: UInt32)>()
+    /// Demands of all activities, contiguous per activity (no per-activity array to retain in
+    /// the filling loops). Finished activities leave holes, compacted when they dominate.
+    private var demandPool: [Demand] = []
+    private var liveDemands = 0
+    /// Predicted completion time of each running activity, ties broken by start order.
+    private var completions = IndexedMinHeap()
     private var epoch: UInt32 = 0
     private var startedCount: UInt64 = 0
 
@@ -99,26 +117,38 @@ public struct FluidSystem {
     public mutating func start(
         work: Double, demands: [Demand], bound: Double = .infinity, now: Double
     ) -> ActivityID {
-        precondition(work >= 0 && work.isFinite, "activity work must be finite and ≥ 0")
-        precondition(bound > 0, "activity bound must be positive")
-        precondition(demands.allSatisfy { $0.weight > 0 && $0.weight.isFinite }, "demand weights must be positive")
-        var activity = Activity(demands: demands, bound: bound, remainingWork: work, lastUpdate: now, active: true)
-        activity.serial = startedCount
-        startedCount += 1
-        let index: Int
-        if let reused = freeActivities.popLast() {
-            let version = activities[reused].version &+ 1
-            activities[reused] = activity
-            activities[reused].version = version
-            index = reused
-        } else {
-            activities.append(activity)
-            index = activities.count - 1
+        start([ActivityRequest(work: work, demands: demands, bound: bound)], now: now)[0]
+    }
+
+    /// Starts several activities at once with a single recomputation of the rates they touch
+    /// (a collective's flows, say): cheaper than starting them one by one, same rates.
+    public mutating func start(_ requests: [ActivityRequest], now: Double) -> [ActivityID] {
+        var ids: [ActivityID] = []
+        ids.reserveCapacity(requests.count)
+        for request in requests {
+            precondition(request.work >= 0 && request.work.isFinite, "activity work must be finite and ≥ 0")
+            precondition(request.bound > 0, "activity bound must be positive")
+            precondition(request.demands.allSatisfy { $0.weight > 0 && $0.weight.isFinite }, "demand weights must be positive")
+            var activity = Activity(demandStart: demandPool.count, demandCount: request.demands.count, bound: request.bound,
+                                    remainingWork: request.work, lastUpdate: now, active: true)
+            demandPool.append(contentsOf: request.demands)
+            liveDemands += request.demands.count
+            activity.serial = startedCount
+            startedCount += 1
+            let index: Int
+            if let reused = freeActivities.popLast() {
+                activities[reused] = activity
+                index = reused
+            } else {
+                activities.append(activity)
+                index = activities.count - 1
+            }
+            for demand in request.demands { resources[demand.resource.index].users.append(Int32(index)) }
+            activeCount += 1
+            ids.append(ActivityID(index))
         }
-        for demand in demands { resources[demand.resource.index].users.append(Int32(index)) }
-        activeCount += 1
-        recompute(fromActivities: [index], resources: [], now: now)
-        return ActivityID(index)
+        recompute(fromActivities: ids.map(\.index), resources: [], now: now)
+        return ids
     }
 
     /// The current rate of a running activity (units per second).
@@ -141,7 +171,10 @@ public struct FluidSystem {
     }
 
     public func bound(of activity: ActivityID) -> Double { activities[activity.index].bound }
-    public func demands(of activity: ActivityID) -> [Demand] { activities[activity.index].demands }
+    public func demands(of activity: ActivityID) -> [Demand] {
+        let a = activities[activity.index]
+        return Array(demandPool[a.demandStart ..< a.demandStart + a.demandCount])
+    }
 
     /// The running activities crossing `resource`.
     public func usersOf(_ resource: ResourceID) -> [ActivityID] {
@@ -153,22 +186,15 @@ public struct FluidSystem {
         var total = 0.0
         for user in resources[resource.index].users {
             let a = activities[Int(user)]
-            for d in a.demands where d.resource == resource { total += d.weight * a.rate }
+            for j in a.demandStart ..< a.demandStart + a.demandCount where demandPool[j].resource == resource {
+                total += demandPool[j].weight * a.rate
+            }
         }
         return total
     }
 
     /// The earliest predicted completion time, or nil when nothing is running.
-    public mutating func nextCompletionTime() -> Double? {
-        while let time = completions.nextTime {
-            let top = completions.nextPayload!
-            if activities[Int(top.activity)].version == top.version && activities[Int(top.activity)].active {
-                return time
-            }
-            _ = completions.pop()
-        }
-        return nil
-    }
+    public func nextCompletionTime() -> Double? { completions.min?.time }
 
     /// Completes every activity predicted to finish at `now` (the time returned by
     /// `nextCompletionTime`), recomputes the rates they leave behind, and returns them in the
@@ -176,15 +202,14 @@ public struct FluidSystem {
     public mutating func completeDue(at now: Double) -> [ActivityID] {
         var done: [ActivityID] = []
         var touched: [Int] = []
-        while let time = nextCompletionTime(), time <= now {
-            let entry = completions.pop()!.payload
-            let index = Int(entry.activity)
+        while let (index, time) = completions.min, time <= now {
+            completions.remove(index)
             activities[index].active = false
             activities[index].remainingWork = 0
             activities[index].rate = 0
-            activities[index].version &+= 1
-            for demand in activities[index].demands {
-                let r = demand.resource.index
+            let first = activities[index].demandStart
+            for j in first ..< first + activities[index].demandCount {
+                let r = demandPool[j].resource.index
                 if let position = resources[r].users.firstIndex(of: Int32(index)) {
                     resources[r].users.swapAt(position, resources[r].users.count - 1)
                     resources[r].users.removeLast()
@@ -193,10 +218,12 @@ public struct FluidSystem {
             }
             freeActivities.append(index)
             activeCount -= 1
+            liveDemands -= activities[index].demandCount
             done.append(ActivityID(index))
         }
+        if demandPool.count > 2 * liveDemands + 4096 { compactDemands() }
         if !touched.isEmpty { recompute(fromActivities: [], resources: touched, now: now) }
-        return done.sorted { activities[$0.index].serial < activities[$1.index].serial }
+        return done  // popped in (time, start order), all at `now`: already in start order
     }
 
     // MARK: - Rate computation
@@ -214,31 +241,27 @@ public struct FluidSystem {
         }
         progressiveFilling()
         for a in componentActivities {
-            activities[a].version &+= 1
             let activity = activities[a]
             let finish: Double
-            if activity.remainingWork <= 0 {
-                finish = now
-            } else if activity.rate.isInfinite {
+            if activity.remainingWork <= 0 || activity.rate.isInfinite {
                 finish = now
             } else {
                 finish = now + activity.remainingWork / activity.rate
             }
-            completions.push((Int32(a), activity.version), at: finish)
+            completions.set(a, time: finish, tie: activity.serial)
         }
-        // Stale predictions accumulate in large components; rebuild the heap when they dominate.
-        if completions.count > 4 * activeCount + 1024 { rebuildCompletions() }
     }
 
-    private mutating func rebuildCompletions() {
-        // Draining in (time, sequence) order and re-pushing keeps the order of ties.
-        var fresh = EventQueue<(activity: Int32, version: UInt32)>()
-        fresh.reserveCapacity(activeCount)
-        while let (time, entry) = completions.pop() {
-            let a = activities[Int(entry.activity)]
-            if a.active && a.version == entry.version { fresh.push(entry, at: time) }
+    /// Rewrites the demand pool with the running activities' demands only, in index order.
+    private mutating func compactDemands() {
+        var pool: [Demand] = []
+        pool.reserveCapacity(liveDemands)
+        for a in activities.indices where activities[a].active {
+            let first = activities[a].demandStart
+            activities[a].demandStart = pool.count
+            pool.append(contentsOf: demandPool[first ..< first + activities[a].demandCount])
         }
-        completions = fresh
+        demandPool = pool
     }
 
     /// Breadth-first search over activity–resource edges; fills the component scratch arrays
@@ -266,9 +289,13 @@ public struct FluidSystem {
             while nextActivity < componentActivities.count {
                 let a = componentActivities[nextActivity]
                 nextActivity += 1
-                for demand in activities[a].demands where resources[demand.resource.index].mark != epoch {
-                    resources[demand.resource.index].mark = epoch
-                    componentResources.append(demand.resource.index)
+                let first = activities[a].demandStart
+                for j in first ..< first + activities[a].demandCount {
+                    let r = demandPool[j].resource.index
+                    if resources[r].mark != epoch {
+                        resources[r].mark = epoch
+                        componentResources.append(r)
+                    }
                 }
             }
             while nextResource < componentResources.count {
@@ -297,11 +324,13 @@ public struct FluidSystem {
             activities[a].fixed = false
             activities[a].rate = 0
             unfixed += 1
-            for d in activities[a].demands {
+            let first = activities[a].demandStart
+            for j in first ..< first + activities[a].demandCount {
+                let d = demandPool[j]
                 resources[d.resource.index].unfixedWeight += d.weight
                 resources[d.resource.index].unfixedCount += 1
             }
-            if activities[a].bound.isFinite || activities[a].demands.isEmpty {
+            if activities[a].bound.isFinite || activities[a].demandCount == 0 {
                 levels.push(-1 - a, at: activities[a].bound)
             }
         }
@@ -319,11 +348,15 @@ public struct FluidSystem {
             }
             let r = id
             guard resources[r].unfixedCount > 0 else { continue }
-            let current = Swift.max(0, resources[r].remaining) / resources[r].unfixedWeight
-            // A newer entry was pushed when this resource's level rose; skip this stale one.
-            if current > level * (1 + 1e-12) { continue }
-            // Fix every unfixed activity crossing r at the saturation level (never above the
-            // current level, which rounding can leave a hair below the entry's).
+            let current = Swift.max(0, resources[r].remaining) / Swift.max(resources[r].unfixedWeight, .leastNormalMagnitude)
+            // Keys are lower bounds of the levels, which only rise as activities are fixed. A
+            // key below the current level is stale: put the resource back at its level.
+            if current > level * (1 + 1e-12) {
+                levels.push(r, at: current)
+                continue
+            }
+            // The smallest level of all: fix every unfixed activity crossing r there (never
+            // above the current level, which rounding can leave a hair below the key).
             let saturation = Swift.min(level, current)
             var i = 0
             while i < resources[r].users.count {
@@ -337,19 +370,18 @@ public struct FluidSystem {
         }
     }
 
-    /// Fixes activity `a` at `rate` and pushes the new levels of the resources it crosses.
+    /// Fixes activity `a` at `rate`, taking its share off the resources it crosses (their keys
+    /// in the level heap become stale and are refreshed when popped).
     private mutating func fix(_ a: Int, at rate: Double) {
         activities[a].fixed = true
         activities[a].rate = rate
-        for d in activities[a].demands {
+        let first = activities[a].demandStart
+        for j in first ..< first + activities[a].demandCount {
+            let d = demandPool[j]
             let r = d.resource.index
             resources[r].remaining -= d.weight * rate
             resources[r].unfixedWeight -= d.weight
             resources[r].unfixedCount -= 1
-            if resources[r].unfixedCount > 0 {
-                let weight = Swift.max(resources[r].unfixedWeight, .leastNormalMagnitude)
-                levels.push(r, at: Swift.max(0, resources[r].remaining) / weight)
-            }
         }
     }
 }

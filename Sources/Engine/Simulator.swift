@@ -43,12 +43,22 @@ public final class Simulator<Event> {
     public func startActivity(
         work: Double, demands: [Demand], bound: Double = .infinity, completion: Event
     ) -> ActivityID {
-        let id = fluidSystem.start(work: work, demands: demands, bound: bound, now: currentTime)
-        if id.index >= completionEvents.count {
-            completionEvents.append(contentsOf: repeatElement(nil, count: id.index + 1 - completionEvents.count))
+        startActivities([ActivityRequest(work: work, demands: demands, bound: bound)], completions: [completion])[0]
+    }
+
+    /// Starts several activities with one recomputation of rates; `completions[i]` is delivered
+    /// when `requests[i]` ends.
+    @discardableResult
+    public func startActivities(_ requests: [ActivityRequest], completions: [Event]) -> [ActivityID] {
+        precondition(requests.count == completions.count)
+        let ids = fluidSystem.start(requests, now: currentTime)
+        for (id, completion) in zip(ids, completions) {
+            if id.index >= completionEvents.count {
+                completionEvents.append(contentsOf: repeatElement(nil, count: id.index + 1 - completionEvents.count))
+            }
+            completionEvents[id.index] = completion
         }
-        completionEvents[id.index] = completion
-        return id
+        return ids
     }
 
     /// Runs until no event or activity is left, or until the next one would come after `limit`

@@ -146,3 +146,25 @@ import Testing
         #expect(violations.isEmpty, "\(violations.prefix(5))")
     }
 }
+
+@Suite struct FluidBatchTests {
+    /// Starting activities together gives the same rates as starting them one by one.
+    @Test func batchStartMatchesOneByOne() {
+        var generator = SplitMix(99)
+        for _ in 0..<50 {
+            var single = FluidSystem(), batch = FluidSystem()
+            let capacities = (0..<6).map { _ in 1 + 50 * generator.uniform() }
+            let rs = capacities.map { single.addResource(capacity: $0) }
+            _ = capacities.map { batch.addResource(capacity: $0) }
+            var requests: [ActivityRequest] = []
+            for _ in 0..<8 {
+                let demands = rs.filter { _ in generator.uniform() < 0.4 }.map { Demand($0) }
+                requests.append(ActivityRequest(work: 10, demands: demands.isEmpty ? [Demand(rs[0])] : demands))
+            }
+            let one = requests.map { single.start(work: $0.work, demands: $0.demands, bound: $0.bound, now: 0) }
+            let all = batch.start(requests, now: 0)
+            #expect(one.map { single.rate(of: $0) } == all.map { batch.rate(of: $0) })
+            #expect(batch.checkInvariants().isEmpty)
+        }
+    }
+}
