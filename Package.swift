@@ -25,12 +25,13 @@ let package = Package(
         .target(name: "Stats", dependencies: ["CGSL"]),
         .target(name: "Engine"),
         .target(name: "Hardware"),
-        .target(name: "Cluster", dependencies: ["Engine", "Hardware"]),
+        .target(name: "Network"),
+        .target(name: "Cluster", dependencies: ["Engine", "Hardware", "Network"]),
         .target(name: "Scenario", dependencies: ["Hardware", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
         .target(
             name: "Experiments",
-            dependencies: ["Stats", "Engine", "Hardware", "Cluster", "Scenario", "Report"]
+            dependencies: ["Stats", "Engine", "Hardware", "Network", "Cluster", "Scenario", "Report"]
         ),
         .executableTarget(
             name: "clustersim",
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "StatsTests", dependencies: ["Stats", "CGSL"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Stats"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "Experiments", "TestSupport"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Cluster", "Hardware", "Experiments", "TestSupport"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Stats"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "TestSupport"]),

@@ -1,0 +1,67 @@
+// Runs a collective plan on an NVLink domain's ports as fluid resources.
+//
+// Each rank has an egress and an ingress port of the NVLink bandwidth per direction; the
+// NVSwitch is non-blocking, so a flow from rank s to rank d uses s's egress and d's ingress (an
+// NVLS round trip uses the rank's own two ports). A step starts its flows together after the
+// per-step latency α and ends when its last flow ends; each flow runs at most at the
+// algorithm's achievable fraction of the port bandwidth. A fixed base latency (kernel launch
+// and synchronisation) is paid once.
+import Engine
+import Network
+
+/// Timing factors of collectives (fitted to kernels/comm.csv and calibration.csv, or given).
+public struct CollectiveTiming: Sendable, Equatable {
+    /// Paid once per collective: launch and the final synchronisation, s.
+    public var baseLatency: Double
+    /// Paid per step: one hop's latency and the step's handshake, s.
+    public var stepLatency: Double
+    /// Fraction of port bandwidth a ring or direct flow achieves.
+    public var linkEfficiency: Double
+    /// Fraction of port bandwidth an NVLS round trip achieves.
+    public var nvlsEfficiency: Double
+
+    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double) {
+        self.baseLatency = baseLatency
+        self.stepLatency = stepLatency
+        self.linkEfficiency = linkEfficiency
+        self.nvlsEfficiency = nvlsEfficiency
+    }
+}
+
+public enum CollectiveRun {
+    enum Event {
+        case startStep(Int)
+        case flowDone(Int)
+    }
+
+    /// Seconds for `plan` on ranks with `bandwidth` bytes/s per port per direction.
+    public static func seconds(_ plan: CollectivePlan, bandwidth: Double, timing: CollectiveTiming) -> Double {
+        guard !plan.steps.isEmpty else { return timing.baseLatency }
+        let sim = Simulator<Event>()
+        let egress = (0..<plan.ranks).map { _ in sim.addResource(capacity: bandwidth) }
+        let ingress = (0..<plan.ranks).map { _ in sim.addResource(capacity: bandwidth) }
+        let efficiency = plan.algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
+        var pending = 0
+        var end = 0.0
+        sim.schedule(.startStep(0), at: timing.baseLatency + timing.stepLatency)
+        sim.run { event in
+            switch event {
+            case .startStep(let s):
+                let flows = plan.steps[s].flows
+                pending = flows.count
+                let requests = flows.map { f in
+                    ActivityRequest(work: f.bytes, demands: [Demand(egress[f.source]), Demand(ingress[f.destination])],
+                                    bound: bandwidth * efficiency)
+                }
+                sim.startActivities(requests, completions: Array(repeating: .flowDone(s), count: flows.count))
+            case .flowDone(let s):
+                pending -= 1
+                if pending == 0 {
+                    end = sim.now
+                    if s + 1 < plan.steps.count { sim.schedule(.startStep(s + 1), after: timing.stepLatency) }
+                }
+            }
+        }
+        return end
+    }
+}

@@ -1,0 +1,94 @@
+// Collectives as plans of flows over an NVLink/NVSwitch domain (pure: no engine).
+//
+// Sizes follow nccl-tests' convention: `bytes` is the per-rank buffer for all-reduce and
+// all-to-all, the total output for all-gather and the total input for reduce-scatter. Bus
+// bandwidth is algorithm bandwidth × 2(n−1)/n for all-reduce and × (n−1)/n for the others
+// (nccl-tests, doc/PERFORMANCE.md).
+//
+// Algorithms:
+// - ring: n−1 steps (all-gather, reduce-scatter) or 2(n−1) (all-reduce = reduce-scatter then
+//   all-gather); in each step every rank sends bytes/n to its successor. Without chunking the
+//   time is steps · (α + bytes/(n·B)), the closed form of Patarasuk & Yuan (JPDC 2009).
+// - nvls: NVLink SHARP all-reduce (NVSwitch gen3+): each rank sends its buffer up once and the
+//   switch multicasts the reduced result down, so each port carries `bytes` each way, pipelined.
+// - direct: all-to-all, every rank sends bytes/n to every other rank in one step.
+// Scope: one NVLink domain with a non-blocking switch; scale-out and hierarchical algorithms
+// are not modelled yet.
+
+public enum CollectiveOperation: String, CaseIterable, Sendable {
+    case allReduce = "all_reduce"
+    case allGather = "all_gather"
+    case reduceScatter = "reduce_scatter"
+    case allToAll = "alltoall"
+
+    /// busbw / algbw for `ranks` ranks (nccl-tests' definitions).
+    public func busBandwidthFactor(ranks n: Int) -> Double {
+        let n = Double(n)
+        return self == .allReduce ? 2 * (n - 1) / n : (n - 1) / n
+    }
+}
+
+public enum CollectiveAlgorithm: String, CaseIterable, Sendable {
+    case ring, nvls, direct
+}
+
+/// One flow of a step: `bytes` from rank `source` to rank `destination`.
+public struct CollectiveFlow: Sendable, Equatable {
+    public var source: Int
+    public var destination: Int
+    public var bytes: Double
+}
+
+/// Steps run one after another; a step's flows start together after its latency.
+public struct CollectiveStep: Sendable, Equatable {
+    public var flows: [CollectiveFlow]
+}
+
+public struct CollectivePlan: Sendable, Equatable {
+    public var operation: CollectiveOperation
+    public var algorithm: CollectiveAlgorithm
+    public var ranks: Int
+    public var bytes: Double
+    public var steps: [CollectiveStep]
+}
+
+public enum CollectivePlanner {
+    /// The algorithm NCCL's tuner would take in one NVLink domain: NVLS for all-reduce when the
+    /// switch supports it and more than two ranks take part (NCCL enables NVLS from 3 ranks
+    /// up, NCCL_NVLS_ENABLE), direct for all-to-all, ring otherwise.
+    public static func defaultAlgorithm(_ op: CollectiveOperation, ranks: Int, nvls: Bool) -> CollectiveAlgorithm {
+        switch op {
+        case .allReduce: nvls && ranks > 2 ? .nvls : .ring
+        case .allToAll: .direct
+        case .allGather, .reduceScatter: .ring
+        }
+    }
+
+    /// The flows of `op` over `ranks` ranks with `algorithm`.
+    public static func plan(_ op: CollectiveOperation, bytes: Double, ranks n: Int, algorithm: CollectiveAlgorithm) -> CollectivePlan {
+        precondition(n >= 1 && bytes >= 0)
+        var steps: [CollectiveStep] = []
+        func ringStep(_ size: Double) -> CollectiveStep {
+            CollectiveStep(flows: (0..<n).map { CollectiveFlow(source: $0, destination: ($0 + 1) % n, bytes: size) })
+        }
+        if n > 1 {
+            switch (op, algorithm) {
+            case (.allReduce, .nvls):
+                // Up to the switch and back down, pipelined: one flow per rank over its own
+                // egress and ingress port (source = destination marks the switch round trip).
+                steps = [CollectiveStep(flows: (0..<n).map { CollectiveFlow(source: $0, destination: $0, bytes: bytes) })]
+            case (.allReduce, _):
+                steps = Array(repeating: ringStep(bytes / Double(n)), count: 2 * (n - 1))
+            case (.allGather, _), (.reduceScatter, _):
+                steps = Array(repeating: ringStep(bytes / Double(n)), count: n - 1)
+            case (.allToAll, _):
+                var flows: [CollectiveFlow] = []
+                for s in 0..<n {
+                    for d in 0..<n where d != s { flows.append(CollectiveFlow(source: s, destination: d, bytes: bytes / Double(n))) }
+                }
+                steps = [CollectiveStep(flows: flows)]
+            }
+        }
+        return CollectivePlan(operation: op, algorithm: algorithm, ranks: n, bytes: bytes, steps: steps)
+    }
+}
