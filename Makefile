@@ -43,6 +43,7 @@ bench: deps
 clean:
 	rm -rf .build
 calibrate: build
-	.build/release/clustersim calibrate --write Sources/Hardware/KernelFactors+Calibrated.swift
+	.build/release/clustersim calibrate --write Sources/Hardware/KernelFactors+Calibrated.swift \
+	  --write-collectives Sources/Cluster/CollectiveTiming+Calibrated.swift
 	$(SWIFT) build -c release --product clustersim
 	.build/release/clustersim calibrate

@@ -19,12 +19,16 @@ public struct CollectiveTiming: Sendable, Equatable {
     public var linkEfficiency: Double
     /// Fraction of port bandwidth an NVLS round trip achieves.
     public var nvlsEfficiency: Double
+    /// NVLS's own fixed latency (multicast set-up and the switch round trip), in place of the
+    /// per-step latencies a ring pays, s.
+    public var nvlsLatency: Double
 
-    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double) {
+    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double, nvlsLatency: Double) {
         self.baseLatency = baseLatency
         self.stepLatency = stepLatency
         self.linkEfficiency = linkEfficiency
         self.nvlsEfficiency = nvlsEfficiency
+        self.nvlsLatency = nvlsLatency
     }
 }
 
@@ -34,6 +38,14 @@ public enum CollectiveRun {
         case flowDone(Int)
     }
 
+    /// The algorithm NCCL's tuner would pick: the one its cost model says is fastest among those
+    /// the operation and hardware allow (here the cost model is this simulation itself).
+    public static func fastest(_ op: CollectiveOperation, bytes: Double, ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming) -> (algorithm: CollectiveAlgorithm, seconds: Double) {
+        CollectivePlanner.allowedAlgorithms(op, ranks: ranks, nvls: nvls).map { algorithm in
+            (algorithm, seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: bandwidth, timing: timing))
+        }.min { $0.1 < $1.1 }!
+    }
+
     /// Seconds for `plan` on ranks with `bandwidth` bytes/s per port per direction.
     public static func seconds(_ plan: CollectivePlan, bandwidth: Double, timing: CollectiveTiming) -> Double {
         guard !plan.steps.isEmpty else { return timing.baseLatency }
@@ -41,9 +53,10 @@ public enum CollectiveRun {
         let egress = (0..<plan.ranks).map { _ in sim.addResource(capacity: bandwidth) }
         let ingress = (0..<plan.ranks).map { _ in sim.addResource(capacity: bandwidth) }
         let efficiency = plan.algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
+        let stepLatency = plan.algorithm == .nvls ? timing.nvlsLatency : timing.stepLatency
         var pending = 0
         var end = 0.0
-        sim.schedule(.startStep(0), at: timing.baseLatency + timing.stepLatency)
+        sim.schedule(.startStep(0), at: timing.baseLatency + stepLatency)
         sim.run { event in
             switch event {
             case .startStep(let s):
@@ -58,7 +71,7 @@ public enum CollectiveRun {
                 pending -= 1
                 if pending == 0 {
                     end = sim.now
-                    if s + 1 < plan.steps.count { sim.schedule(.startStep(s + 1), after: timing.stepLatency) }
+                    if s + 1 < plan.steps.count { sim.schedule(.startStep(s + 1), after: stepLatency) }
                 }
             }
         }

@@ -28,12 +28,17 @@ public enum KernelCalibration {
         public var worst: String
 
         public init(_ residuals: [Residual]) {
-            let errors = residuals.map { abs($0.relativeError) }.sorted()
+            self.init(labels: residuals.map(\.measurement.label), predicted: residuals.map(\.predicted), measured: residuals.map(\.measurement.seconds))
+        }
+
+        public init(labels: [String], predicted: [Double], measured: [Double]) {
+            let relative = zip(predicted, measured).map { $0 / $1 - 1 }
+            let errors = relative.map(abs).sorted()
             count = errors.count
             medianAbsoluteError = errors.isEmpty ? 0 : Summary.quantile(sorted: errors, 0.5)
             maxAbsoluteError = errors.last ?? 0
-            let worstRow = residuals.max { abs($0.relativeError) < abs($1.relativeError) }
-            worst = worstRow.map { String(format: "%@: predicted %.4g ms, measured %.4g ms", $0.measurement.label, $0.predicted * 1e3, $0.measurement.seconds * 1e3) } ?? "-"
+            let worstIndex = relative.indices.max { abs(relative[$0]) < abs(relative[$1]) }
+            worst = worstIndex.map { String(format: "%@: predicted %.4g ms, measured %.4g ms", labels[$0], predicted[$0] * 1e3, measured[$0] * 1e3) } ?? "-"
         }
 
         public var description: String {

@@ -55,7 +55,7 @@ public enum KernelReference {
     }
 
     /// aiconfigurator's system names → our presets.
-    static let systems: [String: SystemSpec] = [
+    public static let systems: [String: SystemSpec] = [
         "h100_sxm": .h100SXM, "h200_sxm": .h200SXM, "b200_sxm": .b200, "gb200": .gb200NVL72,
     ]
 

@@ -53,14 +53,14 @@ public struct CollectivePlan: Sendable, Equatable {
 }
 
 public enum CollectivePlanner {
-    /// The algorithm NCCL's tuner would take in one NVLink domain: NVLS for all-reduce when the
-    /// switch supports it and more than two ranks take part (NCCL enables NVLS from 3 ranks
-    /// up, NCCL_NVLS_ENABLE), direct for all-to-all, ring otherwise.
-    public static func defaultAlgorithm(_ op: CollectiveOperation, ranks: Int, nvls: Bool) -> CollectiveAlgorithm {
+    /// The algorithms NCCL can use for `op` in one NVLink domain: NVLS for all-reduce when the
+    /// switch supports it and more than two ranks take part (NCCL enables NVLS from 3 ranks),
+    /// direct for all-to-all, ring otherwise. The runtime picks the fastest (NCCL's tuner).
+    public static func allowedAlgorithms(_ op: CollectiveOperation, ranks: Int, nvls: Bool) -> [CollectiveAlgorithm] {
         switch op {
-        case .allReduce: nvls && ranks > 2 ? .nvls : .ring
-        case .allToAll: .direct
-        case .allGather, .reduceScatter: .ring
+        case .allReduce: nvls && ranks > 2 ? [.ring, .nvls] : [.ring]
+        case .allToAll: [.direct]
+        case .allGather, .reduceScatter: [.ring]
         }
     }
 

@@ -26,6 +26,9 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Also list the N rows the model misses most, with their errors.")
     var worst = 0
 
+    @Option(help: "Fit the collective timings and write them to this Swift file.")
+    var writeCollectives: String?
+
     func run() throws {
         let directory = URL(fileURLWithPath: reference)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("kernels/gemm.csv").path) else {
@@ -41,8 +44,22 @@ struct CalibrateCommand: ParsableCommand {
              ("kernels/attention.csv", .init(KernelCalibration.residuals(attention))),
              ("calibration.csv kernel rows", .init(KernelCalibration.residuals(points)))]
         }
+        let comm = try CollectiveCalibration.commRows(in: directory)
+        let ncclPoints = try CollectiveCalibration.calibrationRows(in: URL(fileURLWithPath: calibration))
+        if let writeCollectives {
+            let fitted = try CollectiveCalibration.fit(comm + ncclPoints)
+            let timing = { (a: Architecture) in a.calibrationFamily == .hopper ? fitted.hopper : fitted.blackwell }
+            let after = [("kernels/comm.csv", CollectiveCalibration.figures(comm, timing: timing)),
+                         ("calibration.csv NCCL rows", CollectiveCalibration.figures(ncclPoints, timing: timing))]
+            for (name, f) in after { print("\(name): \(f)") }
+            try Data(CollectiveCalibration.swiftSource(hopper: fitted.hopper, blackwell: fitted.blackwell, figures: after).utf8)
+                .write(to: URL(fileURLWithPath: writeCollectives))
+            printError("wrote \(writeCollectives); rebuild to use the new timings")
+        }
         guard let write else {
             for (name, f) in figures() { print("\(name): \(f)") }
+            print("kernels/comm.csv: \(CollectiveCalibration.figures(comm))")
+            print("calibration.csv NCCL rows: \(CollectiveCalibration.figures(ncclPoints))")
             print("calibration.csv kernel points:")
             for r in KernelCalibration.residuals(points) {
                 print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))
