@@ -34,8 +34,8 @@ public struct CollectiveTiming: Sendable, Equatable {
 
 public enum CollectiveRun {
     enum Event {
-        case startStep(Int)
-        case flowDone(Int)
+        case startStep(plan: Int, step: Int)
+        case flowDone(plan: Int, step: Int)
     }
 
     /// The algorithm NCCL's tuner would pick: the one its cost model says is fastest among those
@@ -48,30 +48,38 @@ public enum CollectiveRun {
 
     /// Seconds for `plan` on ranks with `bandwidth` bytes/s per port per direction.
     public static func seconds(_ plan: CollectivePlan, bandwidth: Double, timing: CollectiveTiming) -> Double {
-        guard !plan.steps.isEmpty else { return timing.baseLatency }
+        concurrent([plan], bandwidth: bandwidth, timing: timing)[0]
+    }
+
+    /// Runs several collectives at once on the same ranks' ports (all start at time 0) and
+    /// returns when each ends: where they share ports they share bandwidth max-min fairly.
+    public static func concurrent(_ plans: [CollectivePlan], bandwidth: Double, timing: CollectiveTiming) -> [Double] {
+        let ranks = plans.map(\.ranks).max() ?? 0
         let sim = Simulator<Event>()
-        let egress = (0..<plan.ranks).map { _ in sim.addResource(capacity: bandwidth) }
-        let ingress = (0..<plan.ranks).map { _ in sim.addResource(capacity: bandwidth) }
-        let efficiency = plan.algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
-        let stepLatency = plan.algorithm == .nvls ? timing.nvlsLatency : timing.stepLatency
-        var pending = 0
-        var end = 0.0
-        sim.schedule(.startStep(0), at: timing.baseLatency + stepLatency)
+        let egress = (0..<ranks).map { _ in sim.addResource(capacity: bandwidth) }
+        let ingress = (0..<ranks).map { _ in sim.addResource(capacity: bandwidth) }
+        var pending = [Int](repeating: 0, count: plans.count)
+        var end = [Double](repeating: timing.baseLatency, count: plans.count)
+        func stepLatency(_ p: Int) -> Double { plans[p].algorithm == .nvls ? timing.nvlsLatency : timing.stepLatency }
+        for p in plans.indices where !plans[p].steps.isEmpty {
+            sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + stepLatency(p))
+        }
         sim.run { event in
             switch event {
-            case .startStep(let s):
-                let flows = plan.steps[s].flows
-                pending = flows.count
+            case .startStep(let p, let s):
+                let flows = plans[p].steps[s].flows
+                let efficiency = plans[p].algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
+                pending[p] = flows.count
                 let requests = flows.map { f in
                     ActivityRequest(work: f.bytes, demands: [Demand(egress[f.source]), Demand(ingress[f.destination])],
                                     bound: bandwidth * efficiency)
                 }
-                sim.startActivities(requests, completions: Array(repeating: .flowDone(s), count: flows.count))
-            case .flowDone(let s):
-                pending -= 1
-                if pending == 0 {
-                    end = sim.now
-                    if s + 1 < plan.steps.count { sim.schedule(.startStep(s + 1), after: stepLatency) }
+                sim.startActivities(requests, completions: Array(repeating: .flowDone(plan: p, step: s), count: flows.count))
+            case .flowDone(let p, let s):
+                pending[p] -= 1
+                if pending[p] == 0 {
+                    end[p] = sim.now
+                    if s + 1 < plans[p].steps.count { sim.schedule(.startStep(plan: p, step: s + 1), after: stepLatency(p)) }
                 }
             }
         }

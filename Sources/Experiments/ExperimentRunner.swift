@@ -71,6 +71,8 @@ public enum ExperimentRunner {
             metrics = TransferSimulation.run(transfers, noise: spec.noise, jitter: stream(.network))
         case .gemm, .memcpy:
             metrics = KernelWorkloads.run(spec, jitter: stream(.kernel))
+        case .collective(let collective):
+            metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network))
         }
         return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
     }

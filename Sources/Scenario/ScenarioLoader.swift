@@ -160,6 +160,17 @@ public enum ScenarioLoader {
         if let workload, workload.kind != .transfers, cluster == nil, !top.has("cluster") {
             top.missing("cluster", "a system for workload kind \"\(workload.kind.rawValue)\", e.g. cluster: { system: h100-sxm }")
         }
+        if case .collective(let c)? = workload, let system = cluster?.system {
+            if c.gpus > system.gpusPerNVLinkDomain {
+                log.error(top.value("workload")?["gpus"]?.origin, "workload.gpus", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(system.gpusPerNVLinkDomain)); scale-out is not modelled yet")
+            }
+            if c.algorithm == "nvls" && (!system.gpu.nvls || c.operation != "all_reduce") {
+                log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "nvls needs an all_reduce on NVLink SHARP hardware")
+            }
+            if c.algorithm == "direct" && c.operation != "alltoall" || c.algorithm == "ring" && c.operation == "alltoall" {
+                log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "\(c.algorithm!) does not implement \(c.operation)")
+            }
+        }
         if case .gemm(let gemm)? = workload, let gpu = cluster?.system.gpu, gpu.tensor[gemm.precision] == nil {
             log.error(top.value("workload")?["precision"]?.origin, "workload.precision", "\(gpu.name) has no \(gemm.precision.rawValue) tensor cores")
         }
@@ -230,6 +241,8 @@ public enum ScenarioLoader {
             return readGEMM(node, log: log).map(WorkloadSpec.gemm)
         case .memcpy:
             return readMemcpy(node, log: log).map(WorkloadSpec.memcpy)
+        case .collective:
+            return readCollective(node, log: log).map(WorkloadSpec.collective)
         default:
             log.error(kindNode.origin, "workload.kind", "kind \"\(kind.rawValue)\" is not available in this version (available: \(WorkloadKind.implemented.map(\.rawValue).joined(separator: ", ")))")
             return nil
@@ -344,8 +357,53 @@ public enum ScenarioLoader {
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
     }
 
+    static let collectiveOperations = ["all_reduce", "all_gather", "reduce_scatter", "alltoall"]
+    static let collectiveAlgorithms = ["auto", "ring", "nvls", "direct"]
+
+    static func readCollective(_ node: ConfigNode, log: DiagnosticLog) -> CollectiveSpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "operation", "gpus", "min_bytes", "max_bytes", "factor", "algorithm"]) else { return nil }
+        let errorsBefore = log.errors.count
+        func oneOf(_ key: String, _ choices: [String], required: Bool) -> String? {
+            guard let text = f.string(key, required: required) else { return nil }
+            guard choices.contains(text) else {
+                var message = "unknown \(key) \"\(text)\""
+                if let guess = closestName(to: text, among: choices) { message += "; did you mean \"\(guess)\"?" }
+                else { message += "; expected one of \(choices.joined(separator: ", "))" }
+                log.error(f.origin(key), f.child(key), message)
+                return nil
+            }
+            return text
+        }
+        let operation = oneOf("operation", collectiveOperations, required: true)
+        let algorithm = oneOf("algorithm", collectiveAlgorithms, required: false)
+        let gpus = f.integer("gpus", in: 2...1_000_000, required: true)
+        let minBytes = f.quantity("min_bytes", .bytes, minimum: 0, exclusive: true, required: true)
+        let maxBytes = f.quantity("max_bytes", .bytes, minimum: 0, exclusive: true) ?? minBytes
+        let factor = f.quantity("factor", .count, minimum: 1, exclusive: true) ?? 2
+        if let minBytes, let maxBytes, maxBytes < minBytes {
+            log.error(f.origin("max_bytes"), f.child("max_bytes"), "must be ≥ min_bytes")
+        }
+        guard log.errors.count == errorsBefore, let operation, let gpus, let minBytes, let maxBytes else { return nil }
+        var sizes: [Double] = []
+        var size = minBytes
+        while size <= maxBytes * (1 + 1e-12) && sizes.count < 200 {
+            sizes.append(size.rounded())
+            size *= factor
+        }
+        return CollectiveSpec(operation: operation, gpus: gpus, sizes: sizes, algorithm: algorithm == "auto" ? nil : algorithm)
+    }
+
     /// Valid keys that the chosen workload does not read get a warning, not silence.
     static func warnAboutUnusedKnobs(_ top: FieldReader, workload: WorkloadSpec, stack: StackSpec, noise: NoiseSpec, log: DiagnosticLog) {
+        if workload.kind == .collective {
+            if noise.kernelCV > 0 {
+                log.warning(top.value("noise")?["kernel_cv"]?.origin, "noise.kernel_cv", "has no effect on workload kind \"collective\"; network_cv sets its jitter")
+            }
+            if top.has("stack") {
+                log.warning(top.origin("stack"), "stack", "has no effect on workload kind \"collective\"")
+            }
+            return
+        }
         guard workload.kind == .transfers else {
             if noise.networkCV > 0 {
                 log.warning(top.value("noise")?["network_cv"]?.origin, "noise.network_cv", "has no effect on workload kind \"\(workload.kind.rawValue)\" (it moves no data over links)")

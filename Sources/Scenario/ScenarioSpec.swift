@@ -47,21 +47,34 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case transfers, gemm, memcpy, collective, training, decode, serving
 
     /// The kinds this build can simulate; the others are part of the schema but come later.
-    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy]
+    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective]
 }
 
 public enum WorkloadSpec: Sendable {
     case transfers(TransfersSpec)
     case gemm(GEMMSpec)
     case memcpy(MemcpySpec)
+    case collective(CollectiveSpec)
 
     public var kind: WorkloadKind {
         switch self {
         case .transfers: .transfers
         case .gemm: .gemm
         case .memcpy: .memcpy
+        case .collective: .collective
         }
     }
+}
+
+/// `kind: collective`: an nccl-tests-style sweep of one operation over message sizes
+/// min_bytes, min_bytes·factor, … up to max_bytes, on `gpus` GPUs of one NVLink domain.
+public struct CollectiveSpec: Sendable, Equatable {
+    /// all_reduce, all_gather, reduce_scatter or alltoall (nccl-tests' names).
+    public var operation: String
+    public var gpus: Int
+    public var sizes: [Double]
+    /// nil: the faster algorithm the hardware allows, as NCCL's tuner picks.
+    public var algorithm: String?
 }
 
 /// `kind: gemm`: one GEMM launched `iterations` times back to back, like a matmul benchmark.

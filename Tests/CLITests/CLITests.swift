@@ -126,3 +126,28 @@ import TestSupport
         #expect(TestSupport.files(in: dir) == ["big.yaml"])
     }
 }
+
+@Suite struct CollectiveWorkloadCLITests {
+    /// nccl-tests' definitions hold in the output: busbw = algbw × 2(n−1)/n for all-reduce,
+    /// algbw = bytes / time; more GPUs than one NVLink domain is refused (exit 2).
+    @Test func sweepFollowsNcclTestsDefinitions() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("name: ar\ncluster: { system: h100-sxm }\nworkload: { kind: collective, operation: all_reduce, gpus: 8, min_bytes: 1 MiB, max_bytes: 16 MiB, factor: 4 }\n", to: "ar.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["run", "ar.yaml", "--quiet"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = try String(contentsOf: dir.appendingPathComponent("results/ar/replications.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        var values: [String: Double] = [:]
+        for row in rows { let f = row.split(separator: ","); values[String(f[4])] = Double(f[6])! }
+        #expect(values.count == 9)  // 1, 4 and 16 MiB × three metrics
+        for bytes in [1_048_576, 4_194_304, 16_777_216] {
+            let t = values["all_reduce.\(bytes)B.time_s"]!, alg = values["all_reduce.\(bytes)B.algbw_GBps"]!, bus = values["all_reduce.\(bytes)B.busbw_GBps"]!
+            #expect(abs(alg - Double(bytes) / t / 1e9) < 1e-9 * alg)
+            #expect(abs(bus - alg * 1.75) < 1e-9 * bus)
+        }
+        TestSupport.write("name: big\ncluster: { system: h100-sxm }\nworkload: { kind: collective, operation: all_reduce, gpus: 16, min_bytes: 1 MiB }\n", to: "big.yaml", in: dir)
+        let big = try TestSupport.runClusterSim(["run", "big.yaml"], in: dir)
+        #expect(big.status == 2)
+        #expect(big.stderr == "big.yaml:3:60: workload.gpus: 16 GPUs span more than one NVLink domain of h100-sxm (8); scale-out is not modelled yet\n")
+    }
+}

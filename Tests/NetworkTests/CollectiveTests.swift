@@ -73,3 +73,22 @@ import Hardware
         #expect(large.algorithm == .nvls)
     }
 }
+
+@Suite struct ConcurrentCollectiveTests {
+    /// Two equal all-gathers on the same 8 ports at once: every port is shared by two flows, so
+    /// max-min gives each half the bandwidth and the bandwidth part of each doubles.
+    /// Latencies 0: alone S·(n−1)/n / B; together twice that, for both.
+    @Test func twoCollectivesShareLinksAsMaxMinSays() {
+        let timing = CollectiveTiming(baseLatency: 0, stepLatency: 0, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+        let plan = CollectivePlanner.plan(.allGather, bytes: 800e6, ranks: 8, algorithm: .ring)
+        let alone = CollectiveRun.seconds(plan, bandwidth: 100e9, timing: timing)
+        let together = CollectiveRun.concurrent([plan, plan], bandwidth: 100e9, timing: timing)
+        #expect(abs(alone - 7.0 / 8 * 800e6 / 100e9) < 1e-12)
+        #expect(together.allSatisfy { abs($0 / alone - 2) < 1e-9 })
+        // A collective on 4 of the 8 ranks shares only half the ports with an 8-rank one.
+        let small = CollectivePlanner.plan(.allToAll, bytes: 400e6, ranks: 4, algorithm: .direct)
+        let both = CollectiveRun.concurrent([plan, small], bandwidth: 100e9, timing: timing)
+        #expect(both[1] > CollectiveRun.seconds(small, bandwidth: 100e9, timing: timing))
+        #expect(both[0] > alone)
+    }
+}

@@ -1,0 +1,34 @@
+// `kind: collective`: the nccl-tests equivalent. For each message size, the collective runs on
+// `gpus` GPUs of one NVLink domain (CollectiveRun) with the algorithm NCCL's tuner would pick,
+// or the one the scenario forces; `noise.network_cv` scales each run's time by a lognormal
+// factor of mean 1. Metrics per size follow nccl-tests' definitions: algbw = bytes / time,
+// busbw = algbw × 2(n−1)/n for all-reduce and × (n−1)/n otherwise.
+import Cluster
+import Network
+import Report
+import Scenario
+import Stats
+
+enum CollectiveWorkload {
+    static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream) -> [Metric] {
+        guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return [] }
+        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
+        let bandwidth = system.gpu.nvlinkBandwidthPerDirection
+        var metrics: [Metric] = []
+        for bytes in c.sizes {
+            let seconds: Double
+            if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
+                seconds = CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: c.gpus, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
+            } else {
+                seconds = CollectiveRun.fastest(op, bytes: bytes, ranks: c.gpus, nvls: system.gpu.nvls, bandwidth: bandwidth, timing: timing).seconds
+            }
+            let time = seconds * jitter.lognormalFactor(cv: spec.noise.networkCV)
+            let algbw = bytes / time / 1e9
+            let prefix = "\(op.rawValue).\(Int(bytes))B"
+            metrics.append(Metric("\(prefix).time_s", unit: "s", time))
+            metrics.append(Metric("\(prefix).algbw_GBps", unit: "GB/s", algbw))
+            metrics.append(Metric("\(prefix).busbw_GBps", unit: "GB/s", algbw * op.busBandwidthFactor(ranks: c.gpus)))
+        }
+        return metrics
+    }
+}
