@@ -40,22 +40,32 @@ public enum ExperimentRunner {
         if !problems.isEmpty { throw ExperimentError(message: problems.joined(separator: "\n")) }
     }
 
-    /// Runs every replication of every variant on `threads` threads (≥ 1).
+    /// Runs every replication of every variant on `threads` threads (≥ 1). A variant without
+    /// noise is deterministic: its first replication is simulated and the others are copies.
     public static func run(_ plan: ExperimentPlan, threads: Int) -> ExperimentResults {
         let count = plan.variants.count * plan.replications
         let slots = Mutex([ReplicationResult?](repeating: nil, count: count))
-        let workers = max(1, min(threads, count))
+        let toSimulate = (0..<count).filter { plan.variants[$0 / plan.replications].spec.noise.isOff ? $0 % plan.replications == 0 : true }
+        let workers = max(1, min(threads, toSimulate.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var index = worker
-            while index < count {
+            var next = worker
+            while next < toSimulate.count {
+                let index = toSimulate[next]
                 let variant = index / plan.replications
                 let replication = index % plan.replications + 1  // numbered from 1, as users count
                 let result = runOne(plan, variant: variant, replication: replication)
                 slots.withLock { $0[index] = result }
-                index += workers
+                next += workers
             }
         }
-        let results = slots.withLock { $0.map { $0! } }
+        let results = slots.withLock { slots in
+            (0..<count).map { index in
+                if let result = slots[index] { return result }
+                var copy = slots[index - index % plan.replications]!  // the variant's first replication
+                copy.replication = index % plan.replications + 1
+                return copy
+            }
+        }
         return ExperimentResults(scenario: plan.name, seed: plan.seed, variants: plan.variants.map(\.name), replications: results)
     }
 

@@ -67,3 +67,13 @@ import Scenario
         for (s, f) in zip(slow, fast) { #expect(abs(s / f - 2) < 1e-12) }
     }
 }
+
+@Suite struct NoiselessReplicationTests {
+    /// Without noise every replication equals the first (they are copies, numbered 1…n).
+    @Test func noiselessReplicationsAreIdentical() throws {
+        let plan = try ScenarioLoader.plan(text: TestSupport.transfersScenario(replications: 5, noise: 0), file: "s.yaml")
+        let results = ExperimentRunner.run(plan, threads: 2)
+        #expect(results.replications.map(\.replication) == [1, 2, 3, 4, 5])
+        #expect(Set(results.replications.map { $0.metrics.map(\.value) }).count == 1)
+    }
+}
