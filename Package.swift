@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "clustersim-bench",
             dependencies: [
-                "Engine",
+                "Engine", "Hardware", "Network", "Cluster",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Benchmarks/EngineBench"

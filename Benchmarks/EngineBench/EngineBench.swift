@@ -8,9 +8,12 @@
 //    heap), all with the same (time, sequence) keys.
 // 2. Fluid: 10,000 activities over 1,000 resources arriving (Poisson) and completing, each
 //    crossing 3 random resources, with max-min rates recomputed on every arrival and completion.
+import Cluster
 import Engine
 import Foundation
+import Hardware
 import HeapModule
+import Network
 
 /// SplitMix64: a fast, seeded generator so that the benchmark measures the queue, not the RNG.
 struct SplitMix {
@@ -151,4 +154,16 @@ for concurrency in [10.0, 100.0] {
         return result.0
     }
     print(String(format: "  ~%5.0f running on average: %@ (%d events)", result.1, format(rate), result.0))
+}
+
+print("Collectives: 1 GiB all-reduce over 4,096 GB200 GPUs (57 NVL72 racks, hierarchical ring over NICs).")
+for folded in [true, false] {
+    let clock = ContinuousClock()
+    var simulated = 0.0
+    let elapsed = clock.measure {
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: 1_073_741_824, layout: DomainLayout(gpus: 4096, perDomain: 72))
+        simulated = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: 900e9, nicBandwidth: 50e9,
+                                          timing: .calibrated(for: .blackwell), scaleOut: .scaleOut(for: .blackwell), folded: folded)
+    }
+    print(String(format: "  %@: simulated %.3f ms in %.2f s of wall time", folded ? "folded  " : "unfolded", simulated * 1e3, seconds(elapsed)))
 }

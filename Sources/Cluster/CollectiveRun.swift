@@ -86,3 +86,42 @@ public enum CollectiveRun {
         return end
     }
 }
+
+extension CollectiveRun {
+    /// Seconds for phases run one after another; each phase lasts as long as its slowest group.
+    /// `folded`: simulate one group per distinct plan (identical groups take identical time,
+    /// since groups of a phase share no port); otherwise simulate every group at once on its
+    /// own global ports. `scaleOut` times NIC phases.
+    public static func seconds(
+        phases: [CollectivePhase], nvlinkBandwidth: Double, nicBandwidth: Double,
+        timing: CollectiveTiming, scaleOut: CollectiveTiming, folded: Bool
+    ) -> Double {
+        var total = 0.0
+        var first = true
+        for phase in phases where !phase.groups.isEmpty {
+            let bandwidth = phase.fabric == .nvlink ? nvlinkBandwidth : nicBandwidth
+            var t = phase.fabric == .nvlink ? timing : scaleOut
+            // The launch and final synchronisation are paid once for the whole collective.
+            if !first { t.baseLatency = 0 }
+            first = false
+            if folded {
+                var distinct: [CollectivePlan] = []
+                for group in phase.groups where !distinct.contains(group.plan) { distinct.append(group.plan) }
+                total += distinct.map { seconds($0, bandwidth: bandwidth, timing: t) }.max() ?? 0
+            } else {
+                let global = phase.groups.map { group in
+                    var plan = group.plan
+                    plan.ranks = (group.members.max() ?? 0) + 1
+                    plan.steps = plan.steps.map { step in
+                        CollectiveStep(flows: step.flows.map {
+                            CollectiveFlow(source: group.members[$0.source], destination: group.members[$0.destination], bytes: $0.bytes)
+                        })
+                    }
+                    return plan
+                }
+                total += concurrent(global, bandwidth: bandwidth, timing: t).max() ?? 0
+            }
+        }
+        return total
+    }
+}

@@ -1,6 +1,6 @@
 // `kind: collective`: the nccl-tests equivalent. For each message size, the collective runs on
-// `gpus` GPUs of one NVLink domain (CollectiveRun) with the algorithm NCCL's tuner would pick,
-// or the one the scenario forces; `noise.network_cv` scales each run's time by a lognormal
+// `gpus` GPUs (CollectiveRun): within one NVLink domain with the algorithm NCCL's tuner would
+// pick, or the one the scenario forces; across domains as a hierarchical all-reduce over NICs; `noise.network_cv` scales each run's time by a lognormal
 // factor of mean 1. Metrics per size follow nccl-tests' definitions: algbw = bytes / time,
 // busbw = algbw × 2(n−1)/n for all-reduce and × (n−1)/n otherwise.
 import Cluster
@@ -15,9 +15,15 @@ enum CollectiveWorkload {
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         let bandwidth = system.gpu.nvlinkBandwidthPerDirection
         var metrics: [Metric] = []
+        let layout = DomainLayout(gpus: c.gpus, perDomain: system.gpusPerNVLinkDomain)
         for bytes in c.sizes {
             let seconds: Double
-            if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
+            if layout.domains > 1 {
+                seconds = CollectiveRun.seconds(
+                    phases: CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout), nvlinkBandwidth: bandwidth,
+                    nicBandwidth: system.gpu.nicBandwidthPerDirection, timing: timing,
+                    scaleOut: CollectiveTiming.scaleOut(for: system.gpu.architecture), folded: c.fold)
+            } else if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
                 seconds = CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: c.gpus, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
             } else {
                 seconds = CollectiveRun.fastest(op, bytes: bytes, ranks: c.gpus, nvls: system.gpu.nvls, bandwidth: bandwidth, timing: timing).seconds

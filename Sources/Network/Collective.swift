@@ -37,11 +37,19 @@ public struct CollectiveFlow: Sendable, Equatable {
     public var source: Int
     public var destination: Int
     public var bytes: Double
+
+    public init(source: Int, destination: Int, bytes: Double) {
+        self.source = source
+        self.destination = destination
+        self.bytes = bytes
+    }
 }
 
 /// Steps run one after another; a step's flows start together after its latency.
 public struct CollectiveStep: Sendable, Equatable {
     public var flows: [CollectiveFlow]
+
+    public init(flows: [CollectiveFlow]) { self.flows = flows }
 }
 
 public struct CollectivePlan: Sendable, Equatable {

@@ -161,8 +161,8 @@ public enum ScenarioLoader {
             top.missing("cluster", "a system for workload kind \"\(workload.kind.rawValue)\", e.g. cluster: { system: h100-sxm }")
         }
         if case .collective(let c)? = workload, let system = cluster?.system {
-            if c.gpus > system.gpusPerNVLinkDomain {
-                log.error(top.value("workload")?["gpus"]?.origin, "workload.gpus", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(system.gpusPerNVLinkDomain)); scale-out is not modelled yet")
+            if c.gpus > system.gpusPerNVLinkDomain && (c.operation != "all_reduce" || (c.algorithm ?? "ring") != "ring") {
+                log.error(top.value("workload")?["gpus"]?.origin, "workload.gpus", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(system.gpusPerNVLinkDomain)); across domains only all_reduce (hierarchical ring) is modelled yet")
             }
             if c.algorithm == "nvls" && (!system.gpu.nvls || c.operation != "all_reduce") {
                 log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "nvls needs an all_reduce on NVLink SHARP hardware")
@@ -361,7 +361,7 @@ public enum ScenarioLoader {
     static let collectiveAlgorithms = ["auto", "ring", "nvls", "direct"]
 
     static func readCollective(_ node: ConfigNode, log: DiagnosticLog) -> CollectiveSpec? {
-        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "operation", "gpus", "min_bytes", "max_bytes", "factor", "algorithm"]) else { return nil }
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "operation", "gpus", "min_bytes", "max_bytes", "factor", "algorithm", "fold"]) else { return nil }
         let errorsBefore = log.errors.count
         func oneOf(_ key: String, _ choices: [String], required: Bool) -> String? {
             guard let text = f.string(key, required: required) else { return nil }
@@ -390,7 +390,8 @@ public enum ScenarioLoader {
             sizes.append(size.rounded())
             size *= factor
         }
-        return CollectiveSpec(operation: operation, gpus: gpus, sizes: sizes, algorithm: algorithm == "auto" ? nil : algorithm)
+        return CollectiveSpec(operation: operation, gpus: gpus, sizes: sizes, algorithm: algorithm == "auto" ? nil : algorithm,
+                              fold: f.bool("fold") ?? true)
     }
 
     /// Valid keys that the chosen workload does not read get a warning, not silence.

@@ -75,6 +75,8 @@ public struct CollectiveSpec: Sendable, Equatable {
     public var sizes: [Double]
     /// nil: the faster algorithm the hardware allows, as NCCL's tuner picks.
     public var algorithm: String?
+    /// Beyond one NVLink domain: simulate one representative group per phase (symmetry folding).
+    public var fold: Bool
 }
 
 /// `kind: gemm`: one GEMM launched `iterations` times back to back, like a matmul benchmark.

@@ -92,3 +92,36 @@ import Hardware
         #expect(both[0] > alone)
     }
 }
+
+@Suite struct HierarchicalTests {
+    let ideal = CollectiveTiming(baseLatency: 0, stepLatency: 0, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+
+    /// Zero latencies, full efficiency: reduce-scatter and all-gather in each domain of D GPUs
+    /// take (D−1)/D·S/B_nvl each; the rail all-reduce of the S/D shard over N domains takes
+    /// 2(N−1)/N·(S/D)/B_nic.
+    @Test func closedForm() {
+        let S = 1e9, bNVL = 450e9, bNIC = 50e9, D = 8, N = 8
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: S, layout: DomainLayout(gpus: D * N, perDomain: D))
+        let t = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal, scaleOut: ideal, folded: true)
+        let expected = 2 * Double(D - 1) / Double(D) * S / bNVL + 2 * Double(N - 1) / Double(N) * (S / Double(D)) / bNIC
+        #expect(abs(t / expected - 1) < 1e-9)
+    }
+
+    /// Symmetry folding (one group per distinct plan) agrees with simulating every GPU: a
+    /// 64-GPU all-reduce over 8 H100 nodes, and an uneven 20-GPU layout (8 + 8 + 4).
+    @Test(arguments: [64, 20])
+    func foldedMatchesUnfolded(gpus: Int) {
+        let timing = CollectiveTiming.calibrated(for: .hopper), scaleOut = CollectiveTiming.scaleOut(for: .hopper)
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: 256e6, layout: DomainLayout(gpus: gpus, perDomain: 8))
+        let folded = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: 450e9, nicBandwidth: 50e9, timing: timing, scaleOut: scaleOut, folded: true)
+        let unfolded = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: 450e9, nicBandwidth: 50e9, timing: timing, scaleOut: scaleOut, folded: false)
+        #expect(abs(folded / unfolded - 1) < 0.01, "folded \(folded), unfolded \(unfolded)")
+    }
+
+    @Test func layout() {
+        let l = DomainLayout(gpus: 4096, perDomain: 72)
+        #expect(l.domains == 57)
+        #expect(l.members(ofDomain: 56).count == 64)
+        #expect(l.members(ofRail: 0).count == 57 && l.members(ofRail: 71).count == 56)
+    }
+}

@@ -1,0 +1,71 @@
+// Collectives beyond one NVLink domain: NCCL-style hierarchical all-reduce over NVLink domains
+// joined by one scale-out NIC per GPU in a rail-optimised fabric (GPU r of every domain on
+// rail r).
+//
+// Phases: (1) ring reduce-scatter inside each domain, leaving GPU r with shard r of the sum
+// over its domain; (2) ring all-reduce of that shard among the GPUs of rail r, over NICs;
+// (3) ring all-gather inside each domain. Groups within a phase share no port (domains are
+// disjoint, rails are disjoint), so a phase lasts as long as its slowest group, and identical
+// groups take identical time: that is what symmetry folding uses (simulate one group per
+// distinct size). Rail switches are taken as non-blocking; oversubscribed fat trees, ECMP and
+// traffic between rails are not modelled yet.
+
+public enum Fabric: Sendable, Equatable {
+    case nvlink
+    case scaleOut
+}
+
+/// Ranks 0..<gpus laid out in NVLink domains of `perDomain` (the last may be partial).
+public struct DomainLayout: Sendable, Equatable {
+    public var gpus: Int
+    public var perDomain: Int
+
+    public init(gpus: Int, perDomain: Int) {
+        precondition(gpus > 0 && perDomain > 0)
+        self.gpus = gpus
+        self.perDomain = perDomain
+    }
+
+    public var domains: Int { (gpus + perDomain - 1) / perDomain }
+
+    public func members(ofDomain d: Int) -> [Int] {
+        Array(d * perDomain ..< Swift.min(gpus, (d + 1) * perDomain))
+    }
+
+    /// The GPUs with local index `r` in their domain, one per domain that has one.
+    public func members(ofRail r: Int) -> [Int] {
+        (0..<domains).map { $0 * perDomain + r }.filter { $0 < gpus }
+    }
+}
+
+/// One phase: independent group collectives on one fabric; each group's plan uses local ranks
+/// 0..<n, mapped to global ranks by `members`.
+public struct CollectivePhase: Sendable, Equatable {
+    public var fabric: Fabric
+    public var groups: [(plan: CollectivePlan, members: [Int])]
+
+    public static func == (a: CollectivePhase, b: CollectivePhase) -> Bool {
+        a.fabric == b.fabric && a.groups.count == b.groups.count
+            && zip(a.groups, b.groups).allSatisfy { $0.plan == $1.plan && $0.members == $1.members }
+    }
+}
+
+extension CollectivePlanner {
+    /// Hierarchical all-reduce of `bytes` per rank over `layout` (ring in every phase).
+    public static func hierarchicalAllReduce(bytes: Double, layout: DomainLayout) -> [CollectivePhase] {
+        let domains = (0..<layout.domains).map { layout.members(ofDomain: $0) }
+        let rails = (0..<Swift.min(layout.perDomain, layout.gpus)).map { layout.members(ofRail: $0) }
+        // Each GPU holds shard bytes / (GPUs in a full domain) after phase 1.
+        let shard = bytes / Double(Swift.min(layout.perDomain, layout.gpus))
+        func phase(_ fabric: Fabric, _ op: CollectiveOperation, _ size: Double, _ groups: [[Int]]) -> CollectivePhase {
+            CollectivePhase(fabric: fabric, groups: groups.filter { $0.count > 1 }.map {
+                (plan(op, bytes: size, ranks: $0.count, algorithm: .ring), $0)
+            })
+        }
+        return [
+            phase(.nvlink, .reduceScatter, bytes, domains),
+            phase(.scaleOut, .allReduce, shard, rails),
+            phase(.nvlink, .allGather, bytes, domains),
+        ]
+    }
+}
