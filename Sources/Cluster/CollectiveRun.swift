@@ -62,7 +62,7 @@ public enum CollectiveRun {
         var end = [Double](repeating: timing.baseLatency, count: plans.count)
         func stepLatency(_ p: Int) -> Double { plans[p].algorithm == .nvls ? timing.nvlsLatency : timing.stepLatency }
         for p in plans.indices where !plans[p].steps.isEmpty {
-            sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + stepLatency(p))
+            sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + stepLatency(p) * Double(plans[p].steps[0].latencySteps))
         }
         sim.run { event in
             switch event {
@@ -79,7 +79,9 @@ public enum CollectiveRun {
                 pending[p] -= 1
                 if pending[p] == 0 {
                     end[p] = sim.now
-                    if s + 1 < plans[p].steps.count { sim.schedule(.startStep(plan: p, step: s + 1), after: stepLatency(p)) }
+                    if s + 1 < plans[p].steps.count {
+                        sim.schedule(.startStep(plan: p, step: s + 1), after: stepLatency(p) * Double(plans[p].steps[s + 1].latencySteps))
+                    }
                 }
             }
         }

@@ -12,6 +12,8 @@
 // - nvls: NVLink SHARP all-reduce (NVSwitch gen3+): each rank sends its buffer up once and the
 //   switch multicasts the reduced result down, so each port carries `bytes` each way, pipelined.
 // - direct: all-to-all, every rank sends bytes/n to every other rank in one step.
+// - broadcast: a chain from rank 0 pipelined in chunks (each link streams the buffer; the
+//   pipeline fills in n − 1 latencies); sendrecv: each rank sends its buffer to the next.
 // Scope: one NVLink domain with a non-blocking switch; scale-out and hierarchical algorithms
 // are not modelled yet.
 
@@ -20,11 +22,17 @@ public enum CollectiveOperation: String, CaseIterable, Sendable {
     case allGather = "all_gather"
     case reduceScatter = "reduce_scatter"
     case allToAll = "alltoall"
+    case broadcast
+    case sendRecv = "sendrecv"
 
     /// busbw / algbw for `ranks` ranks (nccl-tests' definitions).
     public func busBandwidthFactor(ranks n: Int) -> Double {
         let n = Double(n)
-        return self == .allReduce ? 2 * (n - 1) / n : (n - 1) / n
+        switch self {
+        case .allReduce: return 2 * (n - 1) / n
+        case .broadcast, .sendRecv: return 1
+        case .allGather, .reduceScatter, .allToAll: return (n - 1) / n
+        }
     }
 }
 
@@ -45,11 +53,16 @@ public struct CollectiveFlow: Sendable, Equatable {
     }
 }
 
-/// Steps run one after another; a step's flows start together after its latency.
+/// Steps run one after another; a step's flows start together after its latency, counted in
+/// per-step latencies (a pipelined chain of n ranks pays n − 1 of them once).
 public struct CollectiveStep: Sendable, Equatable {
     public var flows: [CollectiveFlow]
+    public var latencySteps: Int
 
-    public init(flows: [CollectiveFlow]) { self.flows = flows }
+    public init(flows: [CollectiveFlow], latencySteps: Int = 1) {
+        self.flows = flows
+        self.latencySteps = latencySteps
+    }
 }
 
 public struct CollectivePlan: Sendable, Equatable {
@@ -68,7 +81,7 @@ public enum CollectivePlanner {
         switch op {
         case .allReduce: nvls && ranks > 2 ? [.ring, .nvls] : [.ring]
         case .allToAll: [.direct]
-        case .allGather, .reduceScatter: [.ring]
+        case .allGather, .reduceScatter, .broadcast, .sendRecv: [.ring]
         }
     }
 
@@ -89,6 +102,15 @@ public enum CollectivePlanner {
                 steps = Array(repeating: ringStep(bytes / Double(n)), count: 2 * (n - 1))
             case (.allGather, _), (.reduceScatter, _):
                 steps = Array(repeating: ringStep(bytes / Double(n)), count: n - 1)
+            case (.broadcast, _):
+                // A chain from rank 0, pipelined in small chunks: every link streams the whole
+                // buffer at once, and the pipeline fills in n − 1 step latencies.
+                steps = [CollectiveStep(flows: (0..<(n - 1)).map { CollectiveFlow(source: $0, destination: $0 + 1, bytes: bytes) },
+                                        latencySteps: n - 1)]
+            case (.sendRecv, _):
+                // nccl-tests' sendrecv: every rank sends its buffer to the next and receives from
+                // the previous, at once.
+                steps = [ringStep(bytes)]
             case (.allToAll, _):
                 var flows: [CollectiveFlow] = []
                 for s in 0..<n {

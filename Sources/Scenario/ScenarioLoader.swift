@@ -357,7 +357,7 @@ public enum ScenarioLoader {
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
     }
 
-    static let collectiveOperations = ["all_reduce", "all_gather", "reduce_scatter", "alltoall"]
+    static let collectiveOperations = ["all_reduce", "all_gather", "reduce_scatter", "alltoall", "broadcast", "sendrecv"]
     static let collectiveAlgorithms = ["auto", "ring", "nvls", "direct"]
 
     static func readCollective(_ node: ConfigNode, log: DiagnosticLog) -> CollectiveSpec? {

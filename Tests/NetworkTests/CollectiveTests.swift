@@ -125,3 +125,16 @@ import Hardware
         #expect(l.members(ofRail: 0).count == 57 && l.members(ofRail: 71).count == 56)
     }
 }
+
+@Suite struct PointToPointTests {
+    /// Broadcast as a pipelined chain: S/B + (n−1)·α; sendrecv: S/B + α (every port used once).
+    @Test func broadcastAndSendRecvClosedForms() {
+        let S = 1e9, B = 100e9, alpha = 2e-6, n = 8
+        let timing = CollectiveTiming(baseLatency: 0, stepLatency: alpha, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+        let broadcast = CollectiveRun.seconds(CollectivePlanner.plan(.broadcast, bytes: S, ranks: n, algorithm: .ring), bandwidth: B, timing: timing)
+        #expect(abs(broadcast - (S / B + Double(n - 1) * alpha)) < 1e-12)
+        let sendRecv = CollectiveRun.seconds(CollectivePlanner.plan(.sendRecv, bytes: S, ranks: n, algorithm: .ring), bandwidth: B, timing: timing)
+        #expect(abs(sendRecv - (S / B + alpha)) < 1e-12)
+        #expect(CollectiveOperation.broadcast.busBandwidthFactor(ranks: n) == 1)
+    }
+}
