@@ -85,6 +85,19 @@ public enum CollectivePlanner {
         }
     }
 
+    /// Uneven all-to-all (MoE token dispatch): `matrix[s][d]` bytes from rank s to rank d, all
+    /// flows at once. `bytes` of the plan is the largest per-rank send, for bandwidth figures.
+    public static func allToAllv(_ matrix: [[Double]]) -> CollectivePlan {
+        let n = matrix.count
+        precondition(matrix.allSatisfy { $0.count == n }, "the all-to-all matrix must be square")
+        var flows: [CollectiveFlow] = []
+        for s in 0..<n {
+            for d in 0..<n where d != s && matrix[s][d] > 0 { flows.append(CollectiveFlow(source: s, destination: d, bytes: matrix[s][d])) }
+        }
+        let largest = matrix.map { $0.reduce(0, +) }.max() ?? 0
+        return CollectivePlan(operation: .allToAll, algorithm: .direct, ranks: n, bytes: largest, steps: flows.isEmpty ? [] : [CollectiveStep(flows: flows)])
+    }
+
     /// The flows of `op` over `ranks` ranks with `algorithm`.
     public static func plan(_ op: CollectiveOperation, bytes: Double, ranks n: Int, algorithm: CollectiveAlgorithm) -> CollectivePlan {
         precondition(n >= 1 && bytes >= 0)

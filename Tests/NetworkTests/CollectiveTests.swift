@@ -138,3 +138,19 @@ import Hardware
         #expect(CollectiveOperation.broadcast.busBandwidthFactor(ranks: n) == 1)
     }
 }
+
+@Suite struct UnevenAllToAllTests {
+    /// Uneven all-to-all: the busiest port sets the time. Rank 0 sends 3 GB in all (egress-bound
+    /// at 100 GB/s: 30 ms); no ingress receives more than 2 GB.
+    @Test func busiestPortBinds() {
+        let matrix: [[Double]] = [
+            [0, 1e9, 1e9, 1e9],
+            [0.5e9, 0, 0, 0],
+            [0, 0.5e9, 0, 0],
+            [0.5e9, 0, 0.5e9, 0],
+        ]
+        let timing = CollectiveTiming(baseLatency: 0, stepLatency: 0, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+        let t = CollectiveRun.seconds(CollectivePlanner.allToAllv(matrix), bandwidth: 100e9, timing: timing)
+        #expect(abs(t - 0.03) < 1e-12)
+    }
+}
