@@ -22,13 +22,18 @@ public struct CollectiveTiming: Sendable, Equatable {
     /// NVLS's own fixed latency (multicast set-up and the switch round trip), in place of the
     /// per-step latencies a ring pays, s.
     public var nvlsLatency: Double
+    /// Pipeline granularity of ring steps, bytes: a rank forwards data in chunks, so each step
+    /// of a ring waits for the first chunk of its input to arrive — min(chunk, step bytes) at
+    /// the link rate — before it streams (NCCL's per-channel chunks times its channels).
+    public var chunkBytes: Double
 
-    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double, nvlsLatency: Double) {
+    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double, nvlsLatency: Double, chunkBytes: Double = 0) {
         self.baseLatency = baseLatency
         self.stepLatency = stepLatency
         self.linkEfficiency = linkEfficiency
         self.nvlsEfficiency = nvlsEfficiency
         self.nvlsLatency = nvlsLatency
+        self.chunkBytes = chunkBytes
     }
 }
 
@@ -60,9 +65,21 @@ public enum CollectiveRun {
         let ingress = (0..<ranks).map { _ in sim.addResource(capacity: bandwidth) }
         var pending = [Int](repeating: 0, count: plans.count)
         var end = [Double](repeating: timing.baseLatency, count: plans.count)
-        func stepLatency(_ p: Int) -> Double { plans[p].algorithm == .nvls ? timing.nvlsLatency : timing.stepLatency }
+        /// The delay before step `s` of plan `p` streams: its hop latencies and, on a ring, the
+        /// wait for the first chunk of its input.
+        func delay(_ p: Int, _ s: Int) -> Double {
+            let step = plans[p].steps[s]
+            switch plans[p].algorithm {
+            case .nvls: return timing.nvlsLatency * Double(step.latencySteps)
+            case .direct: return timing.stepLatency * Double(step.latencySteps)
+            case .ring:
+                let stepBytes = step.flows.map(\.bytes).max() ?? 0
+                let chunk = Swift.min(timing.chunkBytes, stepBytes) / (bandwidth * timing.linkEfficiency)
+                return (timing.stepLatency + chunk) * Double(step.latencySteps)
+            }
+        }
         for p in plans.indices where !plans[p].steps.isEmpty {
-            sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + stepLatency(p) * Double(plans[p].steps[0].latencySteps))
+            sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + delay(p, 0))
         }
         sim.run { event in
             switch event {
@@ -79,9 +96,7 @@ public enum CollectiveRun {
                 pending[p] -= 1
                 if pending[p] == 0 {
                     end[p] = sim.now
-                    if s + 1 < plans[p].steps.count {
-                        sim.schedule(.startStep(plan: p, step: s + 1), after: stepLatency(p) * Double(plans[p].steps[s + 1].latencySteps))
-                    }
+                    if s + 1 < plans[p].steps.count { sim.schedule(.startStep(plan: p, step: s + 1), after: delay(p, s + 1)) }
                 }
             }
         }

@@ -3,13 +3,13 @@
 // B200 and GB200; all_reduce, all_gather, reduce_scatter, alltoall) and the NCCL rows of
 // calibration.csv (NCCL02, NCCL03, NCCL06, NCCL07, NCCL10). Blackwell Ultra uses Blackwell's.
 // Fit quality with these factors:
-//   kernels/comm.csv: 184 rows, median |error| 12.0%, max 68.3% (all_reduce h100-sxm n=2 1024 B: predicted 0.009844 ms, measured 0.00585 ms)
-//   calibration.csv NCCL rows: 5 rows, median |error| 6.4%, max 19.1% (NCCL07 (8 GiB; NCCL_NVLS_ENABLE=0 (ring)): predicted 26.24 ms, measured 22.04 ms)
+//   kernels/comm.csv: 184 rows, median |error| 10.4%, max 58.6% (all_reduce h100-sxm n=2 1024 B: predicted 0.009278 ms, measured 0.00585 ms)
+//   calibration.csv NCCL rows: 5 rows, median |error| 6.0%, max 6.8% (NCCL07 (8 GiB; NCCL_NVLS_ENABLE=0 (ring)): predicted 23.54 ms, measured 22.04 ms)
 import Hardware
 
 extension CollectiveTiming {
-    public static let hopperCalibrated = CollectiveTiming(baseLatency: 8.61e-06, stepLatency: 6.154e-07, linkEfficiency: 0.7057, nvlsEfficiency: 0.6009, nvlsLatency: 7.881e-05)
-    public static let blackwellCalibrated = CollectiveTiming(baseLatency: 1.291e-05, stepLatency: 9.985e-07, linkEfficiency: 0.6371, nvlsEfficiency: 0.5023, nvlsLatency: 7.687e-05)
+    public static let hopperCalibrated = CollectiveTiming(baseLatency: 8.359e-06, stepLatency: 4.565e-07, linkEfficiency: 0.7728, nvlsEfficiency: 0.6009, nvlsLatency: 7.906e-05, chunkBytes: 8.82e+05)
+    public static let blackwellCalibrated = CollectiveTiming(baseLatency: 1.239e-05, stepLatency: 7.435e-07, linkEfficiency: 0.7129, nvlsEfficiency: 0.5035, nvlsLatency: 0.0001177, chunkBytes: 3.988e+06)
 
     /// The timing for an architecture (Blackwell Ultra uses Blackwell's: same NVLink 5 and NCCL).
     public static func calibrated(for architecture: Architecture) -> CollectiveTiming {
