@@ -161,8 +161,9 @@ for folded in [true, false] {
     let clock = ContinuousClock()
     var simulated = 0.0
     let elapsed = clock.measure {
-        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: 1_073_741_824, layout: DomainLayout(gpus: 4096, perDomain: 72))
-        simulated = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: 900e9, nicBandwidth: 50e9,
+        let layout = DomainLayout(gpus: 4096, perDomain: 72)
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: 1_073_741_824, layout: layout)
+        simulated = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: 900e9, nicBandwidth: 50e9,
                                           timing: .calibrated(for: .blackwell), scaleOut: .scaleOut(for: .blackwell), folded: folded)
     }
     print(String(format: "  %@: simulated %.3f ms in %.2f s of wall time", folded ? "folded  " : "unfolded", simulated * 1e3, seconds(elapsed)))

@@ -58,11 +58,17 @@ public enum CollectiveRun {
 
     /// Runs several collectives at once on the same ranks' ports (all start at time 0) and
     /// returns when each ends: where they share ports they share bandwidth max-min fairly.
-    public static func concurrent(_ plans: [CollectivePlan], bandwidth: Double, timing: CollectiveTiming) -> [Double] {
+    /// `uplinks`, when given, routes flows between ranks through extra links: it returns the
+    /// indices (into `uplinkCapacities`) of the links a flow from rank s to rank d crosses.
+    public static func concurrent(
+        _ plans: [CollectivePlan], bandwidth: Double, timing: CollectiveTiming,
+        uplinkCapacities: [Double] = [], uplinks: ((Int, Int) -> [Int])? = nil
+    ) -> [Double] {
         let ranks = plans.map(\.ranks).max() ?? 0
         let sim = Simulator<Event>()
         let egress = (0..<ranks).map { _ in sim.addResource(capacity: bandwidth) }
         let ingress = (0..<ranks).map { _ in sim.addResource(capacity: bandwidth) }
+        let extra = uplinkCapacities.map { sim.addResource(capacity: $0) }
         var pending = [Int](repeating: 0, count: plans.count)
         var end = [Double](repeating: timing.baseLatency, count: plans.count)
         /// The delay before step `s` of plan `p` streams: its hop latencies and, on a ring, the
@@ -88,8 +94,9 @@ public enum CollectiveRun {
                 let efficiency = plans[p].algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
                 pending[p] = flows.count
                 let requests = flows.map { f in
-                    ActivityRequest(work: f.bytes, demands: [Demand(egress[f.source]), Demand(ingress[f.destination])],
-                                    bound: bandwidth * efficiency)
+                    let links = uplinks?(f.source, f.destination).map { Demand(extra[$0]) } ?? []
+                    return ActivityRequest(work: f.bytes, demands: [Demand(egress[f.source]), Demand(ingress[f.destination])] + links,
+                                           bound: bandwidth * efficiency)
                 }
                 sim.startActivities(requests, completions: Array(repeating: .flowDone(plan: p, step: s), count: flows.count))
             case .flowDone(let p, let s):
@@ -108,35 +115,57 @@ extension CollectiveRun {
     /// Seconds for phases run one after another; each phase lasts as long as its slowest group.
     /// `folded`: simulate one group per distinct plan (identical groups take identical time,
     /// since groups of a phase share no port); otherwise simulate every group at once on its
-    /// own global ports. `scaleOut` times NIC phases.
+    /// own global ports. `scaleOut` times NIC phases, whose flows between domains under
+    /// different leaves of `fatTree` also cross those leaves' uplinks.
     public static func seconds(
-        phases: [CollectivePhase], nvlinkBandwidth: Double, nicBandwidth: Double,
-        timing: CollectiveTiming, scaleOut: CollectiveTiming, folded: Bool
+        phases: [CollectivePhase], layout: DomainLayout, nvlinkBandwidth: Double, nicBandwidth: Double,
+        timing: CollectiveTiming, scaleOut: CollectiveTiming, fatTree: RailFatTree = .nonBlocking, folded: Bool
     ) -> Double {
+        let leaves = fatTree.leaf(ofDomain: layout.domains - 1) + 1
+        // Per leaf, an uplink and a downlink of the leaf's total NIC bandwidth / oversubscription.
+        let uplinkCapacity = Double(Swift.min(fatTree.domainsPerLeaf, layout.domains)) * nicBandwidth / fatTree.oversubscription
+        let rails = Swift.min(layout.perDomain, layout.gpus)
+        /// Each rail has its own tree: links are numbered (rail, up or down, leaf). A folded run
+        /// simulates one rail, numbered 0.
+        func route(_ members: [Int], railAware: Bool) -> (Int, Int) -> [Int] {
+            { s, d in
+                let a = fatTree.leaf(ofDomain: members[s] / layout.perDomain), b = fatTree.leaf(ofDomain: members[d] / layout.perDomain)
+                let base = railAware ? (members[s] % layout.perDomain) * 2 * leaves : 0
+                return a == b ? [] : [base + a, base + leaves + b]
+            }
+        }
         var total = 0.0
         var first = true
         for phase in phases where !phase.groups.isEmpty {
-            let bandwidth = phase.fabric == .nvlink ? nvlinkBandwidth : nicBandwidth
-            var t = phase.fabric == .nvlink ? timing : scaleOut
+            let isScaleOut = phase.fabric == .scaleOut
+            let bandwidth = isScaleOut ? nicBandwidth : nvlinkBandwidth
+            var t = isScaleOut ? scaleOut : timing
             // The launch and final synchronisation are paid once for the whole collective.
             if !first { t.baseLatency = 0 }
             first = false
+            let capacities = isScaleOut ? Array(repeating: uplinkCapacity, count: (folded ? 1 : rails) * 2 * leaves) : []
             if folded {
-                var distinct: [CollectivePlan] = []
-                for group in phase.groups where !distinct.contains(group.plan) { distinct.append(group.plan) }
-                total += distinct.map { seconds($0, bandwidth: bandwidth, timing: t) }.max() ?? 0
+                var distinct: [(plan: CollectivePlan, members: [Int])] = []
+                for group in phase.groups where !distinct.contains(where: { $0.plan == group.plan }) { distinct.append(group) }
+                total += distinct.map { group in
+                    concurrent([group.plan], bandwidth: bandwidth, timing: t, uplinkCapacities: capacities,
+                               uplinks: isScaleOut ? route(group.members, railAware: false) : nil)[0]
+                }.max() ?? 0
             } else {
+                let ranks = (phase.groups.flatMap(\.members).max() ?? 0) + 1
                 let global = phase.groups.map { group in
                     var plan = group.plan
-                    plan.ranks = (group.members.max() ?? 0) + 1
+                    plan.ranks = ranks
                     plan.steps = plan.steps.map { step in
                         CollectiveStep(flows: step.flows.map {
                             CollectiveFlow(source: group.members[$0.source], destination: group.members[$0.destination], bytes: $0.bytes)
-                        })
+                        }, latencySteps: step.latencySteps)
                     }
                     return plan
                 }
-                total += concurrent(global, bandwidth: bandwidth, timing: t).max() ?? 0
+                let identity = Array(0..<ranks)
+                total += concurrent(global, bandwidth: bandwidth, timing: t, uplinkCapacities: capacities,
+                                    uplinks: isScaleOut ? route(identity, railAware: true) : nil).max() ?? 0
             }
         }
         return total

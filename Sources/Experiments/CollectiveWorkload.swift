@@ -20,9 +20,12 @@ enum CollectiveWorkload {
             let seconds: Double
             if layout.domains > 1 {
                 seconds = CollectiveRun.seconds(
-                    phases: CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout), nvlinkBandwidth: bandwidth,
+                    phases: CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout), layout: layout, nvlinkBandwidth: bandwidth,
                     nicBandwidth: system.gpu.nicBandwidthPerDirection, timing: timing,
-                    scaleOut: CollectiveTiming.scaleOut(for: system.gpu.architecture), folded: c.fold)
+                    scaleOut: CollectiveTiming.scaleOut(for: system.gpu.architecture),
+                    fatTree: RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
+                                         oversubscription: spec.cluster?.oversubscription ?? 1),
+                    folded: c.fold)
             } else if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
                 seconds = CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: c.gpus, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
             } else {

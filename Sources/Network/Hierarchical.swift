@@ -5,14 +5,34 @@
 // Phases: (1) ring reduce-scatter inside each domain, leaving GPU r with shard r of the sum
 // over its domain; (2) ring all-reduce of that shard among the GPUs of rail r, over NICs;
 // (3) ring all-gather inside each domain. Groups within a phase share no port (domains are
-// disjoint, rails are disjoint), so a phase lasts as long as its slowest group, and identical
-// groups take identical time: that is what symmetry folding uses (simulate one group per
-// distinct size). Rail switches are taken as non-blocking; oversubscribed fat trees, ECMP and
-// traffic between rails are not modelled yet.
+// disjoint, rails are disjoint and each rail has its own fat tree), so a phase lasts as long as
+// its slowest group, and identical groups take identical time: that is what symmetry folding
+// uses (simulate one group per distinct size). Each rail's fabric is a two-tier fat tree with
+// configurable oversubscription (RailFatTree); traffic between rails is not modelled.
 
 public enum Fabric: Sendable, Equatable {
     case nvlink
     case scaleOut
+}
+
+/// The scale-out network of each rail: a two-tier fat tree whose leaves each connect the NICs
+/// of `domainsPerLeaf` domains (on that rail) and reach the spines through uplinks of
+/// domainsPerLeaf × NIC bandwidth / `oversubscription` per direction. ECMP is taken as perfectly
+/// balanced, so a leaf's uplinks act as one link of their total capacity.
+public struct RailFatTree: Sendable, Equatable {
+    public var domainsPerLeaf: Int
+    public var oversubscription: Double
+
+    public init(domainsPerLeaf: Int, oversubscription: Double) {
+        precondition(domainsPerLeaf >= 1 && oversubscription >= 1)
+        self.domainsPerLeaf = domainsPerLeaf
+        self.oversubscription = oversubscription
+    }
+
+    /// Non-blocking: every domain on one leaf.
+    public static let nonBlocking = RailFatTree(domainsPerLeaf: Int.max / 2, oversubscription: 1)
+
+    public func leaf(ofDomain d: Int) -> Int { d / domainsPerLeaf }
 }
 
 /// Ranks 0..<gpus laid out in NVLink domains of `perDomain` (the last may be partial).

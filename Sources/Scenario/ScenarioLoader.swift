@@ -183,7 +183,7 @@ public enum ScenarioLoader {
 
     static func readCluster(_ top: FieldReader, log: DiagnosticLog) -> ClusterSpec? {
         guard let node = top.value("cluster"),
-              let fields = FieldReader(node, path: "cluster", log: log, allowed: ["system", "gpus"])
+              let fields = FieldReader(node, path: "cluster", log: log, allowed: ["system", "gpus", "scale_out"])
         else { return nil }
         guard let systemNode = fields.value("system") else {
             fields.missing("system", "a preset such as h100-sxm, or an inline system")
@@ -191,7 +191,14 @@ public enum ScenarioLoader {
         }
         let system = HardwareYAML.readSystem(systemNode, path: "cluster.system", log: log)
         let gpus = fields.integer("gpus", in: 1...1_000_000)
-        return system.map { ClusterSpec(system: $0, gpus: gpus) }
+        var domainsPerLeaf: Int?
+        var oversubscription = 1.0
+        if let fabric = fields.value("scale_out"),
+           let f = FieldReader(fabric, path: "cluster.scale_out", log: log, allowed: ["domains_per_leaf", "oversubscription"]) {
+            domainsPerLeaf = f.integer("domains_per_leaf", in: 1...1_000_000)
+            oversubscription = f.quantity("oversubscription", .count, minimum: 1) ?? 1
+        }
+        return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription) }
     }
 
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {

@@ -19,6 +19,10 @@ public struct ClusterSpec: Sendable, Equatable {
     public var system: SystemSpec
     /// GPUs in the cluster; nil means one NVLink domain of the system.
     public var gpus: Int?
+    /// Scale-out fabric of each rail: domains under one leaf switch (nil: all, non-blocking)
+    /// and the leaf's oversubscription (downlink / uplink bandwidth, ≥ 1).
+    public var domainsPerLeaf: Int?
+    public var oversubscription: Double = 1
 }
 
 /// Inference-stack knobs (read by the kernel workloads).

@@ -100,10 +100,26 @@ import Hardware
     /// 2(N−1)/N·(S/D)/B_nic.
     @Test func closedForm() {
         let S = 1e9, bNVL = 450e9, bNIC = 50e9, D = 8, N = 8
-        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: S, layout: DomainLayout(gpus: D * N, perDomain: D))
-        let t = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal, scaleOut: ideal, folded: true)
-        let expected = 2 * Double(D - 1) / Double(D) * S / bNVL + 2 * Double(N - 1) / Double(N) * (S / Double(D)) / bNIC
-        #expect(abs(t / expected - 1) < 1e-9)
+        let layout = DomainLayout(gpus: D * N, perDomain: D)
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: S, layout: layout)
+        let t = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal, scaleOut: ideal, folded: true)
+        let intra = 2 * Double(D - 1) / Double(D) * S / bNVL
+        let inter = 2 * Double(N - 1) / Double(N) * (S / Double(D)) / bNIC
+        #expect(abs(t / (intra + inter) - 1) < 1e-9)
+        // One domain per leaf and 2:1 oversubscription: each leaf's uplink carries B/2, so every
+        // ring flow between domains runs at half the NIC rate and the inter-domain phase doubles.
+        // Folded and unfolded agree (each rail has its own tree).
+        let tree = RailFatTree(domainsPerLeaf: 1, oversubscription: 2)
+        for folded in [true, false] {
+            let slow = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal,
+                                             scaleOut: ideal, fatTree: tree, folded: folded)
+            #expect(abs(slow / (intra + 2 * inter) - 1) < 1e-9, "folded \(folded): \(slow)")
+        }
+        // Two domains per leaf at 2:1: the uplink carries 2B/2 = B, enough for the one ring flow
+        // that leaves each leaf per step: no slowdown (rings are local).
+        let local = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal,
+                                          scaleOut: ideal, fatTree: RailFatTree(domainsPerLeaf: 2, oversubscription: 2), folded: true)
+        #expect(abs(local / (intra + inter) - 1) < 1e-9)
     }
 
     /// Symmetry folding (one group per distinct plan) agrees with simulating every GPU: a
@@ -111,9 +127,11 @@ import Hardware
     @Test(arguments: [64, 20])
     func foldedMatchesUnfolded(gpus: Int) {
         let timing = CollectiveTiming.calibrated(for: .hopper), scaleOut = CollectiveTiming.scaleOut(for: .hopper)
-        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: 256e6, layout: DomainLayout(gpus: gpus, perDomain: 8))
-        let folded = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: 450e9, nicBandwidth: 50e9, timing: timing, scaleOut: scaleOut, folded: true)
-        let unfolded = CollectiveRun.seconds(phases: phases, nvlinkBandwidth: 450e9, nicBandwidth: 50e9, timing: timing, scaleOut: scaleOut, folded: false)
+        let layout = DomainLayout(gpus: gpus, perDomain: 8)
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: 256e6, layout: layout)
+        let tree = RailFatTree(domainsPerLeaf: 2, oversubscription: 4)
+        let folded = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: 450e9, nicBandwidth: 50e9, timing: timing, scaleOut: scaleOut, fatTree: tree, folded: true)
+        let unfolded = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: 450e9, nicBandwidth: 50e9, timing: timing, scaleOut: scaleOut, fatTree: tree, folded: false)
         #expect(abs(folded / unfolded - 1) < 0.01, "folded \(folded), unfolded \(unfolded)")
     }
 
