@@ -78,7 +78,7 @@ public enum CollectiveRun {
             switch plans[p].algorithm {
             case .nvls: return timing.nvlsLatency * Double(step.latencySteps)
             case .direct: return timing.stepLatency * Double(step.latencySteps)
-            case .ring:
+            case .ring, .tree:
                 let stepBytes = step.flows.map(\.bytes).max() ?? 0
                 let chunk = Swift.min(timing.chunkBytes, stepBytes) / (bandwidth * timing.linkEfficiency)
                 return (timing.stepLatency + chunk) * Double(step.latencySteps)

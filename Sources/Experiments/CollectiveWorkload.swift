@@ -19,13 +19,15 @@ enum CollectiveWorkload {
         for bytes in c.sizes {
             let seconds: Double
             if layout.domains > 1 {
-                seconds = CollectiveRun.seconds(
-                    phases: CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout), layout: layout, nvlinkBandwidth: bandwidth,
-                    nicBandwidth: system.gpu.nicBandwidthPerDirection, timing: timing,
-                    scaleOut: CollectiveTiming.scaleOut(for: system.gpu.architecture),
-                    fatTree: RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
-                                         oversubscription: spec.cluster?.oversubscription ?? 1),
-                    folded: c.fold)
+                // Along the rails NCCL's tuner chooses between ring and double binary tree.
+                let tree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
+                                       oversubscription: spec.cluster?.oversubscription ?? 1)
+                seconds = [CollectiveAlgorithm.ring, .tree].map { railAlgorithm in
+                    CollectiveRun.seconds(
+                        phases: CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: railAlgorithm),
+                        layout: layout, nvlinkBandwidth: bandwidth, nicBandwidth: system.gpu.nicBandwidthPerDirection, timing: timing,
+                        scaleOut: CollectiveTiming.scaleOut(for: system.gpu.architecture), fatTree: tree, folded: c.fold)
+                }.min()!
             } else if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
                 seconds = CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: c.gpus, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
             } else {

@@ -38,6 +38,10 @@ public enum CollectiveOperation: String, CaseIterable, Sendable {
 
 public enum CollectiveAlgorithm: String, CaseIterable, Sendable {
     case ring, nvls, direct
+    /// Double binary tree (Sanders, Speck & Träff, Parallel Computing 2009; NCCL's "tree"):
+    /// each half of the buffer is reduced up one of two complementary binary trees and
+    /// broadcast back down, pipelined, so latency grows with log n instead of n.
+    case tree
 }
 
 /// One flow of a step: `bytes` from rank `source` to rank `destination`.
@@ -98,6 +102,24 @@ public enum CollectivePlanner {
         return CollectivePlan(operation: .allToAll, algorithm: .direct, ranks: n, bytes: largest, steps: flows.isEmpty ? [] : [CollectiveStep(flows: flows)])
     }
 
+    /// The edges (child, parent) of the double binary tree over n ranks: an in-order binary tree
+    /// and the same tree over ranks shifted by one, so that most leaves of one are inner nodes
+    /// of the other. Returns both trees' edges and the depth of the deeper.
+    public static func doubleBinaryTree(ranks n: Int) -> (edges: [[(child: Int, parent: Int)]], depth: Int) {
+        func build(_ lo: Int, _ hi: Int, _ parent: Int?, _ depth: Int, _ edges: inout [(Int, Int)], _ maxDepth: inout Int) {
+            guard lo <= hi else { return }
+            let mid = (lo + hi) / 2
+            if let parent { edges.append((mid, parent)) }
+            maxDepth = Swift.max(maxDepth, depth)
+            build(lo, mid - 1, mid, depth + 1, &edges, &maxDepth)
+            build(mid + 1, hi, mid, depth + 1, &edges, &maxDepth)
+        }
+        var first: [(Int, Int)] = [], depth = 0
+        build(0, n - 1, nil, 0, &first, &depth)
+        let second = first.map { (($0.0 + 1) % n, ($0.1 + 1) % n) }
+        return ([first.map { (child: $0.0, parent: $0.1) }, second.map { (child: $0.0, parent: $0.1) }], depth)
+    }
+
     /// The flows of `op` over `ranks` ranks with `algorithm`.
     public static func plan(_ op: CollectiveOperation, bytes: Double, ranks n: Int, algorithm: CollectiveAlgorithm) -> CollectivePlan {
         precondition(n >= 1 && bytes >= 0)
@@ -107,6 +129,14 @@ public enum CollectivePlanner {
         }
         if n > 1 {
             switch (op, algorithm) {
+            case (.allReduce, .tree):
+                // Both trees stream at once: half the buffer up each tree, then down again; the
+                // pipeline fills in `depth` latencies each way.
+                let (trees, depth) = doubleBinaryTree(ranks: n)
+                let up = trees.flatMap { $0.map { CollectiveFlow(source: $0.child, destination: $0.parent, bytes: bytes / 2) } }
+                let down = trees.flatMap { $0.map { CollectiveFlow(source: $0.parent, destination: $0.child, bytes: bytes / 2) } }
+                steps = [CollectiveStep(flows: up, latencySteps: Swift.max(1, depth)),
+                         CollectiveStep(flows: down, latencySteps: Swift.max(1, depth))]
             case (.allReduce, .nvls):
                 // Up to the switch and back down, pipelined: one flow per rank over its own
                 // egress and ingress port (source = destination marks the switch round trip).

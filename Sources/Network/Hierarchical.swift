@@ -71,21 +71,22 @@ public struct CollectivePhase: Sendable, Equatable {
 }
 
 extension CollectivePlanner {
-    /// Hierarchical all-reduce of `bytes` per rank over `layout` (ring in every phase).
-    public static func hierarchicalAllReduce(bytes: Double, layout: DomainLayout) -> [CollectivePhase] {
+    /// Hierarchical all-reduce of `bytes` per rank over `layout`: rings inside domains, and
+    /// `railAlgorithm` (ring or tree) along the rails.
+    public static func hierarchicalAllReduce(bytes: Double, layout: DomainLayout, railAlgorithm: CollectiveAlgorithm = .ring) -> [CollectivePhase] {
         let domains = (0..<layout.domains).map { layout.members(ofDomain: $0) }
         let rails = (0..<Swift.min(layout.perDomain, layout.gpus)).map { layout.members(ofRail: $0) }
         // Each GPU holds shard bytes / (GPUs in a full domain) after phase 1.
         let shard = bytes / Double(Swift.min(layout.perDomain, layout.gpus))
-        func phase(_ fabric: Fabric, _ op: CollectiveOperation, _ size: Double, _ groups: [[Int]]) -> CollectivePhase {
+        func phase(_ fabric: Fabric, _ op: CollectiveOperation, _ size: Double, _ groups: [[Int]], _ algorithm: CollectiveAlgorithm) -> CollectivePhase {
             CollectivePhase(fabric: fabric, groups: groups.filter { $0.count > 1 }.map {
-                (plan(op, bytes: size, ranks: $0.count, algorithm: .ring), $0)
+                (plan(op, bytes: size, ranks: $0.count, algorithm: algorithm), $0)
             })
         }
         return [
-            phase(.nvlink, .reduceScatter, bytes, domains),
-            phase(.scaleOut, .allReduce, shard, rails),
-            phase(.nvlink, .allGather, bytes, domains),
+            phase(.nvlink, .reduceScatter, bytes, domains, .ring),
+            phase(.scaleOut, .allReduce, shard, rails, railAlgorithm),
+            phase(.nvlink, .allGather, bytes, domains, .ring),
         ]
     }
 }

@@ -171,3 +171,34 @@ import Hardware
         #expect(abs(t - 0.03) < 1e-12)
     }
 }
+
+@Suite struct TreeTests {
+    /// Every rank but the roots has a parent in each tree, and each tree is a tree (n − 1 edges).
+    @Test(arguments: [2, 7, 8, 57])
+    func doubleBinaryTreeShape(ranks n: Int) {
+        let (trees, depth) = CollectivePlanner.doubleBinaryTree(ranks: n)
+        #expect(trees.count == 2)
+        for edges in trees {
+            #expect(edges.count == n - 1)
+            #expect(Set(edges.map(\.child)).count == n - 1)
+        }
+        #expect(depth <= Int((log2(Double(n))).rounded(.up)))
+    }
+
+    /// With zero latency the tree moves each half once up and once down: each rank's ports
+    /// carry at most about the whole buffer each way, so its time is within 2× of the ring's;
+    /// with per-step latency dominant (small messages over 57 ranks) the tree, paying 2·depth
+    /// latencies instead of 2(n−1), is far faster.
+    @Test func treeBeatsRingOnLatency() {
+        let timing = CollectiveTiming(baseLatency: 0, stepLatency: 10e-6, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+        let small = { (a: CollectiveAlgorithm) in
+            CollectiveRun.seconds(CollectivePlanner.plan(.allReduce, bytes: 4096, ranks: 57, algorithm: a), bandwidth: 50e9, timing: timing)
+        }
+        #expect(small(.tree) < small(.ring) / 5)
+        let ideal = CollectiveTiming(baseLatency: 0, stepLatency: 0, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+        let large = { (a: CollectiveAlgorithm) in
+            CollectiveRun.seconds(CollectivePlanner.plan(.allReduce, bytes: 1e9, ranks: 57, algorithm: a), bandwidth: 50e9, timing: ideal)
+        }
+        #expect(large(.tree) < 2 * large(.ring))
+    }
+}
