@@ -15,19 +15,23 @@ enum CollectiveWorkload {
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         let bandwidth = system.gpu.nvlinkBandwidthPerDirection
         var metrics: [Metric] = []
-        let layout = DomainLayout(gpus: c.gpus, perDomain: system.gpusPerNVLinkDomain)
+        let layout = DomainLayout(gpus: c.gpus, perDomain: Swift.min(c.gpusPerDomain ?? system.gpusPerNVLinkDomain, system.gpusPerNVLinkDomain))
+        let fatTree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
+                                  oversubscription: spec.cluster?.oversubscription ?? 1)
+        let scaleOut = CollectiveTiming.scaleOut(for: system.gpu.architecture)
+        func hierarchical(_ phases: [CollectivePhase]) -> Double {
+            CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: bandwidth, nicBandwidth: system.gpu.nicBandwidthPerDirection,
+                                  timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: c.fold)
+        }
         for bytes in c.sizes {
             let seconds: Double
-            if layout.domains > 1 {
+            if layout.domains > 1 && op == .allReduce {
                 // Along the rails NCCL's tuner chooses between ring and double binary tree.
-                let tree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
-                                       oversubscription: spec.cluster?.oversubscription ?? 1)
-                seconds = [CollectiveAlgorithm.ring, .tree].map { railAlgorithm in
-                    CollectiveRun.seconds(
-                        phases: CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: railAlgorithm),
-                        layout: layout, nvlinkBandwidth: bandwidth, nicBandwidth: system.gpu.nicBandwidthPerDirection, timing: timing,
-                        scaleOut: CollectiveTiming.scaleOut(for: system.gpu.architecture), fatTree: tree, folded: c.fold)
+                seconds = [CollectiveAlgorithm.ring, .tree].map {
+                    hierarchical(CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: $0))
                 }.min()!
+            } else if layout.domains > 1 {
+                seconds = hierarchical(CollectivePlanner.hierarchical(op, bytes: bytes, layout: layout))
             } else if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
                 seconds = CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: c.gpus, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
             } else {

@@ -71,6 +71,25 @@ public struct CollectivePhase: Sendable, Equatable {
 }
 
 extension CollectivePlanner {
+    /// Hierarchical reduce-scatter (`bytes` = total input per rank) or all-gather (`bytes` =
+    /// total output): the domain phase and the rail phase, in the order the data needs
+    /// (reduce-scatter: domain then rail; all-gather: rail then domain), rings throughout.
+    public static func hierarchical(_ op: CollectiveOperation, bytes: Double, layout: DomainLayout) -> [CollectivePhase] {
+        precondition(op == .reduceScatter || op == .allGather, "hierarchical reduce-scatter or all-gather")
+        let domains = (0..<layout.domains).map { layout.members(ofDomain: $0) }
+        let rails = (0..<Swift.min(layout.perDomain, layout.gpus)).map { layout.members(ofRail: $0) }
+        let perDomain = Double(Swift.min(layout.perDomain, layout.gpus))
+        func phase(_ fabric: Fabric, _ size: Double, _ groups: [[Int]]) -> CollectivePhase {
+            CollectivePhase(fabric: fabric, groups: groups.filter { $0.count > 1 }.map {
+                (plan(op, bytes: size, ranks: $0.count, algorithm: .ring), $0)
+            })
+        }
+        // The domain phase moves the whole buffer; the rail phase one domain-shard of it.
+        let domainPhase = phase(.nvlink, bytes, domains)
+        let railPhase = phase(.scaleOut, bytes / perDomain, rails)
+        return op == .reduceScatter ? [domainPhase, railPhase] : [railPhase, domainPhase]
+    }
+
     /// Hierarchical all-reduce of `bytes` per rank over `layout`: rings inside domains, and
     /// `railAlgorithm` (ring or tree) along the rails.
     public static func hierarchicalAllReduce(bytes: Double, layout: DomainLayout, railAlgorithm: CollectiveAlgorithm = .ring) -> [CollectivePhase] {

@@ -161,8 +161,13 @@ public enum ScenarioLoader {
             top.missing("cluster", "a system for workload kind \"\(workload.kind.rawValue)\", e.g. cluster: { system: h100-sxm }")
         }
         if case .collective(let c)? = workload, let system = cluster?.system {
-            if c.gpus > system.gpusPerNVLinkDomain && (c.operation != "all_reduce" || (c.algorithm ?? "ring") != "ring") {
-                log.error(top.value("workload")?["gpus"]?.origin, "workload.gpus", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(system.gpusPerNVLinkDomain)); across domains only all_reduce (hierarchical ring) is modelled yet")
+            let perDomain = Swift.min(c.gpusPerDomain ?? system.gpusPerNVLinkDomain, system.gpusPerNVLinkDomain)
+            if let asked = c.gpusPerDomain, asked > system.gpusPerNVLinkDomain {
+                log.error(top.value("workload")?["gpus_per_domain"]?.origin, "workload.gpus_per_domain", "\(system.name) has \(system.gpusPerNVLinkDomain) GPUs per NVLink domain, not \(asked)")
+            }
+            let crossDomain = ["all_reduce", "all_gather", "reduce_scatter"]
+            if c.gpus > perDomain && (!crossDomain.contains(c.operation) || (c.algorithm ?? "ring") != "ring") {
+                log.error(top.value("workload")?["gpus"]?.origin, "workload.gpus", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(perDomain) per domain); across domains only all_reduce, all_gather and reduce_scatter (hierarchical) are modelled yet")
             }
             if c.algorithm == "nvls" && (!system.gpu.nvls || c.operation != "all_reduce") {
                 log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "nvls needs an all_reduce on NVLink SHARP hardware")
@@ -368,7 +373,7 @@ public enum ScenarioLoader {
     static let collectiveAlgorithms = ["auto", "ring", "nvls", "direct"]
 
     static func readCollective(_ node: ConfigNode, log: DiagnosticLog) -> CollectiveSpec? {
-        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "operation", "gpus", "min_bytes", "max_bytes", "factor", "algorithm", "fold"]) else { return nil }
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "operation", "gpus", "min_bytes", "max_bytes", "factor", "algorithm", "fold", "gpus_per_domain"]) else { return nil }
         let errorsBefore = log.errors.count
         func oneOf(_ key: String, _ choices: [String], required: Bool) -> String? {
             guard let text = f.string(key, required: required) else { return nil }
@@ -398,7 +403,7 @@ public enum ScenarioLoader {
             size *= factor
         }
         return CollectiveSpec(operation: operation, gpus: gpus, sizes: sizes, algorithm: algorithm == "auto" ? nil : algorithm,
-                              fold: f.bool("fold") ?? true)
+                              fold: f.bool("fold") ?? true, gpusPerDomain: f.integer("gpus_per_domain", in: 1...1_000_000))
     }
 
     /// Valid keys that the chosen workload does not read get a warning, not silence.

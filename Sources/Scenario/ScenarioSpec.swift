@@ -81,6 +81,9 @@ public struct CollectiveSpec: Sendable, Equatable {
     public var algorithm: String?
     /// Beyond one NVLink domain: simulate one representative group per phase (symmetry folding).
     public var fold: Bool
+    /// Placement: GPUs of the group per NVLink domain (nil: fill domains, the default); 1 puts
+    /// every GPU in its own domain, so all traffic crosses the NICs.
+    public var gpusPerDomain: Int?
 }
 
 /// `kind: gemm`: one GEMM launched `iterations` times back to back, like a matmul benchmark.

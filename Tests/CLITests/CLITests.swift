@@ -145,9 +145,27 @@ import TestSupport
             #expect(abs(alg - Double(bytes) / t / 1e9) < 1e-9 * alg)
             #expect(abs(bus - alg * 1.75) < 1e-9 * bus)
         }
-        TestSupport.write("name: big\ncluster: { system: h100-sxm }\nworkload: { kind: collective, operation: all_gather, gpus: 16, min_bytes: 1 MiB }\n", to: "big.yaml", in: dir)
+        TestSupport.write("name: big\ncluster: { system: h100-sxm }\nworkload: { kind: collective, operation: alltoall, gpus: 16, min_bytes: 1 MiB }\n", to: "big.yaml", in: dir)
         let big = try TestSupport.runClusterSim(["run", "big.yaml"], in: dir)
         #expect(big.status == 2)
-        #expect(big.stderr == "big.yaml:3:60: workload.gpus: 16 GPUs span more than one NVLink domain of h100-sxm (8); across domains only all_reduce (hierarchical ring) is modelled yet\n")
+        #expect(big.stderr == "big.yaml:3:58: workload.gpus: 16 GPUs span more than one NVLink domain of h100-sxm (8 per domain); across domains only all_reduce, all_gather and reduce_scatter (hierarchical) are modelled yet\n")
+    }
+}
+
+@Suite struct CollectivePlacementCLITests {
+    /// Placement: 16 H100s packed in two nodes (8 per NVLink domain) against spread one per
+    /// node (all traffic over 400 Gb/s NICs): a large all-gather is several times slower spread.
+    @Test func spreadIsSlowerThanPacked() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = "name: ag\ncluster: { system: h100-sxm }\nworkload: { kind: collective, operation: all_gather, gpus: 16, min_bytes: 1 GiB }\n"
+        TestSupport.write(base + "variants:\n  - name: packed\n  - name: spread\n    set:\n      workload.gpus_per_domain: 1\n", to: "ag.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["run", "ag.yaml", "--quiet"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = try String(contentsOf: dir.appendingPathComponent("results/ag/summary.csv"), encoding: .utf8).split(separator: "\n")
+        func time(_ variant: String) -> Double {
+            Double(rows.first { $0.contains(",\(variant),") && $0.contains("time_s") }!.split(separator: ",")[5])!
+        }
+        #expect(time("spread") > 3 * time("packed"), "packed \(time("packed")) s, spread \(time("spread")) s")
     }
 }

@@ -202,3 +202,19 @@ import Hardware
         #expect(large(.tree) < 2 * large(.ring))
     }
 }
+
+@Suite struct HierarchicalGatherScatterTests {
+    /// Zero latency: reduce-scatter of S (total input) over N domains of D GPUs takes
+    /// (D−1)/D·S/B_nvl inside domains plus (N−1)/N·(S/D)/B_nic along rails; all-gather the same.
+    @Test(arguments: [CollectiveOperation.reduceScatter, .allGather])
+    func closedForm(op: CollectiveOperation) {
+        let S = 1e9, bNVL = 450e9, bNIC = 50e9, D = 8, N = 4
+        let ideal = CollectiveTiming(baseLatency: 0, stepLatency: 0, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+        let layout = DomainLayout(gpus: D * N, perDomain: D)
+        let phases = CollectivePlanner.hierarchical(op, bytes: S, layout: layout)
+        #expect(phases.map(\.fabric) == (op == .reduceScatter ? [.nvlink, .scaleOut] : [.scaleOut, .nvlink]))
+        let t = CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal, scaleOut: ideal, folded: true)
+        let expected = Double(D - 1) / Double(D) * S / bNVL + Double(N - 1) / Double(N) * (S / Double(D)) / bNIC
+        #expect(abs(t / expected - 1) < 1e-9)
+    }
+}
