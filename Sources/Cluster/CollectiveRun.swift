@@ -1,11 +1,13 @@
-// Runs a collective plan on an NVLink domain's ports as fluid resources.
+// Runs collective plans on ports as fluid resources.
 //
-// Each rank has an egress and an ingress port of the NVLink bandwidth per direction; the
-// NVSwitch is non-blocking, so a flow from rank s to rank d uses s's egress and d's ingress (an
-// NVLS round trip uses the rank's own two ports). A step starts its flows together after the
-// per-step latency α and ends when its last flow ends; each flow runs at most at the
-// algorithm's achievable fraction of the port bandwidth. A fixed base latency (kernel launch
-// and synchronisation) is paid once.
+// Each rank has an egress and an ingress port of the fabric's bandwidth per direction (NVLink
+// inside a domain, the NIC for scale-out phases); the NVSwitch is non-blocking, so a flow from
+// rank s to rank d uses s's egress and d's ingress (an NVLS round trip uses the rank's own two
+// ports); scale-out flows between leaves also cross the leaves' uplinks (RailFatTree). A step
+// starts its flows together after its delay — the per-step latency α, and on rings and trees
+// the wait for the first chunk of its input — and ends when its last flow ends; each flow runs
+// at most at the algorithm's achievable fraction of the port bandwidth. A fixed base latency
+// (kernel launch and synchronisation) is paid once per collective.
 import Engine
 import Network
 
