@@ -124,16 +124,21 @@ extension CollectiveRun {
         timing: CollectiveTiming, scaleOut: CollectiveTiming, fatTree: RailFatTree = .nonBlocking, folded: Bool
     ) -> Double {
         let leaves = fatTree.leaf(ofDomain: layout.domains - 1) + 1
-        // Per leaf, an uplink and a downlink of the leaf's total NIC bandwidth / oversubscription.
-        let uplinkCapacity = Double(Swift.min(fatTree.domainsPerLeaf, layout.domains)) * nicBandwidth / fatTree.oversubscription
+        let spines = fatTree.spines(domains: layout.domains)
+        // Each spine uplink (and downlink) of a leaf carries an equal share of the leaf's
+        // NIC bandwidth / oversubscription.
+        let linkCapacity = Double(Swift.min(fatTree.domainsPerLeaf, layout.domains)) * nicBandwidth / fatTree.oversubscription / Double(spines)
         let rails = Swift.min(layout.perDomain, layout.gpus)
-        /// Each rail has its own tree: links are numbered (rail, up or down, leaf). A folded run
-        /// simulates one rail, numbered 0.
+        let linksPerRail = 2 * leaves * spines
+        /// Each rail has its own tree: links are numbered (rail, up or down, leaf, spine). A
+        /// folded run simulates one rail, numbered 0. ECMP hashes global ranks.
         func route(_ members: [Int], railAware: Bool) -> (Int, Int) -> [Int] {
             { s, d in
                 let a = fatTree.leaf(ofDomain: members[s] / layout.perDomain), b = fatTree.leaf(ofDomain: members[d] / layout.perDomain)
-                let base = railAware ? (members[s] % layout.perDomain) * 2 * leaves : 0
-                return a == b ? [] : [base + a, base + leaves + b]
+                guard a != b else { return [] }
+                let spine = RailFatTree.ecmpSpine(source: members[s], destination: members[d], spines: spines)
+                let base = railAware ? (members[s] % layout.perDomain) * linksPerRail : 0
+                return [base + a * spines + spine, base + (leaves + b) * spines + spine]
             }
         }
         var total = 0.0
@@ -145,7 +150,7 @@ extension CollectiveRun {
             // The launch and final synchronisation are paid once for the whole collective.
             if !first { t.baseLatency = 0 }
             first = false
-            let capacities = isScaleOut ? Array(repeating: uplinkCapacity, count: (folded ? 1 : rails) * 2 * leaves) : []
+            let capacities = isScaleOut ? Array(repeating: linkCapacity, count: (folded ? 1 : rails) * linksPerRail) : []
             if folded {
                 var distinct: [(plan: CollectivePlan, members: [Int])] = []
                 for group in phase.groups where !distinct.contains(where: { $0.plan == group.plan }) { distinct.append(group) }

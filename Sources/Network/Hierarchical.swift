@@ -16,9 +16,11 @@ public enum Fabric: Sendable, Equatable {
 }
 
 /// The scale-out network of each rail: a two-tier fat tree whose leaves each connect the NICs
-/// of `domainsPerLeaf` domains (on that rail) and reach the spines through uplinks of
-/// domainsPerLeaf × NIC bandwidth / `oversubscription` per direction. ECMP is taken as perfectly
-/// balanced, so a leaf's uplinks act as one link of their total capacity.
+/// of `domainsPerLeaf` domains (on that rail) and reach the spines through
+/// ceil(domainsPerLeaf / oversubscription) uplinks, one per spine, sharing
+/// domainsPerLeaf × NIC bandwidth / `oversubscription` per direction. A flow between leaves
+/// takes the spine that ECMP hashes it to (a deterministic hash of its end points), up from
+/// its source leaf and down to its destination leaf, so flows can collide as on a real fabric.
 public struct RailFatTree: Sendable, Equatable {
     public var domainsPerLeaf: Int
     public var oversubscription: Double
@@ -33,6 +35,20 @@ public struct RailFatTree: Sendable, Equatable {
     public static let nonBlocking = RailFatTree(domainsPerLeaf: Int.max / 2, oversubscription: 1)
 
     public func leaf(ofDomain d: Int) -> Int { d / domainsPerLeaf }
+
+    /// Uplinks (spines) per leaf when `domains` domains share the rail.
+    public func spines(domains: Int) -> Int {
+        Swift.max(1, Int((Double(Swift.min(domainsPerLeaf, domains)) / oversubscription).rounded(.up)))
+    }
+
+    /// The spine ECMP picks for a flow from rank s to rank d: SplitMix64's finaliser of the pair.
+    public static func ecmpSpine(source s: Int, destination d: Int, spines: Int) -> Int {
+        var z = UInt64(truncatingIfNeeded: s) << 32 ^ UInt64(truncatingIfNeeded: d)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z % UInt64(spines))
+    }
 }
 
 /// Ranks 0..<gpus laid out in NVLink domains of `perDomain` (the last may be partial).
