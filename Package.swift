@@ -27,7 +27,8 @@ let package = Package(
         .target(name: "Hardware"),
         .target(name: "Network"),
         .target(name: "Cluster", dependencies: ["Engine", "Hardware", "Network"]),
-        .target(name: "Scenario", dependencies: ["Hardware", "Yams"]),
+        .target(name: "Workloads"),
+        .target(name: "Scenario", dependencies: ["Hardware", "Workloads", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
         .target(
             name: "Experiments",
@@ -36,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "clustersim",
             dependencies: [
-                "Experiments", "Hardware", "Scenario", "Report",
+                "Experiments", "Hardware", "Workloads", "Scenario", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "StatsTests", dependencies: ["Stats", "CGSL"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Stats"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "Experiments", "TestSupport"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Scenario"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Cluster", "Hardware", "Experiments", "TestSupport"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Stats"]),
