@@ -27,12 +27,12 @@ let package = Package(
         .target(name: "Hardware"),
         .target(name: "Network"),
         .target(name: "Cluster", dependencies: ["Engine", "Hardware", "Network"]),
-        .target(name: "Workloads"),
+        .target(name: "Workloads", dependencies: ["Hardware"]),
         .target(name: "Scenario", dependencies: ["Hardware", "Workloads", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
         .target(
             name: "Experiments",
-            dependencies: ["Stats", "Engine", "Hardware", "Network", "Cluster", "Scenario", "Report"]
+            dependencies: ["Stats", "Engine", "Hardware", "Network", "Cluster", "Workloads", "Scenario", "Report"]
         ),
         .executableTarget(
             name: "clustersim",
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Cluster", "Hardware", "Experiments", "TestSupport"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Stats"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "Cluster", "Hardware", "Workloads", "Report", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["clustersim", "TestSupport"]),
     ]
 )

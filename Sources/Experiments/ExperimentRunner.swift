@@ -32,6 +32,9 @@ public enum ExperimentRunner {
         for variant in plan.variants {
             do {
                 try KernelWorkloads.checkMemory(variant.spec.workload, cluster: variant.spec.cluster)
+                if case .decode(let d) = variant.spec.workload, let system = variant.spec.cluster?.system {
+                    try DecodeWorkload.checkMemory(d, system: system)
+                }
             } catch {
                 let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
                 problems.append("\(plan.file): \(error)\(context)")
@@ -83,6 +86,8 @@ public enum ExperimentRunner {
             metrics = KernelWorkloads.run(spec, jitter: stream(.kernel))
         case .collective(let collective):
             metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network))
+        case .decode(let decode):
+            metrics = DecodeWorkload.run(spec, decode: decode, jitter: stream(.kernel))
         }
         return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
     }

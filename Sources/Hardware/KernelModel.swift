@@ -40,6 +40,15 @@ public struct KernelCost: Sendable, Equatable {
 
     /// Whether HBM traffic, rather than compute, sets the time.
     public var isMemoryBound: Bool { memorySeconds >= computeSeconds }
+
+    public init(seconds: Double, flops: Double, hbmBytes: Double, computeSeconds: Double, memorySeconds: Double, waves: Int) {
+        self.seconds = seconds
+        self.flops = flops
+        self.hbmBytes = hbmBytes
+        self.computeSeconds = computeSeconds
+        self.memorySeconds = memorySeconds
+        self.waves = waves
+    }
 }
 
 public struct KernelModel: Sendable {
@@ -104,7 +113,7 @@ public struct KernelModel: Sendable {
         memoryBound(bytesRead: bytesRead, bytesWritten: bytesWritten, fixedTime: factors.fixedTime)
     }
 
-    func memoryBound(bytesRead: Double, bytesWritten: Double, fixedTime: Double) -> KernelCost {
+    public func memoryBound(bytesRead: Double, bytesWritten: Double, fixedTime: Double) -> KernelCost {
         let bytes = bytesRead + bytesWritten
         let memorySeconds = bytes / (gpu.hbmBandwidth * factors.hbmEfficiency)
         return KernelCost(seconds: memorySeconds + fixedTime, flops: 0, hbmBytes: bytes,

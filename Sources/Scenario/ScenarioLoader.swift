@@ -2,6 +2,7 @@
 // Every problem is collected and reported together; nothing is written on bad input.
 import Foundation
 import Hardware
+import Workloads
 
 public enum ScenarioLoader {
     static let topLevelKeys = ["name", "description", "seed", "replications", "cluster", "workload", "stack", "noise", "variants", "compare"]
@@ -176,6 +177,14 @@ public enum ScenarioLoader {
                 log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "\(c.algorithm!) does not implement \(c.operation)")
             }
         }
+        if case .decode(let d)? = workload, let system = cluster?.system {
+            if d.tp > system.gpusPerNVLinkDomain {
+                log.error(top.value("workload")?["parallelism"]?.origin, "workload.parallelism.tp", "tp \(d.tp) exceeds \(system.name)'s NVLink domain (\(system.gpusPerNVLinkDomain) GPUs)")
+            }
+            if system.gpu.tensor[d.precision] == nil {
+                log.error(top.value("workload")?["precision"]?.origin, "workload.precision", "\(system.gpu.name) has no \(d.precision.rawValue) tensor cores")
+            }
+        }
         if case .gemm(let gemm)? = workload, let gpu = cluster?.system.gpu, gpu.tensor[gemm.precision] == nil {
             log.error(top.value("workload")?["precision"]?.origin, "workload.precision", "\(gpu.name) has no \(gemm.precision.rawValue) tensor cores")
         }
@@ -255,6 +264,8 @@ public enum ScenarioLoader {
             return readMemcpy(node, log: log).map(WorkloadSpec.memcpy)
         case .collective:
             return readCollective(node, log: log).map(WorkloadSpec.collective)
+        case .decode:
+            return readDecode(node, log: log).map(WorkloadSpec.decode)
         default:
             log.error(kindNode.origin, "workload.kind", "kind \"\(kind.rawValue)\" is not available in this version (available: \(WorkloadKind.implemented.map(\.rawValue).joined(separator: ", ")))")
             return nil
@@ -367,6 +378,39 @@ public enum ScenarioLoader {
         let bytes = f.quantity("bytes", .bytes, minimum: 0, exclusive: true, required: true)
         let iterations = f.integer("iterations", in: 1...1_000_000) ?? 10
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
+    }
+
+    static func readDecode(_ node: ConfigNode, log: DiagnosticLog) -> DecodeSpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "model", "precision", "kv_precision", "parallelism", "batch", "input_tokens", "output_tokens"]) else { return nil }
+        let errorsBefore = log.errors.count
+        var model: ModelSpec?
+        if let modelNode = f.value("model") {
+            model = ModelYAML.readModel(modelNode, path: "workload.model", log: log)
+            if let m = model, m.moe != nil || m.mla != nil {
+                log.error(modelNode.origin, "workload.model", "\(m.name): decode of MoE and MLA models is not modelled yet (dense models only)")
+            }
+        } else {
+            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
+        }
+        let precision = readPrecision(f, log: log) ?? .bf16
+        var kvPrecision = Precision.bf16
+        if let text = f.string("kv_precision") {
+            if let p = Precision(rawValue: text), p == .bf16 || p == .fp8 { kvPrecision = p } else {
+                log.error(f.origin("kv_precision"), f.child("kv_precision"), "expected bf16 or fp8, got \"\(text)\"")
+            }
+        }
+        var tp = 1
+        if let parallel = f.value("parallelism"), let p = FieldReader(parallel, path: f.child("parallelism"), log: log, allowed: ["tp"]) {
+            tp = p.integer("tp", in: 1...1024) ?? 1
+        }
+        let batch = f.integer("batch", in: 1...1_000_000) ?? 1
+        let input = f.integer("input_tokens", in: 1...10_000_000, required: true)
+        let output = f.integer("output_tokens", in: 1...10_000_000, required: true)
+        if let model, model.heads % tp != 0 {
+            log.error(f.value("parallelism")?["tp"]?.origin, "workload.parallelism.tp", "\(model.name) has \(model.heads) heads, not divisible by tp \(tp)")
+        }
+        guard log.errors.count == errorsBefore, let model, let input, let output else { return nil }
+        return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, batch: batch, inputTokens: input, outputTokens: output)
     }
 
     static let collectiveOperations = ["all_reduce", "all_gather", "reduce_scatter", "alltoall", "broadcast", "sendrecv"]

@@ -1,6 +1,7 @@
 // The typed scenario: what one variant of an experiment simulates, in SI units.
 // The YAML schema is in ../shared/DESIGN.md ("Scenario files") and README.md.
 import Hardware
+import Workloads
 
 /// One fully resolved scenario (the base, or a variant with its overrides applied).
 public struct ScenarioSpec: Sendable {
@@ -51,7 +52,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case transfers, gemm, memcpy, collective, training, decode, serving
 
     /// The kinds this build can simulate; the others are part of the schema but come later.
-    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective]
+    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective, .decode]
 }
 
 public enum WorkloadSpec: Sendable {
@@ -59,6 +60,7 @@ public enum WorkloadSpec: Sendable {
     case gemm(GEMMSpec)
     case memcpy(MemcpySpec)
     case collective(CollectiveSpec)
+    case decode(DecodeSpec)
 
     public var kind: WorkloadKind {
         switch self {
@@ -66,8 +68,21 @@ public enum WorkloadSpec: Sendable {
         case .gemm: .gemm
         case .memcpy: .memcpy
         case .collective: .collective
+        case .decode: .decode
         }
     }
+}
+
+/// `kind: decode`: a static batch; prefill of `inputTokens`, then decode to `outputTokens`.
+public struct DecodeSpec: Sendable, Equatable {
+    public var model: ModelSpec
+    /// Weights and GEMM inputs.
+    public var precision: Precision
+    public var kvPrecision: Precision
+    public var tp: Int
+    public var batch: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
 }
 
 /// `kind: collective`: an nccl-tests-style sweep of one operation over message sizes

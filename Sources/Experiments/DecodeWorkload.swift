@@ -1,0 +1,100 @@
+// `kind: decode`: a static batch on one tensor-parallel group. The prefill pass and every
+// decode step are op lists (Workloads/InferenceOps) priced by the kernel model and the
+// collective model and run on one stream per rank (KernelStream: CPU launches, or one CUDA
+// graph per pass with `stack.cuda_graphs`). Ranks are symmetric, so one is simulated
+// (symmetry folding). Decode steps differ only in attention over a KV cache that grows by one
+// token per step, linearly in its length, so the steps are simulated at up to 17 evenly spaced
+// context lengths and integrated by the trapezoid rule (exact for time linear in length).
+// `noise.kernel_cv` scales each kernel's duration by a lognormal factor.
+//
+// Metrics: ttft_s (the prefill pass, which yields the first token), tpot_s (mean decode step
+// after it), e2e_s, tokens_per_s (batch × output tokens / e2e), tokens_per_s_per_gpu (over the
+// tp GPUs), tokens_per_s_per_user (1 / tpot_s), kv_cache_bytes and weight_bytes per GPU.
+import Cluster
+import Hardware
+import Network
+import Report
+import Scenario
+import Stats
+import Workloads
+
+enum DecodeWorkload {
+    static func checkMemory(_ d: DecodeSpec, system: SystemSpec) throws(MemoryError) {
+        var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: system.gpu.hbmCapacity)
+        try ledger.book([
+            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp), .weights),
+            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.batch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
+        ])
+    }
+
+    static func run(_ spec: ScenarioSpec, decode d: DecodeSpec, jitter: RandomStream) -> [Metric] {
+        guard let system = spec.cluster?.system else { return [] }
+        let model = KernelModel(gpu: system.gpu)
+        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
+        let launch = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
+
+        func seconds(tokens: Int, context: Int) -> Double {
+            var kernels: [KernelLaunch] = []
+            for op in InferenceOps.pass(model: d.model, batch: d.batch, tokens: tokens, context: context, tp: d.tp) {
+                let jitterFactor = jitter.lognormalFactor(cv: spec.noise.kernelCV)
+                switch op {
+                case let .gemm(m, n, k):
+                    if d.precision != .bf16 {
+                        kernels.append(KernelLaunch(cost: model.quantize(elements: Double(m * k), to: d.precision),
+                                                    fixedSeconds: model.factors.quantizeFixedTime, jitter: jitterFactor))
+                    }
+                    kernels.append(KernelLaunch(cost: model.gemm(m: m, n: n, k: k, precision: d.precision),
+                                                fixedSeconds: model.factors.fixedTime, jitter: jitterFactor))
+                case let .attentionDecode(b, l, h, kv, hd):
+                    kernels.append(KernelLaunch(cost: model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: d.kvPrecision),
+                                                fixedSeconds: model.factors.decodeFixedTime, jitter: jitterFactor))
+                case let .attentionPrefill(b, s, h, kv, hd):
+                    kernels.append(KernelLaunch(cost: model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: d.precision == .bf16 ? .bf16 : .fp8),
+                                                fixedSeconds: model.factors.prefillFixedTime, jitter: jitterFactor))
+                case let .elementwise(bytes):
+                    kernels.append(KernelLaunch(cost: model.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2),
+                                                fixedSeconds: model.factors.fixedTime, jitter: jitterFactor))
+                case let .allReduce(bytes):
+                    let t = CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: d.tp, nvls: system.gpu.nvls,
+                                                  bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing).seconds
+                    let cost = KernelCost(seconds: t, flops: 0, hbmBytes: 0, computeSeconds: 0, memorySeconds: 0, waves: 1)
+                    kernels.append(KernelLaunch(cost: cost, fixedSeconds: 0, jitter: 1))
+                }
+            }
+            return KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0
+        }
+
+        let ttft = seconds(tokens: d.inputTokens, context: 0)
+        let steps = d.outputTokens - 1
+        var decode = 0.0
+        if steps > 0 {
+            // Step i (0-based) attends over inputTokens + i cached tokens.
+            let samples = Swift.min(steps, 17)
+            let points = (0..<samples).map { samples == 1 ? 0 : Int((Double($0) * Double(steps - 1) / Double(samples - 1)).rounded()) }
+            let times = points.map { seconds(tokens: 1, context: d.inputTokens + $0) }
+            if samples == 1 {
+                decode = times[0] * Double(steps)
+            } else {
+                // Trapezoid rule over step index, each step counted once.
+                for j in 1..<samples {
+                    let width = Double(points[j] - points[j - 1])
+                    decode += (times[j - 1] + times[j]) / 2 * width
+                }
+                decode += (times.first! + times.last!) / 2  // the end points' own half steps
+            }
+        }
+        let tpot = steps > 0 ? decode / Double(steps) : 0
+        let e2e = ttft + decode
+        let tokens = Double(d.batch * d.outputTokens)
+        return [
+            Metric("ttft_s", unit: "s", ttft),
+            Metric("tpot_s", unit: "s", tpot),
+            Metric("e2e_s", unit: "s", e2e),
+            Metric("tokens_per_s", unit: "tokens/s", tokens / e2e),
+            Metric("tokens_per_s_per_gpu", unit: "tokens/s", tokens / e2e / Double(d.tp)),
+            Metric("tokens_per_s_per_user", unit: "tokens/s", tpot > 0 ? 1 / tpot : .nan),
+            Metric("weight_bytes_per_gpu", unit: "B", InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp)),
+            Metric("kv_cache_bytes_per_gpu", unit: "B", InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.batch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp)),
+        ]
+    }
+}

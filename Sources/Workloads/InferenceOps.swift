@@ -1,0 +1,68 @@
+// The operations of one inference pass (a prefill or one decode step) on one tensor-parallel
+// rank of a dense transformer, in order: what a decode or serving simulation runs.
+//
+// Per layer (Megatron-style tensor parallelism over `tp` ranks): RMSNorm; QKV projection
+// (column-parallel: heads/tp query heads and max(1, kv_heads/tp) KV heads); attention; output
+// projection (row-parallel); all-reduce of the hidden state; RMSNorm; MLP up (and gate) and
+// down projections; all-reduce. Then the final norm, the logits projection over vocab/tp and
+// sampling. Element-wise work (norms, activation, residual adds, RoPE) is counted as HBM bytes.
+// Scope: dense models; MoE and MLA layers are not expanded here yet.
+import Hardware
+
+public enum InferenceOp: Sendable, Equatable {
+    /// A GEMM of m×k by k×n with weights in the pass's precision.
+    case gemm(m: Int, n: Int, k: Int)
+    case attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int)
+    case attentionPrefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int)
+    /// An element-wise kernel reading and writing `bytes` in total.
+    case elementwise(bytes: Double)
+    /// An all-reduce of `bytes` per rank over the tensor-parallel group.
+    case allReduce(bytes: Double)
+}
+
+public enum InferenceOps {
+    /// The ops of one pass over `tokens` new tokens per sequence (1 for a decode step) for
+    /// `batch` sequences whose KV cache holds `context` tokens before this pass.
+    public static func pass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int) -> [InferenceOp] {
+        precondition(model.moe == nil && model.mla == nil, "MoE and MLA inference passes are not modelled yet")
+        let m = batch * tokens
+        let heads = model.heads / tp
+        let kvHeads = Swift.max(1, model.kvHeads / tp)
+        let hd = model.headDim, d = model.hidden
+        let activationBytes = Double(m * d) * 2  // bf16 hidden state
+        var ops: [InferenceOp] = []
+        for _ in 0..<model.layers {
+            ops.append(.elementwise(bytes: 2 * activationBytes))                          // RMSNorm
+            ops.append(.gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d))                   // QKV
+            ops.append(tokens == 1
+                ? .attentionDecode(batch: batch, kvLength: context + 1, heads: heads, kvHeads: kvHeads, headDim: hd)
+                : .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd))
+            ops.append(.gemm(m: m, n: d, k: heads * hd))                                   // output projection
+            if tp > 1 { ops.append(.allReduce(bytes: activationBytes)) }
+            ops.append(.elementwise(bytes: 3 * activationBytes))                          // residual add + RMSNorm
+            let f = model.ffn / tp
+            ops.append(.gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d))            // up (and gate)
+            ops.append(.elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2)))  // activation
+            ops.append(.gemm(m: m, n: d, k: f))                                            // down
+            if tp > 1 { ops.append(.allReduce(bytes: activationBytes)) }
+            ops.append(.elementwise(bytes: 2 * activationBytes))                          // residual add
+        }
+        // Logits for the last token of each sequence, then sampling.
+        ops.append(.elementwise(bytes: Double(batch * d) * 4))
+        ops.append(.gemm(m: batch, n: model.vocabulary / tp, k: d))
+        ops.append(.elementwise(bytes: Double(batch * model.vocabulary / tp) * 4))
+        return ops
+    }
+
+    /// Weight bytes per tensor-parallel rank at `precision` (embeddings in bf16).
+    public static func weightBytesPerRank(model: ModelSpec, precision: Precision, tp: Int) -> Double {
+        let embeddings = Double(model.vocabulary * model.hidden) * (model.tiedEmbeddings ? 1 : 2)
+        return ((model.parameters - embeddings) * precision.bytesPerElement + embeddings * 2) / Double(tp)
+    }
+
+    /// KV-cache bytes per rank for `tokens` cached tokens in all sequences.
+    public static func kvCacheBytesPerRank(model: ModelSpec, tokens: Int, kvPrecision: Precision, tp: Int) -> Double {
+        let kvHeadsPerRank = Double(Swift.max(1, model.kvHeads / tp))
+        return Double(tokens * model.layers) * 2 * kvHeadsPerRank * Double(model.headDim) * kvPrecision.bytesPerElement
+    }
+}

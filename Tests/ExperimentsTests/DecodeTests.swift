@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Experiments
+import Cluster
+import Hardware
+import Report
+import Scenario
+import Workloads
+
+@Suite struct DecodeTests {
+    func metrics(_ yaml: String) throws -> [String: Double] {
+        let plan = try ScenarioLoader.plan(text: yaml, file: "d.yaml")
+        try ExperimentRunner.check(plan)
+        let run = ExperimentRunner.run(plan, threads: 1).replications[0]
+        return Dictionary(uniqueKeysWithValues: run.metrics.map { ($0.name, $0.value) })
+    }
+
+    /// Batch 1, CUDA graphs: a decode step streams every weight once, so it takes at least
+    /// weight bytes / (achievable HBM bandwidth) per rank, plus two all-reduces per layer; the
+    /// rest is the kernels' fixed times (about 4 µs each, ~10 kernels per layer), all of which
+    /// the closed form below adds up. Llama 3 70B, TP 2, bf16 on H100.
+    @Test func batchOneStepApproachesWeightStreaming() throws {
+        let m = try metrics("""
+            name: d
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: decode, model: llama3-70b, precision: bf16, parallelism: { tp: 2 }, batch: 1, input_tokens: 128, output_tokens: 16 }
+            """)
+        let gpu = SystemSpec.h100SXM.gpu
+        let factors = KernelFactors.calibrated(for: .hopper)
+        let weights = InferenceOps.weightBytesPerRank(model: .llama3_70B, precision: .bf16, tp: 2)
+        let streaming = weights / (gpu.hbmBandwidth * factors.hbmEfficiency)
+        let ops = InferenceOps.pass(model: .llama3_70B, batch: 1, tokens: 1, context: 128, tp: 2)
+        let allReduces = ops.filter { if case .allReduce = $0 { true } else { false } }.count
+        let kernels = ops.count - allReduces
+        let timing = CollectiveTiming.calibrated(for: .hopper)
+        let allReduce = timing.baseLatency + timing.stepLatency * 2 + 16384 / (450e9 * timing.linkEfficiency)
+        let closedForm = streaming + Double(allReduces) * allReduce + Double(kernels) * factors.fixedTime
+        let tpot = m["tpot_s"]!
+        print("batch 1 TPOT \(tpot * 1e3) ms; weight streaming \(streaming * 1e3) ms, closed form \(closedForm * 1e3) ms")
+        #expect(tpot >= streaming)
+        #expect(abs(tpot / closedForm - 1) < 0.10)
+    }
+
+    /// calibration.csv DEC16: Llama 3.3 70B, 2 × H100, TP 2, FP8, 5000 in / 500 out,
+    /// concurrency 1 (NVIDIA NIM 1.8.0): inter-token latency 18.58 ms, TTFT 406.77 ms.
+    @Test func dec16WithinFifteenPercent() throws {
+        let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
+        let row = try CSVTable(contentsOf: file.path).records.first { $0["id"] == "DEC16" }!
+        let itl = Double(row["value"]!)! * 1e-3
+        let m = try metrics("""
+            name: d
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: decode, model: llama3-70b, precision: fp8, kv_precision: fp8, parallelism: { tp: 2 }, batch: 1, input_tokens: 5000, output_tokens: 500 }
+            """)
+        print(String(format: "DEC16: TPOT %.2f ms (measured %.2f), TTFT %.1f ms (measured 406.77)", m["tpot_s"]! * 1e3, itl * 1e3, m["ttft_s"]! * 1e3))
+        #expect(abs(m["tpot_s"]! / itl - 1) < 0.15)
+        #expect(abs(m["ttft_s"]! / 0.40677 - 1) < 0.15)
+    }
+
+    /// Larger batches amortise the weights: tokens/s grows with batch; and a KV cache that does
+    /// not fit is refused with the ledger's message.
+    @Test func batchingAndMemory() throws {
+        func yaml(_ batch: Int) -> String {
+            "name: d\ncluster: { system: h100-sxm }\nworkload: { kind: decode, model: llama3-8b, batch: \(batch), input_tokens: 1024, output_tokens: 64 }\n"
+        }
+        let one = try metrics(yaml(1)), many = try metrics(yaml(32))
+        #expect(many["tokens_per_s"]! > 10 * one["tokens_per_s"]!)
+        #expect(many["tpot_s"]! > one["tpot_s"]!)
+        #expect(throws: ExperimentError.self) { _ = try metrics(yaml(4096)) }
+    }
+}
