@@ -23,6 +23,7 @@ public enum ExperimentRunner {
     enum Source: Int {
         case network = 0
         case kernel = 1
+        case arrivals = 2
     }
 
     /// Checks what can be checked before running: that every variant's buffers fit in memory.
@@ -34,6 +35,9 @@ public enum ExperimentRunner {
                 try KernelWorkloads.checkMemory(variant.spec.workload, cluster: variant.spec.cluster)
                 if case .decode(let d) = variant.spec.workload, let system = variant.spec.cluster?.system {
                     try DecodeWorkload.checkMemory(d, system: system)
+                }
+                if case .serving(let s) = variant.spec.workload, let system = variant.spec.cluster?.system {
+                    try ServingWorkload.checkMemory(s, system: system)
                 }
             } catch {
                 let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
@@ -48,7 +52,7 @@ public enum ExperimentRunner {
     public static func run(_ plan: ExperimentPlan, threads: Int) -> ExperimentResults {
         let count = plan.variants.count * plan.replications
         let slots = Mutex([ReplicationResult?](repeating: nil, count: count))
-        let toSimulate = (0..<count).filter { plan.variants[$0 / plan.replications].spec.noise.isOff ? $0 % plan.replications == 0 : true }
+        let toSimulate = (0..<count).filter { isDeterministic(plan.variants[$0 / plan.replications].spec) ? $0 % plan.replications == 0 : true }
         let workers = max(1, min(threads, toSimulate.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var next = worker
@@ -72,6 +76,12 @@ public enum ExperimentRunner {
         return ExperimentResults(scenario: plan.name, seed: plan.seed, variants: plan.variants.map(\.name), replications: results)
     }
 
+    /// A run without noise whose workload draws nothing at random (serving draws arrivals).
+    static func isDeterministic(_ spec: ScenarioSpec) -> Bool {
+        if case .serving = spec.workload { return false }
+        return spec.noise.isOff
+    }
+
     /// One replication (numbered from 1) of one variant.
     static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int) -> ReplicationResult {
         let spec = plan.variants[variant].spec
@@ -88,6 +98,8 @@ public enum ExperimentRunner {
             metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network))
         case .decode(let decode):
             metrics = DecodeWorkload.run(spec, decode: decode, jitter: stream(.kernel))
+        case .serving(let serving):
+            metrics = ServingWorkload.run(spec, serving: serving, arrivals: stream(.arrivals), jitter: stream(.kernel))
         }
         return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
     }

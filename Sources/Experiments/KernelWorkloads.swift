@@ -25,7 +25,7 @@ enum KernelWorkloads {
             ])
         case .memcpy(let c):
             try ledger.book(2 * c.bytes, .workspace)  // source and destination
-        case .transfers, .collective, .decode:
+        case .transfers, .collective, .decode, .serving:
             break
         }
     }
@@ -57,7 +57,7 @@ enum KernelWorkloads {
             let end = KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launchInterval).last ?? 0
             let time = end / Double(c.iterations)
             return [Metric("time_s", unit: "s", time), Metric("bandwidth_GBps", unit: "GB/s", 2 * c.bytes / time / 1e9)]
-        case .transfers, .collective, .decode:
+        case .transfers, .collective, .decode, .serving:
             return []
         }
     }

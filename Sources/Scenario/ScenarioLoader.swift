@@ -177,7 +177,13 @@ public enum ScenarioLoader {
                 log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "\(c.algorithm!) does not implement \(c.operation)")
             }
         }
-        if case .decode(let d)? = workload, let system = cluster?.system {
+        var inference: DecodeSpec?
+        switch workload {
+        case .decode(let d)?: inference = d
+        case .serving(let s)?: inference = s.inference
+        default: break
+        }
+        if let d = inference, let system = cluster?.system {
             if d.tp > system.gpusPerNVLinkDomain {
                 log.error(top.value("workload")?["parallelism"]?.origin, "workload.parallelism.tp", "tp \(d.tp) exceeds \(system.name)'s NVLink domain (\(system.gpusPerNVLinkDomain) GPUs)")
             }
@@ -266,6 +272,8 @@ public enum ScenarioLoader {
             return readCollective(node, log: log).map(WorkloadSpec.collective)
         case .decode:
             return readDecode(node, log: log).map(WorkloadSpec.decode)
+        case .serving:
+            return readServing(node, log: log).map(WorkloadSpec.serving)
         default:
             log.error(kindNode.origin, "workload.kind", "kind \"\(kind.rawValue)\" is not available in this version (available: \(WorkloadKind.implemented.map(\.rawValue).joined(separator: ", ")))")
             return nil
@@ -380,8 +388,29 @@ public enum ScenarioLoader {
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
     }
 
-    static func readDecode(_ node: ConfigNode, log: DiagnosticLog) -> DecodeSpec? {
-        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "model", "precision", "kv_precision", "parallelism", "batch", "input_tokens", "output_tokens"]) else { return nil }
+    static let servingKeys = ["arrival_rate", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction"]
+
+    static func readServing(_ node: ConfigNode, log: DiagnosticLog) -> ServingSpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: nil) else { return nil }
+        let errorsBefore = log.errors.count
+        let inference = readDecode(node, log: log, extraKeys: servingKeys)
+        let rate = f.quantity("arrival_rate", .count, minimum: 0, exclusive: true, required: true)
+        let duration = f.quantity("duration", .time, minimum: 0, exclusive: true)
+        let requests = f.integer("requests", in: 1...100_000_000)
+        if duration == nil && requests == nil && f.has("arrival_rate") {
+            log.error(node.origin, "workload.duration", "missing: bound the run by duration (e.g. \"1 h\") or requests")
+        }
+        let maxBatch = f.integer("max_batch", in: 1...100_000) ?? 256
+        let chunk = f.integer("chunk_tokens", in: 1...10_000_000) ?? 2048
+        let fraction = f.quantity("memory_fraction", .count, minimum: 0, exclusive: true) ?? 0.9
+        if fraction > 1 { log.error(f.origin("memory_fraction"), "workload.memory_fraction", "must be ≤ 1, got \(fraction)") }
+        guard log.errors.count == errorsBefore, let inference, let rate else { return nil }
+        return ServingSpec(inference: inference, arrivalRate: rate, duration: duration, requests: requests,
+                           maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction)
+    }
+
+    static func readDecode(_ node: ConfigNode, log: DiagnosticLog, extraKeys: [String] = []) -> DecodeSpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "model", "precision", "kv_precision", "parallelism", "batch", "input_tokens", "output_tokens"] + extraKeys) else { return nil }
         let errorsBefore = log.errors.count
         var model: ModelSpec?
         if let modelNode = f.value("model") {

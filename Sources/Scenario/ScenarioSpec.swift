@@ -52,7 +52,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case transfers, gemm, memcpy, collective, training, decode, serving
 
     /// The kinds this build can simulate; the others are part of the schema but come later.
-    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective, .decode]
+    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective, .decode, .serving]
 }
 
 public enum WorkloadSpec: Sendable {
@@ -61,6 +61,7 @@ public enum WorkloadSpec: Sendable {
     case memcpy(MemcpySpec)
     case collective(CollectiveSpec)
     case decode(DecodeSpec)
+    case serving(ServingSpec)
 
     public var kind: WorkloadKind {
         switch self {
@@ -69,8 +70,25 @@ public enum WorkloadSpec: Sendable {
         case .memcpy: .memcpy
         case .collective: .collective
         case .decode: .decode
+        case .serving: .serving
         }
     }
+}
+
+/// `kind: serving`: Poisson arrivals of fixed-size requests served by continuous batching
+/// with chunked prefill on one tensor-parallel group.
+public struct ServingSpec: Sendable, Equatable {
+    public var inference: DecodeSpec
+    /// Requests per second (Poisson).
+    public var arrivalRate: Double
+    /// Arrivals stop after this many seconds, or after `requests` requests, whichever first.
+    public var duration: Double?
+    public var requests: Int?
+    public var maxBatch: Int
+    /// Prompt tokens prefilled per iteration (chunked prefill).
+    public var chunkTokens: Int
+    /// Fraction of GPU memory the engine may use for weights and KV cache.
+    public var memoryFraction: Double
 }
 
 /// `kind: decode`: a static batch; prefill of `inputTokens`, then decode to `outputTokens`.

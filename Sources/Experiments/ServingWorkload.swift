@@ -1,0 +1,191 @@
+// `kind: serving`: requests arrive (Poisson), a continuous-batching scheduler serves them on
+// one tensor-parallel group, iteration by iteration.
+//
+// Scheduler (the iteration-level batching of Orca, Yu et al., OSDI 2022, with the chunked
+// prefill of Sarathi-Serve, Agrawal et al., OSDI 2024): before each iteration, waiting
+// requests are admitted first come, first served while the batch has room (`max_batch`) and
+// the KV cache can hold their whole prompt and output (reserved on admission, so no request
+// is ever preempted). An iteration decodes one token for every request past its prefill and
+// prefills up to `chunk_tokens` prompt tokens of the oldest request still in prefill. A
+// request's first token comes at the end of the iteration that finishes its prompt.
+// Iteration time: IterationPricer (CUDA graphs: the sum of its kernels), times the
+// `noise.kernel_cv` factor. KV capacity: memory_fraction × HBM − weights, per GPU.
+//
+// Metrics per run: ttft, tpot and e2e means and percentiles (p50, p90, p99) over completed
+// requests; output tokens per second (per GPU, per user); mean batch size, KV-cache
+// utilisation and requests in system, averaged over time; arrival rate and completions.
+import Cluster
+import Engine
+import Hardware
+import Network
+import Report
+import Scenario
+import Stats
+import Synchronization
+import Workloads
+
+enum ServingWorkload {
+    static func kvCapacityTokens(_ s: ServingSpec, system: SystemSpec) -> Double {
+        let d = s.inference
+        let free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp)
+        let perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
+        return free / perToken
+    }
+
+    static func checkMemory(_ s: ServingSpec, system: SystemSpec) throws(MemoryError) {
+        let d = s.inference
+        var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: s.memoryFraction * system.gpu.hbmCapacity)
+        // The weights, and the KV cache of one request, must fit.
+        try ledger.book([
+            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp), .weights),
+            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.inputTokens + d.outputTokens, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
+        ])
+    }
+
+    struct Request {
+        var arrival: Double
+        var prefilled = 0
+        var generated = 0
+        var firstToken: Double?
+        var done: Double?
+    }
+
+    enum Event {
+        case arrival(Int)
+        case iterationDone
+    }
+
+    static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream) -> [Metric] {
+        guard let system = spec.cluster?.system else { return [] }
+        let d = s.inference
+        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
+        let allReduceCache = AllReduceCache(ranks: d.tp, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing)
+        let pricer = IterationPricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision,
+                                     kvPrecision: d.kvPrecision, tp: d.tp, allReduce: { allReduceCache.seconds($0) })
+        let capacity = kvCapacityTokens(s, system: system)
+        let perRequest = d.inputTokens + d.outputTokens
+
+        // Arrival times, drawn up front in order from their own stream.
+        var requests: [Request] = []
+        var t = 0.0
+        while true {
+            t += arrivalStream.exponential(mean: 1 / s.arrivalRate)
+            if let duration = s.duration, t > duration { break }
+            requests.append(Request(arrival: t))
+            if let limit = s.requests, requests.count >= limit { break }
+        }
+        let sim = Simulator<Event>()
+        for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
+
+        var waiting: [Int] = []
+        var waitingHead = 0
+        var running: [Int] = []
+        var kvReserved = 0.0
+        var busy = false
+        var inIteration: (decoding: [Int], prefill: Int?, chunk: Int) = ([], nil, 0)
+        // Time integrals for averages.
+        var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
+        func account() {
+            let dt = sim.now - lastChange
+            areaInSystem += dt * Double(waiting.count - waitingHead + running.count)
+            areaBatch += dt * Double(running.count)
+            areaKV += dt * kvReserved
+            lastChange = sim.now
+        }
+        func startIteration() {
+            guard !busy else { return }
+            while waitingHead < waiting.count, running.count < s.maxBatch, kvReserved + Double(perRequest) <= capacity {
+                running.append(waiting[waitingHead])
+                waitingHead += 1
+                kvReserved += Double(perRequest)
+            }
+            guard !running.isEmpty else { return }
+            let decoding = running.filter { requests[$0].prefilled == d.inputTokens }
+            let prefill = running.first { requests[$0].prefilled < d.inputTokens }
+            let chunk = prefill.map { Swift.min(s.chunkTokens, d.inputTokens - requests[$0].prefilled) } ?? 0
+            let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + d.inputTokens + requests[$1].generated } / decoding.count
+            let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: chunk,
+                                         prefillContext: prefill.map { requests[$0].prefilled } ?? 0)
+            inIteration = (decoding, prefill, chunk)
+            busy = true
+            sim.schedule(.iterationDone, after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV))
+        }
+        sim.run { event in
+            account()
+            switch event {
+            case .arrival(let i):
+                waiting.append(i)
+            case .iterationDone:
+                busy = false
+                var finished: [Int] = []
+                for i in inIteration.decoding {
+                    requests[i].generated += 1
+                    if requests[i].generated == d.outputTokens { finished.append(i) }
+                }
+                if let p = inIteration.prefill {
+                    requests[p].prefilled += inIteration.chunk
+                    if requests[p].prefilled == d.inputTokens {
+                        requests[p].generated = 1  // the prompt's last position yields the first token
+                        requests[p].firstToken = sim.now
+                        if d.outputTokens == 1 { finished.append(p) }
+                    }
+                }
+                for i in finished {
+                    requests[i].done = sim.now
+                    kvReserved -= Double(perRequest)
+                }
+                if !finished.isEmpty { running.removeAll { requests[$0].done != nil } }
+            }
+            startIteration()
+        }
+        let end = sim.now
+        let done = requests.filter { $0.done != nil }
+        func stats(_ values: [Double], _ name: String) -> [Metric] {
+            guard !values.isEmpty else { return [] }
+            let sorted = values.sorted()
+            return [
+                Metric("\(name)_s", unit: "s", values.reduce(0, +) / Double(values.count)),
+                Metric("\(name)_p50_s", unit: "s", Summary.quantile(sorted: sorted, 0.5)),
+                Metric("\(name)_p90_s", unit: "s", Summary.quantile(sorted: sorted, 0.9)),
+                Metric("\(name)_p99_s", unit: "s", Summary.quantile(sorted: sorted, 0.99)),
+            ]
+        }
+        let ttft = done.map { $0.firstToken! - $0.arrival }
+        let e2e = done.map { $0.done! - $0.arrival }
+        let tpot = d.outputTokens > 1 ? done.map { ($0.done! - $0.firstToken!) / Double(d.outputTokens - 1) } : []
+        let outputTokens = Double(done.count * d.outputTokens)
+        var metrics = stats(ttft, "ttft") + stats(tpot, "tpot") + stats(e2e, "e2e")
+        metrics += [
+            Metric("tokens_per_s", unit: "tokens/s", outputTokens / end),
+            Metric("tokens_per_s_per_gpu", unit: "tokens/s", outputTokens / end / Double(d.tp)),
+            Metric("tokens_per_s_per_user", unit: "tokens/s", tpot.isEmpty ? .nan : tpot.map { 1 / $0 }.reduce(0, +) / Double(tpot.count)),
+            Metric("mean_batch_size", unit: "requests", areaBatch / end),
+            Metric("kv_cache_utilisation", unit: "ratio", areaKV / end / capacity),
+            Metric("mean_requests_in_system", unit: "requests", areaInSystem / end),
+            Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / end),
+            Metric("requests_completed", unit: "requests", Double(done.count)),
+        ]
+        return metrics
+    }
+}
+
+/// All-reduce times by message size, computed once each (serving repeats a few sizes). One
+/// run owns it; the lock only satisfies the pricer's Sendable closure.
+final class AllReduceCache: Sendable {
+    private let ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming
+    private let cache = Mutex<[Double: Double]>([:])  // keys are looked up, never iterated
+
+    init(ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming) {
+        self.ranks = ranks
+        self.nvls = nvls
+        self.bandwidth = bandwidth
+        self.timing = timing
+    }
+
+    func seconds(_ bytes: Double) -> Double {
+        if let t = cache.withLock({ $0[bytes] }) { return t }
+        let t = CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: ranks, nvls: nvls, bandwidth: bandwidth, timing: timing).seconds
+        cache.withLock { $0[bytes] = t }
+        return t
+    }
+}
