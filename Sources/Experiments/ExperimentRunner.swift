@@ -86,7 +86,8 @@ public enum ExperimentRunner {
     static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int) -> ReplicationResult {
         let spec = plan.variants[variant].spec
         func stream(_ source: Source) -> RandomStream {
-            RandomStream(StreamKey(seed: plan.seed, variant: 0, replication: replication, source: source.rawValue))
+            RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
+                                   replication: replication, source: source.rawValue))
         }
         let metrics: [Metric]
         switch spec.workload {

@@ -114,13 +114,13 @@ public enum ResultFiles {
     }
 
     /// Writes the three files into `directory` (created if needed), each atomically.
-    public static func write(_ results: ExperimentResults, manifest: Manifest, to directory: String) throws {
+    public static func write(_ results: ExperimentResults, manifest: Manifest, extraFiles: [(name: String, contents: String)] = [], to directory: String) throws {
         let rows = summaries(results)
         try writeAtomically([
             ("summary.csv", summaryCSV(results, rows: rows)),
             ("replications.csv", replicationsCSV(results)),
             ("manifest.json", manifestJSON(manifest)),
-        ], to: directory)
+        ] + extraFiles, to: directory)
     }
 
     /// Writes every file to a temporary name first and renames them only when all are written,

@@ -130,7 +130,7 @@ public enum ScenarioLoader {
 
     static func readCompare(_ top: FieldReader, variantNames: [String], log: DiagnosticLog) -> CompareSpec? {
         guard let node = top.value("compare"),
-              let fields = FieldReader(node, path: "compare", log: log, allowed: ["baseline", "claim"])
+              let fields = FieldReader(node, path: "compare", log: log, allowed: ["baseline", "claim", "margin", "metric"])
         else { return nil }
         guard let baseline = fields.string("baseline", required: true) else { return nil }
         if !variantNames.contains(baseline) {
@@ -139,7 +139,10 @@ public enum ScenarioLoader {
             log.error(fields.origin("baseline"), "compare.baseline", message)
         }
         let claim = fields.quantity("claim", .count, minimum: 0, exclusive: true)
-        return CompareSpec(baseline: baseline, claim: claim)
+        var spec = CompareSpec(baseline: baseline, claim: claim)
+        spec.margin = fields.quantity("margin", .count) ?? 0.05
+        spec.metric = fields.string("metric")
+        return spec
     }
 
     /// Decodes one tree (base or variant) into a spec, logging every problem.
@@ -234,10 +237,11 @@ public enum ScenarioLoader {
     static func readNoise(_ top: FieldReader, log: DiagnosticLog) -> NoiseSpec {
         var noise = NoiseSpec()
         guard let node = top.value("noise"),
-              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv"])
+              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv", "common_random_numbers"])
         else { return noise }
         noise.kernelCV = fields.quantity("kernel_cv", .count) ?? 0
         noise.networkCV = fields.quantity("network_cv", .count) ?? 0
+        noise.commonRandomNumbers = fields.bool("common_random_numbers") ?? true
         return noise
     }
 

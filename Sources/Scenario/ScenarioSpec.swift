@@ -44,6 +44,9 @@ public struct NoiseSpec: Sendable, Equatable {
     /// Coefficient of variation of each transfer's effective size (lognormal, mean 1): the
     /// spread of achieved bandwidth from one transfer to the next.
     public var networkCV = 0.0
+    /// Replication r of every variant draws the same random numbers (paired comparisons);
+    /// false gives each variant its own streams.
+    public var commonRandomNumbers = true
 
     public var isOff: Bool { kernelCV == 0 && networkCV == 0 }
 }
@@ -170,6 +173,17 @@ public struct Variant: Sendable {
 public struct CompareSpec: Sendable, Equatable {
     public var baseline: String
     public var claim: Double?
+    /// How far below the claim the interval may reach and still support it (relative).
+    public var margin: Double = 0.05
+    /// The metric the claim is about (default: every metric gets a verdict).
+    public var metric: String?
+
+    public init(baseline: String, claim: Double? = nil, margin: Double = 0.05, metric: String? = nil) {
+        self.baseline = baseline
+        self.claim = claim
+        self.margin = margin
+        self.metric = metric
+    }
 }
 
 /// A scenario file expanded into its variants, ready to run.

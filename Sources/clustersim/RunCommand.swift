@@ -4,19 +4,8 @@ import Foundation
 import Report
 import Scenario
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Run a scenario file and write summary.csv, replications.csv and manifest.json.",
-        discussion: """
-            Results go to --out, by default results/<scenario name>/. Each file is written to a \
-            temporary name and renamed into place; bad input writes nothing.
-            Examples:
-              clustersim run scenarios/showcase-transfers.yaml
-              clustersim run scenarios/showcase-transfers.yaml --set 'workload.links[0].bandwidth=400 GB/s' --replications 50
-            """
-    )
-
+/// Options shared by `run` and `compare`.
+struct RunOptions: ParsableArguments {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
@@ -43,7 +32,11 @@ struct RunCommand: ParsableCommand {
         if let replications, replications < 1 { throw ValidationError("--replications must be at least 1, got \(replications)") }
     }
 
-    func run() throws {
+    /// Loads, checks and runs the scenario; writes the standard files plus `extraFiles` (made
+    /// from the plan and results) atomically together.
+    func execute(extraFiles: (ExperimentPlan, ExperimentResults) throws -> [(name: String, contents: String)] = { _, _ in [] })
+        throws -> (ExperimentPlan, ExperimentResults, String)
+    {
         let start = Date()
         var allOverrides = overrides
         if let replications { allOverrides.append("replications=\(replications)") }
@@ -54,6 +47,7 @@ struct RunCommand: ParsableCommand {
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let results = ExperimentRunner.run(plan, threads: threadCount)
+        let extra = try extraFiles(plan, results)
 
         let directory = out ?? "results/\(plan.name)"
         let manifest = ResultFiles.Manifest(
@@ -62,11 +56,32 @@ struct RunCommand: ParsableCommand {
             version: clusterSimVersion, commandLine: CommandLine.arguments, startTime: start, threads: threadCount
         )
         do {
-            try ResultFiles.write(results, manifest: manifest, to: directory)
+            try ResultFiles.write(results, manifest: manifest, extraFiles: extra, to: directory)
         } catch {
             throw InternalError(message: "cannot write results to \(directory): \(error.localizedDescription)")
         }
         if !quiet { print(ConsoleTable.render(ResultFiles.summaries(results)), terminator: "") }
+        return (plan, results, directory)
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario file and write summary.csv, replications.csv and manifest.json.",
+        discussion: """
+            Results go to --out, by default results/<scenario name>/. Each file is written to a \
+            temporary name and renamed into place; bad input writes nothing.
+            Examples:
+              clustersim run scenarios/showcase-transfers.yaml
+              clustersim run scenarios/showcase-transfers.yaml --set 'workload.links[0].bandwidth=400 GB/s' --replications 50
+            """
+    )
+
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        let (_, _, directory) = try options.execute()
         printError("wrote \(directory)/summary.csv, replications.csv, manifest.json")
     }
 }

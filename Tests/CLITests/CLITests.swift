@@ -169,3 +169,29 @@ import TestSupport
         #expect(time("spread") > 3 * time("packed"), "packed \(time("packed")) s, spread \(time("spread")) s")
     }
 }
+
+@Suite struct CompareCLITests {
+    /// comparison.csv has DESIGN.md's columns and the verdict shows in the printed table.
+    @Test func compareWritesComparisonAndVerdict() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(TestSupport.transfersScenario(replications: 5, extra: """
+            variants:
+              - name: base
+              - name: fast
+                set:
+                  workload.links[1].bandwidth: 100 GB/s
+            compare: { baseline: base, claim: 1.5, metric: makespan_s }
+            """), to: "c.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["compare", "c.yaml"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let csv = try String(contentsOf: dir.appendingPathComponent("results/tiny/comparison.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv[0] == "scenario,baseline,variant,metric,speedup,ci95_low,ci95_high,p_value,claim,verdict")
+        let makespan = csv.first { $0.contains(",makespan_s,") }!
+        #expect(makespan.hasSuffix(",1.5,supported"), "\(makespan)")
+        #expect(run.stdout.contains("supported"))
+        let missing = try TestSupport.runClusterSim(["compare", "c.yaml", "--baseline", "nope", "--out", "x"], in: dir)
+        #expect(missing.status == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x").path))
+    }
+}

@@ -1,0 +1,53 @@
+// `clustersim compare`: every variant against the baseline, metric by metric, paired by
+// replication (common random numbers make the pairs share their noise).
+//
+// Direction: a metric in seconds is better lower, so its speedup is baseline / variant; a
+// metric per second (tokens/s, GB/s, TFLOP/s) is better higher, so variant / baseline. Other
+// metrics (bytes, ratios, counts) have no direction and are not compared.
+import Report
+import Scenario
+import Stats
+
+public struct ComparisonRow: Sendable {
+    public var baseline: String
+    public var variant: String
+    public var metric: String
+    public var comparison: PairedComparison
+    public var claim: Double?
+    public var verdict: ClaimVerdict?
+}
+
+public enum Comparison {
+    enum Direction { case lowerIsBetter, higherIsBetter }
+
+    static func direction(unit: String) -> Direction? {
+        if unit == "s" { return .lowerIsBetter }
+        if unit.hasSuffix("/s") { return .higherIsBetter }
+        return nil
+    }
+
+    public static func rows(_ results: ExperimentResults, compare: CompareSpec) -> [ComparisonRow] {
+        let base = results.replications.filter { $0.variant == compare.baseline }
+        var rows: [ComparisonRow] = []
+        for variant in results.variants where variant != compare.baseline {
+            let runs = results.replications.filter { $0.variant == variant }
+            guard let first = runs.first else { continue }
+            for metric in first.metrics {
+                guard let direction = direction(unit: metric.unit) else { continue }
+                var ratios: [Double] = []
+                for run in runs {
+                    guard let b = base.first(where: { $0.replication == run.replication })?.metrics.first(where: { $0.name == metric.name })?.value,
+                          let v = run.metrics.first(where: { $0.name == metric.name })?.value, b > 0, v > 0 else { continue }
+                    ratios.append(direction == .lowerIsBetter ? b / v : v / b)
+                }
+                guard !ratios.isEmpty else { continue }
+                let comparison = PairedComparison(ratios: ratios)
+                let claimed = compare.claim != nil && (compare.metric == nil || compare.metric == metric.name)
+                let verdict = claimed ? ClaimVerdict(claim: compare.claim!, margin: compare.margin, ci95: comparison.ci95) : nil
+                rows.append(ComparisonRow(baseline: compare.baseline, variant: variant, metric: metric.name, comparison: comparison,
+                                          claim: claimed ? compare.claim : nil, verdict: verdict))
+            }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Report
+import Scenario
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run a scenario and compare each variant with the baseline: speedups with 95% intervals, p-values, claim verdicts.",
+        discussion: """
+            Needs a `compare:` section naming the baseline variant (and optionally a claim, e.g. \
+            compare: { baseline: h100, claim: 1.20 }). Writes comparison.csv beside summary.csv, \
+            replications.csv and manifest.json. Replications are paired: replication r of every \
+            variant draws the same random numbers unless noise.common_random_numbers is false.
+            """
+    )
+
+    @OptionGroup var options: RunOptions
+
+    @Option(help: "The baseline variant (overrides compare.baseline).")
+    var baseline: String?
+
+    func run() throws {
+        var tableRows: [ComparisonFiles.Row] = []
+        let (_, _, directory) = try options.execute { plan, results in
+            guard var compare = plan.compare ?? baseline.map({ CompareSpec(baseline: $0) }) else {
+                throw InputError(message: "\(options.scenario): compare: missing; add compare: { baseline: VARIANT } or pass --baseline")
+            }
+            if let baseline { compare.baseline = baseline }
+            guard plan.variants.contains(where: { $0.name == compare.baseline }) else {
+                throw InputError(message: "\(options.scenario): compare.baseline: no variant is named \"\(compare.baseline)\"")
+            }
+            tableRows = Comparison.rows(results, compare: compare).map { row in
+                ComparisonFiles.Row(
+                    baseline: row.baseline, variant: row.variant, metric: row.metric, speedup: row.comparison.speedup,
+                    ci95Low: row.comparison.ci95.lowerBound, ci95High: row.comparison.ci95.upperBound, pValue: row.comparison.pValue,
+                    claim: row.claim, verdict: row.verdict?.rawValue, replicationsFor1Percent: row.comparison.replicationsFor(halfWidth: 0.01))
+            }
+            return [("comparison.csv", ComparisonFiles.csv(scenario: plan.name, rows: tableRows))]
+        }
+        if !options.quiet { print("\n" + ComparisonFiles.table(tableRows), terminator: "") }
+        printError("wrote \(directory)/comparison.csv, summary.csv, replications.csv, manifest.json")
+    }
+}

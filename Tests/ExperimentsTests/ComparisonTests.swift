@@ -1,0 +1,65 @@
+import Testing
+import TestSupport
+@testable import Experiments
+import Report
+import Scenario
+import Stats
+
+@Suite struct ComparisonTests {
+    /// One transfer alone on one link; the variant's link is twice as fast, so its true
+    /// speedup (geometric mean over the jitter) is exactly 2. With independent streams per
+    /// variant the log ratios are normal and the t-interval is exact: at least 93 of 100 seeds'
+    /// intervals must contain 2 (a correct 95% interval fails that with probability ~0.13 for
+    /// random seeds; these seeds are fixed, so the outcome is too).
+    @Test func intervalCoversTheTrueSpeedup() throws {
+        var covered = 0
+        for seed in 1...100 {
+            let text = """
+            name: cover
+            seed: \(seed)
+            replications: 10
+            noise: { network_cv: 0.1, common_random_numbers: false }
+            workload:
+              kind: transfers
+              links: [ { name: l, bandwidth: 10 GB/s } ]
+              transfers: [ { name: t, bytes: 1 GB, path: [l] } ]
+            variants:
+              - name: slow
+              - name: fast
+                set:
+                  workload.links.0.bandwidth: 20 GB/s
+            """
+            let plan = try ScenarioLoader.plan(text: text, file: "c.yaml")
+            let rows = Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"))
+            let makespan = rows.first { $0.metric == "makespan_s" }!
+            if makespan.comparison.ci95.contains(2) { covered += 1 }
+        }
+        print("coverage: \(covered) of 100")
+        #expect(covered >= 93)
+    }
+
+    /// Common random numbers: the same copy on H100 and H200 with kernel jitter; paired on the
+    /// same draws the interval of the speedup is much narrower than with independent streams.
+    @Test func commonRandomNumbersNarrowTheInterval() throws {
+        func width(crn: Bool) throws -> Double {
+            let text = """
+            name: crn
+            replications: 20
+            cluster: { system: h100-sxm }
+            noise: { kernel_cv: 0.05, common_random_numbers: \(crn) }
+            workload: { kind: memcpy, bytes: 1 GB, iterations: 5 }
+            variants:
+              - name: h100
+              - name: h200
+                set:
+                  cluster.system: h200-sxm
+            """
+            let plan = try ScenarioLoader.plan(text: text, file: "c.yaml")
+            let row = Comparison.rows(ExperimentRunner.run(plan, threads: 2), compare: CompareSpec(baseline: "h100")).first { $0.metric == "time_s" }!
+            return row.comparison.ci95.upperBound - row.comparison.ci95.lowerBound
+        }
+        let paired = try width(crn: true), independent = try width(crn: false)
+        print("CI width: common random numbers \(paired), independent \(independent)")
+        #expect(paired < independent / 10)
+    }
+}
