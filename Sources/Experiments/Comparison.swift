@@ -13,6 +13,8 @@ public struct ComparisonRow: Sendable {
     public var variant: String
     public var metric: String
     public var comparison: PairedComparison
+    /// Percentile-bootstrap interval (2,000 resamples, stream keyed by the scenario seed).
+    public var bootstrap: ClosedRange<Double>
     public var claim: Double?
     public var verdict: ClaimVerdict?
 }
@@ -27,6 +29,8 @@ public enum Comparison {
     }
 
     public static func rows(_ results: ExperimentResults, compare: CompareSpec) -> [ComparisonRow] {
+        // The bootstrap draws from its own stream (source 99), so comparisons are reproducible.
+        let stream = RandomStream(StreamKey(seed: results.seed, variant: 0, replication: 0, source: 99))
         let base = results.replications.filter { $0.variant == compare.baseline }
         var rows: [ComparisonRow] = []
         for variant in results.variants where variant != compare.baseline {
@@ -45,6 +49,7 @@ public enum Comparison {
                 let claimed = compare.claim != nil && (compare.metric == nil || compare.metric == metric.name)
                 let verdict = claimed ? ClaimVerdict(claim: compare.claim!, margin: compare.margin, ci95: comparison.ci95) : nil
                 rows.append(ComparisonRow(baseline: compare.baseline, variant: variant, metric: metric.name, comparison: comparison,
+                                          bootstrap: PairedComparison.bootstrapCI(ratios: ratios, stream: stream),
                                           claim: claimed ? compare.claim : nil, verdict: verdict))
             }
         }

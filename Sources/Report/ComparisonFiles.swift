@@ -17,9 +17,11 @@ public enum ComparisonFiles {
         public var verdict: String?
         /// Replications for a ±1% interval (printed, not in the CSV).
         public var replicationsFor1Percent: Int
+        /// Percentile-bootstrap 95% interval (printed, not in the CSV).
+        public var bootstrap: ClosedRange<Double>?
 
         public init(baseline: String, variant: String, metric: String, speedup: Double, ci95Low: Double, ci95High: Double,
-                    pValue: Double, claim: Double?, verdict: String?, replicationsFor1Percent: Int) {
+                    pValue: Double, claim: Double?, verdict: String?, replicationsFor1Percent: Int, bootstrap: ClosedRange<Double>? = nil) {
             self.baseline = baseline
             self.variant = variant
             self.metric = metric
@@ -30,6 +32,7 @@ public enum ComparisonFiles {
             self.claim = claim
             self.verdict = verdict
             self.replicationsFor1Percent = replicationsFor1Percent
+            self.bootstrap = bootstrap
         }
     }
 
@@ -44,10 +47,11 @@ public enum ComparisonFiles {
     }
 
     public static func table(_ rows: [Row]) -> String {
-        var lines: [[String]] = [["variant", "vs", "metric", "speedup", "95% CI", "p", "claim", "verdict", "n for ±1%"]]
+        var lines: [[String]] = [["variant", "vs", "metric", "speedup", "95% CI (t)", "95% CI (bootstrap)", "p", "claim", "verdict", "n for ±1%"]]
         for r in rows {
             lines.append([r.variant, r.baseline, r.metric, String(format: "%.3f×", r.speedup),
-                          String(format: "[%.3f, %.3f]", r.ci95Low, r.ci95High), r.pValue.isNaN ? "-" : String(format: "%.2g", r.pValue),
+                          String(format: "[%.3f, %.3f]", r.ci95Low, r.ci95High),
+                          r.bootstrap.map { String(format: "[%.3f, %.3f]", $0.lowerBound, $0.upperBound) } ?? "-", r.pValue.isNaN ? "-" : String(format: "%.2g", r.pValue),
                           r.claim.map { String(format: "%.2f×", $0) } ?? "-", r.verdict ?? "-", String(r.replicationsFor1Percent)])
         }
         let widths = (0..<lines[0].count).map { c in lines.map { $0[c].count }.max() ?? 0 }

@@ -72,6 +72,9 @@ public final class RandomStream {
     /// Uniform on [0, 1).
     public func uniform() -> Double { gsl_rng_uniform(rng) }
 
+    /// Uniform integer in 0..<n (gsl_rng_uniform_int; n ≥ 1).
+    public func uniformInt(below n: Int) -> Int { Int(gsl_rng_uniform_int(rng, UInt(n))) }
+
     /// Normal with the given mean and standard deviation (GSL's Box–Muller `gsl_ran_gaussian`).
     public func normal(mean: Double = 0, standardDeviation: Double) -> Double {
         mean + gsl_ran_gaussian(rng, standardDeviation)

@@ -35,7 +35,8 @@ struct CompareCommand: ParsableCommand {
                 ComparisonFiles.Row(
                     baseline: row.baseline, variant: row.variant, metric: row.metric, speedup: row.comparison.speedup,
                     ci95Low: row.comparison.ci95.lowerBound, ci95High: row.comparison.ci95.upperBound, pValue: row.comparison.pValue,
-                    claim: row.claim, verdict: row.verdict?.rawValue, replicationsFor1Percent: row.comparison.replicationsFor(halfWidth: 0.01))
+                    claim: row.claim, verdict: row.verdict?.rawValue, replicationsFor1Percent: row.comparison.replicationsFor(halfWidth: 0.01),
+                    bootstrap: row.bootstrap)
             }
             return [("comparison.csv", ComparisonFiles.csv(scenario: plan.name, rows: tableRows))]
         }

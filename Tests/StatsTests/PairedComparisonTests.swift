@@ -37,3 +37,30 @@ import Testing
         #expect(studentTQuantile(0.975, degreesOfFreedom: Double(n - 2)) * sd / Double(n - 1).squareRoot() > log(1.01))
     }
 }
+
+@Suite struct BootstrapTests {
+    /// The percentile bootstrap against a reference written with GSL calls alone (same seed,
+    /// same draws): gsl_rng_uniform_int for indices, gsl_sort and
+    /// gsl_stats_quantile_from_sorted_data for the percentiles.
+    @Test func agreesWithGSLReference() {
+        let ratios = [1.21, 1.18, 1.25, 1.16, 1.22, 1.19, 1.24, 1.17, 1.3, 1.12]
+        let ci = PairedComparison.bootstrapCI(ratios: ratios, resamples: 500, stream: RandomStream(generatorSeed: 42))
+        let rng = gsl_rng_alloc(cgsl_rng_mt19937())!
+        defer { gsl_rng_free(rng) }
+        gsl_rng_set(rng, 42)
+        let logs = ratios.map { log($0) }
+        var means = [Double](repeating: 0, count: 500)
+        for b in 0..<500 {
+            var total = 0.0
+            for _ in 0..<logs.count { total += logs[Int(gsl_rng_uniform_int(rng, UInt(logs.count)))] }
+            means[b] = total / Double(logs.count)
+        }
+        means.withUnsafeMutableBufferPointer { gsl_sort($0.baseAddress, 1, 500) }
+        let low = means.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, 500, 0.025) }
+        let high = means.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, 500, 0.975) }
+        #expect(abs(ci.lowerBound - exp(low)) < 1e-12 && abs(ci.upperBound - exp(high)) < 1e-12)
+        // And it sits close to the t-interval for near-normal data.
+        let t = PairedComparison(ratios: ratios).ci95
+        #expect(abs(ci.lowerBound / t.lowerBound - 1) < 0.02 && abs(ci.upperBound / t.upperBound - 1) < 0.02)
+    }
+}
