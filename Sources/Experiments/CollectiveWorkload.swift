@@ -10,7 +10,8 @@ import Scenario
 import Stats
 
 enum CollectiveWorkload {
-    static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream) -> [Metric] {
+    static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return [] }
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         let bandwidth = system.gpu.nvlinkBandwidthPerDirection
@@ -37,7 +38,8 @@ enum CollectiveWorkload {
             } else {
                 seconds = CollectiveRun.fastest(op, bytes: bytes, ranks: c.gpus, nvls: system.gpu.nvls, bandwidth: bandwidth, timing: timing).seconds
             }
-            let time = seconds * jitter.lognormalFactor(cv: spec.noise.networkCV)
+            // A collective is a synchronous step over all its GPUs: one straggler slows it.
+            let time = seconds * jitter.lognormalFactor(cv: spec.noise.networkCV) * straggling.folded(gpus: c.gpus, stream: stragglers)
             let algbw = bytes / time / 1e9
             let prefix = "\(op.rawValue).\(Int(bytes))B"
             metrics.append(Metric("\(prefix).time_s", unit: "s", time))

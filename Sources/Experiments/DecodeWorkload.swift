@@ -5,7 +5,8 @@
 // (symmetry folding). Decode steps differ only in attention over a KV cache that grows by one
 // token per step, linearly in its length, so the steps are simulated at up to 17 evenly spaced
 // context lengths and integrated by the trapezoid rule (exact for time linear in length).
-// `noise.kernel_cv` scales each kernel's duration by a lognormal factor.
+// `noise.kernel_cv` scales each kernel's duration by a lognormal factor; `noise.stragglers`
+// slows a pass when any GPU of the TP group straggles.
 //
 // Metrics: ttft_s (the prefill pass, which yields the first token), tpot_s (mean decode step
 // after it), e2e_s, tokens_per_s (batch × output tokens / e2e), tokens_per_s_per_gpu (over the
@@ -27,7 +28,8 @@ enum DecodeWorkload {
         ])
     }
 
-    static func run(_ spec: ScenarioSpec, decode d: DecodeSpec, jitter: RandomStream) -> [Metric] {
+    static func run(_ spec: ScenarioSpec, decode d: DecodeSpec, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system else { return [] }
         let model = KernelModel(gpu: system.gpu)
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
@@ -61,7 +63,9 @@ enum DecodeWorkload {
                     kernels.append(KernelLaunch(cost: cost, fixedSeconds: 0, jitter: 1))
                 }
             }
-            return KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0
+            // The TP group is synchronous: a pass is as slow as its slowest GPU.
+            let factor = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
+            return (KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0) * factor
         }
 
         let ttft = seconds(tokens: d.inputTokens, context: 0)

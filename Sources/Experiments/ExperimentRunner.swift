@@ -24,6 +24,7 @@ public enum ExperimentRunner {
         case network = 0
         case kernel = 1
         case arrivals = 2
+        case stragglers = 3
     }
 
     /// Checks what can be checked before running: that every variant's buffers fit in memory.
@@ -96,11 +97,11 @@ public enum ExperimentRunner {
         case .gemm, .memcpy:
             metrics = KernelWorkloads.run(spec, jitter: stream(.kernel))
         case .collective(let collective):
-            metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network))
+            metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network), stragglers: stream(.stragglers))
         case .decode(let decode):
-            metrics = DecodeWorkload.run(spec, decode: decode, jitter: stream(.kernel))
+            metrics = DecodeWorkload.run(spec, decode: decode, jitter: stream(.kernel), stragglers: stream(.stragglers))
         case .serving(let serving):
-            metrics = ServingWorkload.run(spec, serving: serving, arrivals: stream(.arrivals), jitter: stream(.kernel))
+            metrics = ServingWorkload.run(spec, serving: serving, arrivals: stream(.arrivals), jitter: stream(.kernel), stragglers: stream(.stragglers))
         }
         return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
     }

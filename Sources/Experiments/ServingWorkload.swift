@@ -55,7 +55,8 @@ enum ServingWorkload {
         case iterationDone
     }
 
-    static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream) -> [Metric] {
+    static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system else { return [] }
         let d = s.inference
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
@@ -108,7 +109,8 @@ enum ServingWorkload {
                                          prefillContext: prefill.map { requests[$0].prefilled } ?? 0)
             inIteration = (decoding, prefill, chunk)
             busy = true
-            sim.schedule(.iterationDone, after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV))
+            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
+            sim.schedule(.iterationDone, after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow)
         }
         sim.run { event in
             account()

@@ -237,11 +237,18 @@ public enum ScenarioLoader {
     static func readNoise(_ top: FieldReader, log: DiagnosticLog) -> NoiseSpec {
         var noise = NoiseSpec()
         guard let node = top.value("noise"),
-              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv", "common_random_numbers"])
+              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv", "common_random_numbers", "stragglers"])
         else { return noise }
         noise.kernelCV = fields.quantity("kernel_cv", .count) ?? 0
         noise.networkCV = fields.quantity("network_cv", .count) ?? 0
         noise.commonRandomNumbers = fields.bool("common_random_numbers") ?? true
+        if let node = fields.value("stragglers"),
+           let s = FieldReader(node, path: "noise.stragglers", log: log, allowed: ["probability", "slowdown"]) {
+            let p = s.quantity("probability", .count) ?? 0
+            if p > 1 { log.error(s.origin("probability"), "noise.stragglers.probability", "must be ≤ 1, got \(p)") }
+            noise.stragglerProbability = Swift.min(p, 1)
+            noise.stragglerSlowdown = s.quantity("slowdown", .count, minimum: 1) ?? 1
+        }
         return noise
     }
 
@@ -485,6 +492,10 @@ public enum ScenarioLoader {
 
     /// Valid keys that the chosen workload does not read get a warning, not silence.
     static func warnAboutUnusedKnobs(_ top: FieldReader, workload: WorkloadSpec, stack: StackSpec, noise: NoiseSpec, log: DiagnosticLog) {
+        let synchronous: [WorkloadKind] = [.collective, .decode, .serving]
+        if noise.stragglerProbability > 0, !synchronous.contains(workload.kind) {
+            log.warning(top.value("noise")?["stragglers"]?.origin, "noise.stragglers", "has no effect on workload kind \"\(workload.kind.rawValue)\" (no synchronous multi-GPU steps)")
+        }
         if workload.kind == .collective {
             if noise.kernelCV > 0 {
                 log.warning(top.value("noise")?["kernel_cv"]?.origin, "noise.kernel_cv", "has no effect on workload kind \"collective\"; network_cv sets its jitter")

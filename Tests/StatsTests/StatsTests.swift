@@ -1,4 +1,5 @@
 import CGSL
+import Foundation
 import Testing
 @testable import Stats
 
@@ -89,5 +90,25 @@ import Testing
     @Test(arguments: [(1.0, 12.706205), (2.0, 4.302653), (9.0, 2.262157), (30.0, 2.042272), (1000.0, 1.962339)])
     func studentT(nu: Double, expected: Double) {
         #expect(abs(studentTQuantile(0.975, degreesOfFreedom: nu) - expected) < 1e-5)
+    }
+}
+
+@Suite struct StragglerTests {
+    /// A synchronous step over N = 64 GPUs, each slow (×1.5) with probability 1%: folded (one
+    /// draw of "any straggler", probability 1 − 0.99^64 = 0.474) and brute force (64 draws)
+    /// give the same mean step factor, 1 + 0.5 × 0.474 = 1.237, within 4 standard errors over
+    /// 20,000 steps each.
+    @Test func foldedMatchesBruteForceAtSixtyFour() {
+        let model = StragglerModel(probability: 0.01, slowdown: 1.5)
+        let folded = RandomStream(generatorSeed: 5), brute = RandomStream(generatorSeed: 6)
+        let steps = 20_000
+        let a = (0..<steps).map { _ in model.folded(gpus: 64, stream: folded) }
+        let b = (0..<steps).map { _ in model.bruteForce(gpus: 64, stream: brute) }
+        let expected = 1 + 0.5 * (1 - pow(0.99, 64))
+        let se = 0.5 * (0.474 * 0.526).squareRoot() / Double(steps).squareRoot()
+        let meanA = a.reduce(0, +) / Double(steps), meanB = b.reduce(0, +) / Double(steps)
+        print("stragglers at N = 64: folded \(meanA), brute force \(meanB), expected \(expected)")
+        #expect(abs(meanA - expected) < 4 * se)
+        #expect(abs(meanB - expected) < 4 * se)
     }
 }
