@@ -8,7 +8,7 @@ SWIFT ?= swift
 SHOWCASE ?= scenarios/showcase-transfers.yaml
 RELEASE_BIN := .build/release/clustersim
 
-.PHONY: all deps build run test bench clean calibrate
+.PHONY: all deps build run test bench clean calibrate sweep
 
 all: build
 
@@ -39,6 +39,16 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --product clustersim-bench
 	.build/release/clustersim-bench
+
+# make sweep SWEEP=name SCENARIO=scenarios/x.yaml PARAMS="workload.batch=1,8,64 cluster.system=h100-sxm,gb200-nvl72"
+# One make target per point (results/NAME/<point>/summary.csv), so `make -j N sweep ...` runs
+# points in parallel and an interrupted sweep redoes only the missing ones; then
+# results/NAME/summary.csv merges them with one column per swept parameter.
+sweep: build
+	@test -n "$(SWEEP)" -a -n "$(SCENARIO)" -a -n "$(PARAMS)" || { echo 'usage: make sweep SWEEP=name SCENARIO=file.yaml PARAMS="key=v1,v2 ..."'; exit 2; }
+	@mkdir -p results/$(SWEEP)
+	$(RELEASE_BIN) sweep $(SCENARIO) --params "$(PARAMS)" --dir results/$(SWEEP) --binary $(RELEASE_BIN) --makefile > results/$(SWEEP)/sweep.mk
+	$(MAKE) -f results/$(SWEEP)/sweep.mk
 
 clean:
 	rm -rf .build

@@ -195,3 +195,42 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x").path))
     }
 }
+
+@Suite struct SweepCLITests {
+    /// A 2 × 3 grid run by make -j2 from the generated makefile: six points and a merged CSV
+    /// with a column per parameter; after one point's results are removed (an interrupted
+    /// sweep), make runs only that point again.
+    @Test func makeSweepRunsPointsAndResumes() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(TestSupport.transfersScenario(replications: 2), to: "s.yaml", in: dir)
+        let params = "workload.links.1.bandwidth=25e9,50e9 workload.transfers.1.bytes=1e9,2e9,3e9"
+        let mk = try TestSupport.runClusterSim(["sweep", "s.yaml", "--params", params, "--dir", "out", "--makefile",
+                                                "--binary", TestSupport.clustersimBinary.path], in: dir)
+        #expect(mk.status == 0, "\(mk.stderr)")
+        TestSupport.write(mk.stdout, to: "sweep.mk", in: dir)
+        func make() throws -> TestSupport.ProcessResult {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/make")
+            p.arguments = ["-j2", "-f", "sweep.mk"]
+            p.currentDirectoryURL = dir
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = Pipe()
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return TestSupport.ProcessResult(status: p.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+        }
+        let first = try make()
+        #expect(first.status == 0)
+        let merged = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(merged[0].hasPrefix("workload.links.1.bandwidth,workload.transfers.1.bytes,scenario,variant,metric"))
+        #expect(Set(merged.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") }).count == 6)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("out/bandwidth-50e9_bytes-2e9"))
+        let second = try make()
+        #expect(second.status == 0)
+        let reruns = second.stdout.split(separator: "\n").filter { $0.contains(" run ") }
+        #expect(reruns.count == 1 && reruns[0].contains("bandwidth-50e9_bytes-2e9"), "\(reruns)")
+    }
+}

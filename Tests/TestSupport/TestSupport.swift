@@ -51,6 +51,12 @@ public enum TestSupport {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Runs the clustersim binary with `arguments` in `directory`.
