@@ -50,11 +50,12 @@ public enum ExperimentRunner {
 
     /// Runs every replication of every variant on `threads` threads (≥ 1). A variant without
     /// noise is deterministic: its first replication is simulated and the others are copies.
-    public static func run(_ plan: ExperimentPlan, threads: Int) -> ExperimentResults {
+    public static func run(_ plan: ExperimentPlan, threads: Int, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) -> ExperimentResults {
         let count = plan.variants.count * plan.replications
         let slots = Mutex([ReplicationResult?](repeating: nil, count: count))
         let toSimulate = (0..<count).filter { isDeterministic(plan.variants[$0 / plan.replications].spec) ? $0 % plan.replications == 0 : true }
         let workers = max(1, min(threads, toSimulate.count))
+        let finished = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var next = worker
             while next < toSimulate.count {
@@ -63,6 +64,13 @@ public enum ExperimentRunner {
                 let replication = index % plan.replications + 1  // numbered from 1, as users count
                 let result = runOne(plan, variant: variant, replication: replication)
                 slots.withLock { $0[index] = result }
+                if let progress {
+                    let done = finished.withLock { count in
+                        count += 1
+                        return count
+                    }
+                    progress(done, toSimulate.count)
+                }
                 next += workers
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Synchronization
 import Report
 import Scenario
 
@@ -46,7 +47,9 @@ struct RunOptions: ParsableArguments {
         try ExperimentRunner.check(plan)
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let results = ExperimentRunner.run(plan, threads: threadCount)
+        let reporter = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1, start: start)
+        let results = ExperimentRunner.run(plan, threads: threadCount, progress: reporter.update)
+        reporter.finish()
         let extra = try extraFiles(plan, results)
 
         let directory = out ?? "results/\(plan.name)"
@@ -83,5 +86,37 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let (_, _, directory) = try options.execute()
         printError("wrote \(directory)/summary.csv, replications.csv, manifest.json")
+    }
+}
+
+/// Progress on stderr for runs longer than a second: runs done of total, elapsed, remaining.
+/// Off with --quiet or when stderr is not a terminal (a log file or a pipe gets none).
+final class ProgressReporter: Sendable {
+    private let enabled: Bool
+    private let start: Date
+    private let state = Mutex((lastPrint: Date.distantPast, printed: false))
+
+    init(enabled: Bool, start: Date) {
+        self.enabled = enabled
+        self.start = start
+    }
+
+    func update(done: Int, total: Int) {
+        guard enabled else { return }
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        guard elapsed > 1 else { return }
+        state.withLock { s in
+            guard now.timeIntervalSince(s.lastPrint) > 0.25 || done == total else { return }
+            let remaining = elapsed / Double(done) * Double(total - done)
+            let line = String(format: "\r%d/%d runs, %.1f s elapsed, ~%.1f s remaining   ", done, total, elapsed, remaining)
+            FileHandle.standardError.write(Data(line.utf8))
+            s.lastPrint = now
+            s.printed = true
+        }
+    }
+
+    func finish() {
+        state.withLock { s in if s.printed { FileHandle.standardError.write(Data("\n".utf8)) } }
     }
 }
