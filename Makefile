@@ -8,7 +8,7 @@ SWIFT ?= swift
 SHOWCASE ?= scenarios/showcase-transfers.yaml
 RELEASE_BIN := .build/release/clustersim
 
-.PHONY: all deps build run test bench clean calibrate sweep
+.PHONY: all deps build run test bench clean calibrate sweep plots
 
 all: build
 
@@ -49,6 +49,29 @@ sweep: build
 	@mkdir -p results/$(SWEEP)
 	$(RELEASE_BIN) sweep $(SCENARIO) --params "$(PARAMS)" --dir results/$(SWEEP) --binary $(RELEASE_BIN) --makefile > results/$(SWEEP)/sweep.mk
 	$(MAKE) -f results/$(SWEEP)/sweep.mk
+
+# make plots: runs small example scenarios and renders results/plots/*.png with gnuplot
+# (Debian's gnuplot-nox, installed when missing and root).
+plots: build
+	@command -v gnuplot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q gnuplot-nox >/dev/null; } || { echo "plots: install gnuplot-nox"; exit 1; }
+	@mkdir -p results/plots
+	$(RELEASE_BIN) run scenarios/nccl-allreduce-h100-hgx.yaml --quiet --out results/plots/nccl-h100 --replications 1
+	$(RELEASE_BIN) run scenarios/nccl-allreduce-gb200-nvl72.yaml --quiet --out results/plots/nccl-gb200 --replications 1
+	awk -F, 'FNR > 1 && $$2 == "auto" && $$3 ~ /busbw/ { split($$3, p, "."); sub("B", "", p[2]); s = (FILENAME ~ /h100/) ? "8xH100" : "72xGB200"; print s, p[2], $$6 }' \
+	  results/plots/nccl-h100/summary.csv results/plots/nccl-gb200/summary.csv > results/plots/busbw.dat
+	gnuplot -e 'SYSTEMS="8xH100 72xGB200"' plots/busbw.gp
+	$(RELEASE_BIN) compare scenarios/llama3-70b-decode.yaml --quiet --out results/plots/decode --replications 5 --set noise.kernel_cv=0.02 >/dev/null
+	awk -F, 'NR > 1 && ($$4 == "tpot_s" || $$4 == "ttft_s" || $$4 == "tokens_per_s_per_gpu") { n++; print n, $$3 ":" $$4, $$5, $$6, $$7 }' \
+	  results/plots/decode/comparison.csv > results/plots/speedup.dat
+	gnuplot plots/speedup.gp
+	rm -f results/plots/latency.dat
+	for sys in h100-sxm gb200-nvl72; do for rate in 5 10 20 40 60 80; do \
+	  $(RELEASE_BIN) run scenarios/llama3-70b-serving.yaml --quiet --replications 1 --out results/plots/serve-$$sys-$$rate \
+	    --set cluster.system=$$sys --set 'variants=[{name: base}]' --set workload.arrival_rate=$$rate --set workload.duration=300 >/dev/null && \
+	  awk -F, -v s=$$sys -v r=$$rate '$$3 == "tokens_per_s_per_gpu" { t = $$6 } $$3 == "tpot_p99_s" { p = $$6 } END { print s, r, t, p }' \
+	    results/plots/serve-$$sys-$$rate/summary.csv >> results/plots/latency.dat; done; done
+	gnuplot -e 'SYSTEMS="h100-sxm gb200-nvl72"' plots/latency.gp
+	@echo "plots: results/plots/busbw.png speedup.png latency.png"
 
 clean:
 	rm -rf .build
