@@ -16,12 +16,28 @@ public struct KernelLaunch: Sendable {
     public var fixedSeconds: Double
     /// Multiplies the body time (noise); 1 for none.
     public var jitter: Double
+    /// What the kernel is, for traces ("qkv_gemm", "all_reduce", ...).
+    public var name: String
+    /// Communication rather than compute (its own trace track).
+    public var isCommunication: Bool
 
-    public init(cost: KernelCost, fixedSeconds: Double, jitter: Double = 1) {
+    public init(cost: KernelCost, fixedSeconds: Double, jitter: Double = 1, name: String = "kernel", isCommunication: Bool = false) {
         self.cost = cost
         self.fixedSeconds = fixedSeconds
         self.jitter = jitter
+        self.name = name
+        self.isCommunication = isCommunication
     }
+}
+
+/// One kernel as it ran: for timelines.
+public struct KernelSpan: Sendable, Equatable {
+    public var name: String
+    public var start: Double
+    public var end: Double
+    public var isCommunication: Bool
+    /// HBM bytes the kernel moved.
+    public var hbmBytes: Double
 }
 
 public enum KernelStream {
@@ -34,9 +50,17 @@ public enum KernelStream {
     /// Runs `kernels` in order on one GPU; returns each kernel's completion time.
     /// `launchInterval` nil means CUDA graphs (everything enqueued at time 0).
     public static func run(_ kernels: [KernelLaunch], gpu: GPUSpec, hbmEfficiency: Double, launchInterval: Double?) -> [Double] {
+        timeline(kernels, gpu: gpu, hbmEfficiency: hbmEfficiency, launchInterval: launchInterval).completion
+    }
+
+    /// The same, with each kernel's span (start of its fixed time to its end), for traces.
+    public static func timeline(_ kernels: [KernelLaunch], gpu: GPUSpec, hbmEfficiency: Double, launchInterval: Double?) -> (completion: [Double], spans: [KernelSpan]) {
+        var spans: [KernelSpan] = []
+        spans.reserveCapacity(kernels.count)
         let sim = Simulator<Event>()
         let hbm = sim.addResource(capacity: gpu.hbmBandwidth * hbmEfficiency)
         var completion = [Double](repeating: 0, count: kernels.count)
+        var started = [Double](repeating: 0, count: kernels.count)
         var enqueued = [Bool](repeating: false, count: kernels.count)
         var busy = false
         var next = 0  // the next kernel to start, in stream order
@@ -45,6 +69,7 @@ public enum KernelStream {
         func startNextIfReady() {
             guard !busy, next < kernels.count, enqueued[next] else { return }
             busy = true
+            started[next] = sim.now
             sim.schedule(.bodyStart(next), after: kernels[next].fixedSeconds)
             next += 1
         }
@@ -60,10 +85,12 @@ public enum KernelStream {
                 sim.startActivity(work: 1, demands: demands, bound: body > 0 ? 1 / body : .infinity, completion: .finished(i))
             case .finished(let i):
                 completion[i] = sim.now
+                spans.append(KernelSpan(name: kernels[i].name, start: started[i], end: sim.now,
+                                        isCommunication: kernels[i].isCommunication, hbmBytes: kernels[i].cost.hbmBytes))
                 busy = false
                 startNextIfReady()
             }
         }
-        return completion
+        return (completion, spans)
     }
 }

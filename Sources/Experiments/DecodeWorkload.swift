@@ -28,44 +28,68 @@ enum DecodeWorkload {
         ])
     }
 
+    /// The kernels of one pass on one rank, named for traces.
+    static func kernels(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec, tokens: Int, context: Int, jitter: RandomStream) -> [KernelLaunch] {
+        let model = KernelModel(gpu: system.gpu)
+        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
+        var kernels: [KernelLaunch] = []
+        for (name, op) in InferenceOps.namedPass(model: d.model, batch: d.batch, tokens: tokens, context: context, tp: d.tp) {
+            let jitterFactor = jitter.lognormalFactor(cv: spec.noise.kernelCV)
+            switch op {
+            case let .gemm(m, n, k):
+                if d.precision != .bf16 {
+                    kernels.append(KernelLaunch(cost: model.quantize(elements: Double(m * k), to: d.precision),
+                                                fixedSeconds: model.factors.quantizeFixedTime, jitter: jitterFactor, name: "quantize"))
+                }
+                kernels.append(KernelLaunch(cost: model.gemm(m: m, n: n, k: k, precision: d.precision),
+                                            fixedSeconds: model.factors.fixedTime, jitter: jitterFactor, name: name))
+            case let .attentionDecode(b, l, h, kv, hd):
+                kernels.append(KernelLaunch(cost: model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: d.kvPrecision),
+                                            fixedSeconds: model.factors.decodeFixedTime, jitter: jitterFactor, name: name))
+            case let .attentionPrefill(b, s, h, kv, hd):
+                kernels.append(KernelLaunch(cost: model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: d.precision == .bf16 ? .bf16 : .fp8),
+                                            fixedSeconds: model.factors.prefillFixedTime, jitter: jitterFactor, name: name))
+            case let .elementwise(bytes):
+                kernels.append(KernelLaunch(cost: model.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2),
+                                            fixedSeconds: model.factors.fixedTime, jitter: jitterFactor, name: name))
+            case let .allReduce(bytes):
+                let t = CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: d.tp, nvls: system.gpu.nvls,
+                                              bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing).seconds
+                let cost = KernelCost(seconds: t, flops: 0, hbmBytes: 0, computeSeconds: 0, memorySeconds: 0, waves: 1)
+                kernels.append(KernelLaunch(cost: cost, fixedSeconds: 0, jitter: 1, name: name, isCommunication: true))
+            }
+        }
+        return kernels
+    }
+
+    /// Spans of the prefill and the first `steps` decode steps of one rank, laid end to end.
+    static func trace(_ spec: ScenarioSpec, decode d: DecodeSpec, steps: Int, jitter: RandomStream) -> [KernelSpan] {
+        guard let system = spec.cluster?.system else { return [] }
+        let launch = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
+        let hbm = KernelModel(gpu: system.gpu).factors.hbmEfficiency
+        var spans: [KernelSpan] = []
+        var offset = 0.0
+        for pass in 0...Swift.min(steps, d.outputTokens - 1) {
+            let ks = pass == 0 ? kernels(spec, d, system: system, tokens: d.inputTokens, context: 0, jitter: jitter)
+                : kernels(spec, d, system: system, tokens: 1, context: d.inputTokens + pass - 1, jitter: jitter)
+            let timeline = KernelStream.timeline(ks, gpu: system.gpu, hbmEfficiency: hbm, launchInterval: launch)
+            spans += timeline.spans.map { var s = $0; s.start += offset; s.end += offset; return s }
+            offset += timeline.completion.last ?? 0
+        }
+        return spans
+    }
+
     static func run(_ spec: ScenarioSpec, decode d: DecodeSpec, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system else { return [] }
         let model = KernelModel(gpu: system.gpu)
-        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         let launch = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
 
         func seconds(tokens: Int, context: Int) -> Double {
-            var kernels: [KernelLaunch] = []
-            for op in InferenceOps.pass(model: d.model, batch: d.batch, tokens: tokens, context: context, tp: d.tp) {
-                let jitterFactor = jitter.lognormalFactor(cv: spec.noise.kernelCV)
-                switch op {
-                case let .gemm(m, n, k):
-                    if d.precision != .bf16 {
-                        kernels.append(KernelLaunch(cost: model.quantize(elements: Double(m * k), to: d.precision),
-                                                    fixedSeconds: model.factors.quantizeFixedTime, jitter: jitterFactor))
-                    }
-                    kernels.append(KernelLaunch(cost: model.gemm(m: m, n: n, k: k, precision: d.precision),
-                                                fixedSeconds: model.factors.fixedTime, jitter: jitterFactor))
-                case let .attentionDecode(b, l, h, kv, hd):
-                    kernels.append(KernelLaunch(cost: model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: d.kvPrecision),
-                                                fixedSeconds: model.factors.decodeFixedTime, jitter: jitterFactor))
-                case let .attentionPrefill(b, s, h, kv, hd):
-                    kernels.append(KernelLaunch(cost: model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: d.precision == .bf16 ? .bf16 : .fp8),
-                                                fixedSeconds: model.factors.prefillFixedTime, jitter: jitterFactor))
-                case let .elementwise(bytes):
-                    kernels.append(KernelLaunch(cost: model.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2),
-                                                fixedSeconds: model.factors.fixedTime, jitter: jitterFactor))
-                case let .allReduce(bytes):
-                    let t = CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: d.tp, nvls: system.gpu.nvls,
-                                                  bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing).seconds
-                    let cost = KernelCost(seconds: t, flops: 0, hbmBytes: 0, computeSeconds: 0, memorySeconds: 0, waves: 1)
-                    kernels.append(KernelLaunch(cost: cost, fixedSeconds: 0, jitter: 1))
-                }
-            }
+            let ks = kernels(spec, d, system: system, tokens: tokens, context: context, jitter: jitter)
             // The TP group is synchronous: a pass is as slow as its slowest GPU.
             let factor = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
-            return (KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0) * factor
+            return (KernelStream.run(ks, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0) * factor
         }
 
         let ttft = seconds(tokens: d.inputTokens, context: 0)

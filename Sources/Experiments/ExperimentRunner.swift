@@ -10,6 +10,7 @@ import Dispatch
 import Report
 import Scenario
 import Stats
+import Cluster
 import Synchronization
 
 /// A scenario that is valid YAML but asks for what the hardware cannot do (exit status 2).
@@ -83,6 +84,25 @@ public enum ExperimentRunner {
             }
         }
         return ExperimentResults(scenario: plan.name, seed: plan.seed, variants: plan.variants.map(\.name), replications: results)
+    }
+
+    /// Kernel spans of replication 1 of `variant` on GPU 0 (compute and communication streams):
+    /// the prefill and the first `steps` decode steps, or a kernel workload's loop. Nil when
+    /// the workload kind has no trace yet.
+    public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int) -> [TraceSpan]? {
+        let spec = plan.variants[variant].spec
+        let jitter = RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
+                                            replication: 1, source: Source.kernel.rawValue))
+        let spans: [KernelSpan]
+        switch spec.workload {
+        case .decode(let d):
+            spans = DecodeWorkload.trace(spec, decode: d, steps: steps, jitter: jitter)
+        case .gemm, .memcpy:
+            spans = KernelWorkloads.trace(spec, jitter: jitter)
+        default:
+            return nil
+        }
+        return spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes) }
     }
 
     /// A run without noise whose workload draws nothing at random (serving draws arrivals).

@@ -30,6 +30,37 @@ enum KernelWorkloads {
         }
     }
 
+    /// The kernels of the loop, as `run` times them.
+    static func kernels(_ spec: ScenarioSpec, model: KernelModel, jitter: RandomStream) -> [KernelLaunch] {
+        func draw() -> Double { jitter.lognormalFactor(cv: spec.noise.kernelCV) }
+        switch spec.workload {
+        case .gemm(let g):
+            var kernels: [KernelLaunch] = []
+            for _ in 0..<g.iterations {
+                if g.quantizeActivations {
+                    kernels.append(KernelLaunch(cost: model.quantize(elements: Double(g.m * g.k * g.batch), to: g.precision),
+                                                fixedSeconds: model.factors.quantizeFixedTime, jitter: draw(), name: "quantize"))
+                }
+                kernels.append(KernelLaunch(cost: model.gemm(m: g.m, n: g.n, k: g.k, precision: g.precision, batch: g.batch),
+                                            fixedSeconds: model.factors.fixedTime, jitter: draw(), name: "gemm"))
+            }
+            return kernels
+        case .memcpy(let c):
+            return (0..<c.iterations).map { _ in
+                KernelLaunch(cost: model.memcpy(bytes: c.bytes), fixedSeconds: model.factors.fixedTime, jitter: draw(), name: "memcpy")
+            }
+        default:
+            return []
+        }
+    }
+
+    static func trace(_ spec: ScenarioSpec, jitter: RandomStream) -> [KernelSpan] {
+        guard let system = spec.cluster?.system else { return [] }
+        let model = KernelModel(gpu: system.gpu)
+        return KernelStream.timeline(kernels(spec, model: model, jitter: jitter), gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency,
+                                     launchInterval: spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead).spans
+    }
+
     static func run(_ spec: ScenarioSpec, jitter: RandomStream) -> [Metric] {
         guard let system = spec.cluster?.system else { return [] }
         let model = KernelModel(gpu: system.gpu)

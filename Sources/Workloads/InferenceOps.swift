@@ -24,33 +24,38 @@ public enum InferenceOps {
     /// The ops of one pass over `tokens` new tokens per sequence (1 for a decode step) for
     /// `batch` sequences whose KV cache holds `context` tokens before this pass.
     public static func pass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int) -> [InferenceOp] {
+        namedPass(model: model, batch: batch, tokens: tokens, context: context, tp: tp).map(\.op)
+    }
+
+    /// The same ops with a name each ("qkv_gemm", "attention", "all_reduce", ...), for traces.
+    public static func namedPass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
         precondition(model.moe == nil && model.mla == nil, "MoE and MLA inference passes are not modelled yet")
         let m = batch * tokens
         let heads = model.heads / tp
         let kvHeads = Swift.max(1, model.kvHeads / tp)
         let hd = model.headDim, d = model.hidden
         let activationBytes = Double(m * d) * 2  // bf16 hidden state
-        var ops: [InferenceOp] = []
+        var ops: [(name: String, op: InferenceOp)] = []
         for _ in 0..<model.layers {
-            ops.append(.elementwise(bytes: 2 * activationBytes))                          // RMSNorm
-            ops.append(.gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d))                   // QKV
+            ops.append(("rmsnorm", .elementwise(bytes: 2 * activationBytes)))
+            ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
             ops.append(tokens == 1
-                ? .attentionDecode(batch: batch, kvLength: context + 1, heads: heads, kvHeads: kvHeads, headDim: hd)
-                : .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd))
-            ops.append(.gemm(m: m, n: d, k: heads * hd))                                   // output projection
-            if tp > 1 { ops.append(.allReduce(bytes: activationBytes)) }
-            ops.append(.elementwise(bytes: 3 * activationBytes))                          // residual add + RMSNorm
+                ? ("attention_decode", .attentionDecode(batch: batch, kvLength: context + 1, heads: heads, kvHeads: kvHeads, headDim: hd))
+                : ("attention_prefill", .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd)))
+            ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
+            if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
+            ops.append(("residual_rmsnorm", .elementwise(bytes: 3 * activationBytes)))
             let f = model.ffn / tp
-            ops.append(.gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d))            // up (and gate)
-            ops.append(.elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2)))  // activation
-            ops.append(.gemm(m: m, n: d, k: f))                                            // down
-            if tp > 1 { ops.append(.allReduce(bytes: activationBytes)) }
-            ops.append(.elementwise(bytes: 2 * activationBytes))                          // residual add
+            ops.append(("mlp_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d)))   // up (and gate)
+            ops.append(("activation", .elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))))
+            ops.append(("mlp_down_gemm", .gemm(m: m, n: d, k: f)))
+            if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
+            ops.append(("residual", .elementwise(bytes: 2 * activationBytes)))
         }
         // Logits for the last token of each sequence, then sampling.
-        ops.append(.elementwise(bytes: Double(batch * d) * 4))
-        ops.append(.gemm(m: batch, n: model.vocabulary / tp, k: d))
-        ops.append(.elementwise(bytes: Double(batch * model.vocabulary / tp) * 4))
+        ops.append(("final_rmsnorm", .elementwise(bytes: Double(batch * d) * 4)))
+        ops.append(("logits_gemm", .gemm(m: batch, n: model.vocabulary / tp, k: d)))
+        ops.append(("sampling", .elementwise(bytes: Double(batch * model.vocabulary / tp) * 4)))
         return ops
     }
 

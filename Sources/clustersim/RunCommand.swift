@@ -25,8 +25,17 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Threads that run replications (default: all cores). Results do not depend on it.")
     var threads: Int?
 
-    @Flag(help: "Do not print the results table.")
+    @Flag(help: "Do not print the results table or progress.")
     var quiet = false
+
+    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, decode).")
+    var trace: String?
+
+    @Option(help: "The variant to trace (default: the first).")
+    var traceVariant: String?
+
+    @Option(help: "Decode steps to trace after the prefill (default 2; the trace stays small).")
+    var traceSteps = 2
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -51,6 +60,20 @@ struct RunOptions: ParsableArguments {
         let results = ExperimentRunner.run(plan, threads: threadCount, progress: reporter.update)
         reporter.finish()
         let extra = try extraFiles(plan, results)
+        if let trace {
+            let index = traceVariant.flatMap { name in plan.variants.firstIndex { $0.name == name } } ?? 0
+            if let name = traceVariant, plan.variants[index].name != name {
+                throw InputError(message: "--trace-variant: no variant is named \"\(name)\"")
+            }
+            guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps) else {
+                throw InputError(message: "--trace: traces are available for workload kinds gemm, memcpy and decode")
+            }
+            do {
+                try Data(ChromeTrace.json(spans, scenario: plan.name).utf8).write(to: URL(fileURLWithPath: trace))
+            } catch {
+                throw InternalError(message: "cannot write trace \(trace): \(error.localizedDescription)")
+            }
+        }
 
         let directory = out ?? "results/\(plan.name)"
         let manifest = ResultFiles.Manifest(

@@ -234,3 +234,27 @@ import TestSupport
         #expect(reruns.count == 1 && reruns[0].contains("bandwidth-50e9_bytes-2e9"), "\(reruns)")
     }
 }
+
+@Suite struct TraceCLITests {
+    /// --trace writes trace-event JSON that Perfetto loads: every event has ph, ts, pid and tid,
+    /// complete events a duration; the decode pass shows both streams.
+    @Test func traceIsValidTraceEventJSON() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("name: d\ncluster: { system: h100-sxm }\nworkload: { kind: decode, model: llama3-8b, parallelism: { tp: 2 }, batch: 4, input_tokens: 128, output_tokens: 8 }\n", to: "d.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["run", "d.yaml", "--quiet", "--trace", "t.json", "--trace-steps", "1"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("t.json"))) as! [String: Any]
+        let events = object["traceEvents"] as! [[String: Any]]
+        #expect(events.count > 100)
+        for e in events {
+            #expect(e["ph"] is String && e["pid"] is Int && e["tid"] is Int)
+            if e["ph"] as? String != "M" { #expect(e["ts"] is Double || e["ts"] is Int) }
+            if e["ph"] as? String == "X" { #expect((e["dur"] as? Double ?? -1) >= 0) }
+        }
+        let streams = Set(events.filter { $0["ph"] as? String == "X" }.map { $0["tid"] as! Int })
+        #expect(streams == [0, 1])
+        let refused = try TestSupport.runClusterSim(["run", "d.yaml", "--quiet", "--trace", "t2.json", "--trace-variant", "nope", "--out", "x"], in: dir)
+        #expect(refused.status == 2)
+    }
+}
