@@ -65,30 +65,17 @@ enum KernelWorkloads {
         guard let system = spec.cluster?.system else { return [] }
         let model = KernelModel(gpu: system.gpu)
         let launchInterval = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
-        func draw() -> Double { jitter.lognormalFactor(cv: spec.noise.kernelCV) }
+        let end = KernelStream.run(kernels(spec, model: model, jitter: jitter), gpu: system.gpu,
+                                   hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launchInterval).last ?? 0
         switch spec.workload {
         case .gemm(let g):
-            var kernels: [KernelLaunch] = []
-            for _ in 0..<g.iterations {
-                if g.quantizeActivations {
-                    kernels.append(KernelLaunch(cost: model.quantize(elements: Double(g.m * g.k * g.batch), to: g.precision),
-                                                fixedSeconds: model.factors.quantizeFixedTime, jitter: draw()))
-                }
-                kernels.append(KernelLaunch(cost: model.gemm(m: g.m, n: g.n, k: g.k, precision: g.precision, batch: g.batch),
-                                            fixedSeconds: model.factors.fixedTime, jitter: draw()))
-            }
-            let end = KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launchInterval).last ?? 0
             let time = end / Double(g.iterations)
             let flops = 2 * Double(g.m) * Double(g.n) * Double(g.k) * Double(g.batch)
             return [Metric("time_s", unit: "s", time), Metric("tflops", unit: "TFLOP/s", flops / time / 1e12)]
         case .memcpy(let c):
-            let kernels = (0..<c.iterations).map { _ in
-                KernelLaunch(cost: model.memcpy(bytes: c.bytes), fixedSeconds: model.factors.fixedTime, jitter: draw())
-            }
-            let end = KernelStream.run(kernels, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launchInterval).last ?? 0
             let time = end / Double(c.iterations)
             return [Metric("time_s", unit: "s", time), Metric("bandwidth_GBps", unit: "GB/s", 2 * c.bytes / time / 1e9)]
-        case .transfers, .collective, .decode, .serving:
+        default:
             return []
         }
     }
