@@ -4,7 +4,7 @@
 // compute without launch gaps), and every layer of a dense model costs the same. So one layer
 // is priced and multiplied. Mixed iterations (continuous batching with chunked prefill) run
 // the decode tokens and the prefill chunk through the same GEMMs: m = decode sequences +
-// prefill tokens, attention is priced for both parts.
+// prefill tokens, attention is priced for both parts. MoE layers price InferenceOps.moeOps.
 import Hardware
 
 public struct IterationPricer: Sendable {
@@ -55,12 +55,24 @@ public struct IterationPricer: Sendable {
             layer += Swift.max(attention(prefillContext + prefillTokens) - attention(prefillContext), kernels.factors.prefillFixedTime)
         }
         layer += gemm(m, d, heads * hd) + elementwise(3 * activation)
-        layer += gemm(m, model.mlp == .swiglu ? 2 * f : f, d) + elementwise(Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))
-        layer += gemm(m, d, f) + elementwise(2 * activation)
+        let dense = gemm(m, model.mlp == .swiglu ? 2 * f : f, d) + elementwise(Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))
+            + gemm(m, d, f)
+        var moeLayer = dense
+        if let moe = model.moe {
+            moeLayer = InferenceOps.moeOps(model: model, moe: moe, tokens: m, tp: tp).reduce(0.0) { total, item in
+                switch item.op {
+                case let .gemm(gm, gn, gk): return total + gemm(gm, gn, gk)
+                case let .elementwise(bytes): return total + elementwise(bytes)
+                default: return total
+                }
+            }
+        }
+        layer += elementwise(2 * activation)
         if tp > 1 { layer += 2 * allReduce(activation) }
+        let denseLayers = model.moe.map { Swift.min($0.denseLayers, model.layers) } ?? model.layers
         let sequences = decodeSequences + (prefillTokens > 0 ? 1 : 0)
         let head = elementwise(Double(sequences * d) * 4) + gemm(sequences, model.vocabulary / tp, d)
             + elementwise(Double(sequences * model.vocabulary / tp) * 4)
-        return Double(model.layers) * layer + head
+        return Double(model.layers) * layer + Double(denseLayers) * dense + Double(model.layers - denseLayers) * moeLayer + head
     }
 }

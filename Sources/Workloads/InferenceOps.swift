@@ -6,7 +6,13 @@
 // projection (row-parallel); all-reduce of the hidden state; RMSNorm; MLP up (and gate) and
 // down projections; all-reduce. Then the final norm, the logits projection over vocab/tp and
 // sampling. Element-wise work (norms, activation, residual adds, RoPE) is counted as HBM bytes.
-// Scope: dense models; MoE and MLA layers are not expanded here yet.
+// MoE layers (experts sharded over the TP group, tokens replicated, outputs combined by the
+// layer's all-reduce): a router GEMM, then the GEMMs of the local experts that receive tokens —
+// with m tokens routed top-k over E experts each expert gets m·k/E tokens on average and is
+// used at all with probability 1 − (1 − k/E)^m, so at small batch only the chosen experts'
+// weights are read — plus the shared experts.
+// Scope: MLA attention (DeepSeek) is not expanded here yet.
+import Foundation
 import Hardware
 
 public enum InferenceOp: Sendable, Equatable {
@@ -29,14 +35,14 @@ public enum InferenceOps {
 
     /// The same ops with a name each ("qkv_gemm", "attention", "all_reduce", ...), for traces.
     public static func namedPass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
-        precondition(model.moe == nil && model.mla == nil, "MoE and MLA inference passes are not modelled yet")
+        precondition(model.mla == nil, "MLA inference passes are not modelled yet")
         let m = batch * tokens
         let heads = model.heads / tp
         let kvHeads = Swift.max(1, model.kvHeads / tp)
         let hd = model.headDim, d = model.hidden
         let activationBytes = Double(m * d) * 2  // bf16 hidden state
         var ops: [(name: String, op: InferenceOp)] = []
-        for _ in 0..<model.layers {
+        for layer in 0..<model.layers {
             ops.append(("rmsnorm", .elementwise(bytes: 2 * activationBytes)))
             ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
             ops.append(tokens == 1
@@ -45,10 +51,14 @@ public enum InferenceOps {
             ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
             if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
             ops.append(("residual_rmsnorm", .elementwise(bytes: 3 * activationBytes)))
-            let f = model.ffn / tp
-            ops.append(("mlp_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d)))   // up (and gate)
-            ops.append(("activation", .elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))))
-            ops.append(("mlp_down_gemm", .gemm(m: m, n: d, k: f)))
+            if let moe = model.moe, layer >= moe.denseLayers {
+                ops += moeOps(model: model, moe: moe, tokens: m, tp: tp)
+            } else {
+                let f = model.ffn / tp
+                ops.append(("mlp_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d)))   // up (and gate)
+                ops.append(("activation", .elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))))
+                ops.append(("mlp_down_gemm", .gemm(m: m, n: d, k: f)))
+            }
             if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
             ops.append(("residual", .elementwise(bytes: 2 * activationBytes)))
         }
@@ -56,6 +66,27 @@ public enum InferenceOps {
         ops.append(("final_rmsnorm", .elementwise(bytes: Double(batch * d) * 4)))
         ops.append(("logits_gemm", .gemm(m: batch, n: model.vocabulary / tp, k: d)))
         ops.append(("sampling", .elementwise(bytes: Double(batch * model.vocabulary / tp) * 4)))
+        return ops
+    }
+
+    /// The MoE part of a layer on one rank (see the header).
+    public static func moeOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
+        let d = model.hidden, f = moe.expertFFN
+        var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d))]
+        let localExperts = Double(moe.experts) / Double(tp)
+        let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(m))
+        let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
+        let tokensPerExpert = Swift.max(1, Int((Double(m * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
+        for _ in 0..<activeLocal {
+            ops.append(("expert_up_gemm", .gemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d)))
+            ops.append(("expert_down_gemm", .gemm(m: tokensPerExpert, n: d, k: f)))
+        }
+        if moe.sharedExperts > 0 {
+            let fs = moe.sharedExperts * f / tp
+            ops.append(("shared_expert_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * fs : fs, k: d)))
+            ops.append(("shared_expert_down_gemm", .gemm(m: m, n: d, k: fs)))
+        }
+        ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
         return ops
     }
 

@@ -72,3 +72,39 @@ import Workloads
         #expect(throws: ExperimentError.self) { _ = try metrics(yaml(4096)) }
     }
 }
+
+@Suite struct MoEDecodeTests {
+    /// Mixtral 8x7B, TP 2, bf16: at batch 1 a token uses 2 of 8 experts, so a step reads only
+    /// those experts' weights (about 12.9B active parameters, half per GPU) and is well under
+    /// half the batch-64 step, which reads all experts (46.7B); and it cannot beat streaming
+    /// the active weights.
+    @Test func batchOneReadsOnlyTheChosenExperts() throws {
+        func tpot(_ batch: Int) throws -> Double {
+            let plan = try ScenarioLoader.plan(text: """
+                name: m
+                cluster: { system: h100-sxm }
+                stack: { cuda_graphs: true }
+                workload: { kind: decode, model: mixtral-8x7b, parallelism: { tp: 2 }, batch: \(batch), input_tokens: 512, output_tokens: 16 }
+                """, file: "m.yaml")
+            return ExperimentRunner.run(plan, threads: 1).replications[0].metrics.first { $0.name == "tpot_s" }!.value
+        }
+        let one = try tpot(1), many = try tpot(64)
+        let activeBytesPerGPU = ModelSpec.mixtral8x7B.activeParameters * 2 / 2
+        let streaming = activeBytesPerGPU / (SystemSpec.h100SXM.gpu.hbmBandwidth * KernelFactors.calibrated(for: .hopper).hbmEfficiency)
+        print("Mixtral TP2: TPOT batch 1 \(one * 1e3) ms, batch 64 \(many * 1e3) ms; active-weight streaming \(streaming * 1e3) ms")
+        #expect(one < 0.5 * many)
+        #expect(one >= streaming)
+    }
+
+    /// Serving prices MoE layers the same way: a Mixtral serving run completes its requests.
+    @Test func moeServingRuns() throws {
+        let plan = try ScenarioLoader.plan(text: """
+            name: m
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: serving, model: mixtral-8x7b, parallelism: { tp: 2 }, input_tokens: 256, output_tokens: 32, arrival_rate: 20, requests: 200 }
+            """, file: "m.yaml")
+        let metrics = ExperimentRunner.run(plan, threads: 1).replications[0].metrics
+        #expect(metrics.first { $0.name == "requests_completed" }!.value == 200)
+    }
+}
