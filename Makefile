@@ -1,5 +1,5 @@
 # ClusterSim — build, run, test and benchmark.
-#   make run    install what is missing, build, run the showcase scenario into results/
+#   make run    install what is missing, build, run the showcase scenarios into results/
 #   make test   install what is missing, build, run every test
 #   make bench  engine benchmarks (release build)
 #   make calibrate  refit the kernel model to ../shared/reference and print its errors
@@ -31,6 +31,7 @@ build: deps
 
 run: build
 	$(RELEASE_BIN) run $(SHOWCASE)
+	$(RELEASE_BIN) compare scenarios/self-optimized-inference.yaml
 
 test: deps
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check=error

@@ -61,8 +61,9 @@ enum ServingWorkload {
         let d = s.inference
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         let allReduceCache = AllReduceCache(ranks: d.tp, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing)
+        let overlap = spec.stack.communicationOverlap
         let pricer = IterationPricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision,
-                                     kvPrecision: d.kvPrecision, tp: d.tp, allReduce: { allReduceCache.seconds($0) })
+                                     kvPrecision: d.kvPrecision, tp: d.tp, allReduce: { allReduceCache.seconds($0) * (1 - overlap) })
         let capacity = kvCapacityTokens(s, system: system)
         let perRequest = d.inputTokens + d.outputTokens
 
@@ -105,8 +106,9 @@ enum ServingWorkload {
             let prefill = running.first { requests[$0].prefilled < d.inputTokens }
             let chunk = prefill.map { Swift.min(s.chunkTokens, d.inputTokens - requests[$0].prefilled) } ?? 0
             let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + d.inputTokens + requests[$1].generated } / decoding.count
+            // Kernel efficiency speeds every kernel; with overlap the all-reduces are already shortened.
             let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: chunk,
-                                         prefillContext: prefill.map { requests[$0].prefilled } ?? 0)
+                                         prefillContext: prefill.map { requests[$0].prefilled } ?? 0) / spec.stack.kernelEfficiency
             inIteration = (decoding, prefill, chunk)
             busy = true
             let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)

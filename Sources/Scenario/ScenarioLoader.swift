@@ -227,10 +227,14 @@ public enum ScenarioLoader {
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {
         var stack = StackSpec()
         guard let node = top.value("stack"),
-              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs", "launch_overhead"])
+              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs", "launch_overhead", "kernel_efficiency", "communication_overlap"])
         else { return stack }
         stack.cudaGraphs = fields.bool("cuda_graphs") ?? false
         stack.launchOverhead = fields.quantity("launch_overhead", .time) ?? stack.launchOverhead
+        stack.kernelEfficiency = fields.quantity("kernel_efficiency", .count, minimum: 0, exclusive: true) ?? 1
+        let overlap = fields.quantity("communication_overlap", .count) ?? 0
+        if overlap > 1 { log.error(fields.origin("communication_overlap"), "stack.communication_overlap", "must be between 0 and 1, got \(overlap)") }
+        stack.communicationOverlap = Swift.min(overlap, 1)
         return stack
     }
 

@@ -35,6 +35,12 @@ public struct StackSpec: Sendable, Equatable {
     /// launches of a short kernel (NVIDIA Developer Blog, "Getting Started with CUDA Graphs",
     /// 2019; one V100/Xeon system, so an order of magnitude rather than a constant of nature).
     public var launchOverhead = 3.8e-6
+    /// Kernel speed relative to the calibrated library kernels (1.1: every kernel body 10%
+    /// faster, as a tuned kernel library might be).
+    public var kernelEfficiency = 1.0
+    /// Fraction of tensor-parallel all-reduce time hidden behind computation (0: none; a
+    /// stack that overlaps communication with the next GEMM hides part of it).
+    public var communicationOverlap = 0.0
 }
 
 /// Stochastic effects, drawn from per-run GSL streams. All zero means every replication is exact.
