@@ -26,6 +26,7 @@ public enum ExperimentRunner {
         case kernel = 1
         case arrivals = 2
         case stragglers = 3
+        case clock = 4
     }
 
     /// Checks what can be checked before running: that every variant's buffers fit in memory.
@@ -113,11 +114,13 @@ public enum ExperimentRunner {
 
     /// One replication (numbered from 1) of one variant.
     static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int) -> ReplicationResult {
-        let spec = plan.variants[variant].spec
+        var spec = plan.variants[variant].spec
         func stream(_ source: Source) -> RandomStream {
             RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
                                    replication: replication, source: source.rawValue))
         }
+        // Clock throttling: one draw per run slows every kernel alike (as a lower kernel efficiency).
+        if spec.noise.clockCV > 0 { spec.stack.kernelEfficiency /= stream(.clock).lognormalFactor(cv: spec.noise.clockCV) }
         let metrics: [Metric]
         switch spec.workload {
         case .transfers(let transfers):

@@ -32,7 +32,7 @@ enum KernelWorkloads {
 
     /// The kernels of the loop, as `run` times them.
     static func kernels(_ spec: ScenarioSpec, model: KernelModel, jitter: RandomStream) -> [KernelLaunch] {
-        func draw() -> Double { jitter.lognormalFactor(cv: spec.noise.kernelCV) }
+        func draw() -> Double { jitter.lognormalFactor(cv: spec.noise.kernelCV) / spec.stack.kernelEfficiency }
         switch spec.workload {
         case .gemm(let g):
             var kernels: [KernelLaunch] = []

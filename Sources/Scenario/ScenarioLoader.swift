@@ -241,10 +241,11 @@ public enum ScenarioLoader {
     static func readNoise(_ top: FieldReader, log: DiagnosticLog) -> NoiseSpec {
         var noise = NoiseSpec()
         guard let node = top.value("noise"),
-              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv", "common_random_numbers", "stragglers"])
+              let fields = FieldReader(node, path: "noise", log: log, allowed: ["kernel_cv", "network_cv", "clock_cv", "common_random_numbers", "stragglers"])
         else { return noise }
         noise.kernelCV = fields.quantity("kernel_cv", .count) ?? 0
         noise.networkCV = fields.quantity("network_cv", .count) ?? 0
+        noise.clockCV = fields.quantity("clock_cv", .count) ?? 0
         noise.commonRandomNumbers = fields.bool("common_random_numbers") ?? true
         if let node = fields.value("stragglers"),
            let s = FieldReader(node, path: "noise.stragglers", log: log, allowed: ["probability", "slowdown"]) {

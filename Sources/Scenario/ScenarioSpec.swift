@@ -53,11 +53,14 @@ public struct NoiseSpec: Sendable, Equatable {
     /// Replication r of every variant draws the same random numbers (paired comparisons);
     /// false gives each variant its own streams.
     public var commonRandomNumbers = true
+    /// Coefficient of variation of a run's clock (lognormal, mean 1): power or thermal
+    /// throttling that slows every kernel of a replication alike.
+    public var clockCV = 0.0
     /// Per GPU and synchronous step: the probability it straggles, and by how much.
     public var stragglerProbability = 0.0
     public var stragglerSlowdown = 1.0
 
-    public var isOff: Bool { kernelCV == 0 && networkCV == 0 && (stragglerProbability == 0 || stragglerSlowdown == 1) }
+    public var isOff: Bool { kernelCV == 0 && networkCV == 0 && clockCV == 0 && (stragglerProbability == 0 || stragglerSlowdown == 1) }
 }
 
 public enum WorkloadKind: String, CaseIterable, Sendable {

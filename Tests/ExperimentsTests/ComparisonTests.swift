@@ -63,3 +63,25 @@ import Stats
         #expect(paired < independent / 10)
     }
 }
+
+@Suite struct ClockThrottlingTests {
+    /// noise.clock_cv draws one clock factor per run: replications differ, every kernel of a run
+    /// slows alike, and the same seed reproduces them; the spread of time_s is the clock's (10%).
+    @Test func oneDrawPerRun() throws {
+        let text = """
+        name: clock
+        replications: 40
+        cluster: { system: h100-sxm }
+        stack: { cuda_graphs: true }
+        noise: { clock_cv: 0.1 }
+        workload: { kind: gemm, m: 8192, n: 8192, k: 8192, iterations: 4 }
+        """
+        let plan = try ScenarioLoader.plan(text: text, file: "c.yaml")
+        let times = ExperimentRunner.run(plan, threads: 2).replications.map { $0.metrics.first { $0.name == "time_s" }!.value }
+        let again = ExperimentRunner.run(plan, threads: 1).replications.map { $0.metrics.first { $0.name == "time_s" }!.value }
+        #expect(times == again)
+        let s = Summary(times)
+        print("clock_cv 0.1: time_s mean \(s.mean), cv \(s.standardDeviation! / s.mean)")
+        #expect((0.06...0.14).contains(s.standardDeviation! / s.mean))
+    }
+}
