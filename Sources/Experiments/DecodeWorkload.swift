@@ -28,42 +28,26 @@ enum DecodeWorkload {
         ])
     }
 
-    /// The kernels of one pass on one rank, named for traces.
-    static func kernels(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec, tokens: Int, context: Int, jitter: RandomStream) -> [KernelLaunch] {
-        let model = KernelModel(gpu: system.gpu)
+    static func pricer(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec) -> InferencePricer {
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
-        var kernels: [KernelLaunch] = []
-        var allReduceSeconds: [Double: Double] = [:]  // every layer all-reduces the same size: simulate it once
+        // Every layer all-reduces the same size: the cache simulates it once.
+        let allReduce = AllReduceCache(ranks: d.tp, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing)
+        return InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
+                               tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
+    }
+
+    /// The kernels of one pass on one rank, named for traces.
+    static func kernels(_ spec: ScenarioSpec, _ d: DecodeSpec, pricer: InferencePricer, tokens: Int, context: Int, jitter: RandomStream) -> [KernelLaunch] {
+        var launches: [KernelLaunch] = []
         for (name, op) in InferenceOps.namedPass(model: d.model, batch: d.batch, tokens: tokens, context: context, tp: d.tp) {
-            // A faster kernel library shortens every kernel body.
+            // One draw per op; a faster kernel library shortens every kernel body.
             let jitterFactor = jitter.lognormalFactor(cv: spec.noise.kernelCV) / spec.stack.kernelEfficiency
-            switch op {
-            case let .gemm(m, n, k):
-                if d.precision != .bf16 {
-                    kernels.append(KernelLaunch(cost: model.quantize(elements: Double(m * k), to: d.precision),
-                                                fixedSeconds: model.factors.quantizeFixedTime, jitter: jitterFactor, name: "quantize"))
-                }
-                kernels.append(KernelLaunch(cost: model.gemm(m: m, n: n, k: k, precision: d.precision),
-                                            fixedSeconds: model.factors.fixedTime, jitter: jitterFactor, name: name))
-            case let .attentionDecode(b, l, h, kv, hd):
-                kernels.append(KernelLaunch(cost: model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: d.kvPrecision),
-                                            fixedSeconds: model.factors.decodeFixedTime, jitter: jitterFactor, name: name))
-            case let .attentionPrefill(b, s, h, kv, hd):
-                kernels.append(KernelLaunch(cost: model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: d.precision == .bf16 ? .bf16 : .fp8),
-                                            fixedSeconds: model.factors.prefillFixedTime, jitter: jitterFactor, name: name))
-            case let .elementwise(bytes):
-                kernels.append(KernelLaunch(cost: model.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2),
-                                            fixedSeconds: model.factors.fixedTime, jitter: jitterFactor, name: name))
-            case let .allReduce(bytes):
-                let t = allReduceSeconds[bytes] ?? CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: d.tp, nvls: system.gpu.nvls,
-                                                                         bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing).seconds
-                allReduceSeconds[bytes] = t
-                // The part hidden behind computation no longer delays the stream.
-                let cost = KernelCost(seconds: t * (1 - spec.stack.communicationOverlap), flops: 0, hbmBytes: 0, computeSeconds: 0, memorySeconds: 0, waves: 1)
-                kernels.append(KernelLaunch(cost: cost, fixedSeconds: 0, jitter: 1, name: name, isCommunication: true))
+            for k in pricer.kernels(name, op) {
+                launches.append(KernelLaunch(cost: k.cost, fixedSeconds: k.fixedSeconds, jitter: k.isCommunication ? 1 : jitterFactor,
+                                             name: k.name, isCommunication: k.isCommunication))
             }
         }
-        return kernels
+        return launches
     }
 
     /// Spans of the prefill and the first `steps` decode steps of one rank, laid end to end.
@@ -71,11 +55,12 @@ enum DecodeWorkload {
         guard let system = spec.cluster?.system else { return [] }
         let launch = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
         let hbm = KernelModel(gpu: system.gpu).factors.hbmEfficiency
+        let pricer = pricer(spec, d, system: system)
         var spans: [KernelSpan] = []
         var offset = 0.0
         for pass in 0...Swift.min(steps, d.outputTokens - 1) {
-            let ks = pass == 0 ? kernels(spec, d, system: system, tokens: d.inputTokens, context: 0, jitter: jitter)
-                : kernels(spec, d, system: system, tokens: 1, context: d.inputTokens + pass - 1, jitter: jitter)
+            let ks = pass == 0 ? kernels(spec, d, pricer: pricer, tokens: d.inputTokens, context: 0, jitter: jitter)
+                : kernels(spec, d, pricer: pricer, tokens: 1, context: d.inputTokens + pass - 1, jitter: jitter)
             let timeline = KernelStream.timeline(ks, gpu: system.gpu, hbmEfficiency: hbm, launchInterval: launch)
             spans += timeline.spans.map { var s = $0; s.start += offset; s.end += offset; return s }
             offset += timeline.completion.last ?? 0
@@ -88,9 +73,10 @@ enum DecodeWorkload {
         guard let system = spec.cluster?.system else { return [] }
         let model = KernelModel(gpu: system.gpu)
         let launch = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
+        let pricer = pricer(spec, d, system: system)
 
         func seconds(tokens: Int, context: Int) -> Double {
-            let ks = kernels(spec, d, system: system, tokens: tokens, context: context, jitter: jitter)
+            let ks = kernels(spec, d, pricer: pricer, tokens: tokens, context: context, jitter: jitter)
             // The TP group is synchronous: a pass is as slow as its slowest GPU.
             let factor = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
             return (KernelStream.run(ks, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0) * factor

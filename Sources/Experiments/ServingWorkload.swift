@@ -8,7 +8,7 @@
 // is ever preempted). An iteration decodes one token for every request past its prefill and
 // prefills up to `chunk_tokens` prompt tokens of the oldest request still in prefill. A
 // request's first token comes at the end of the iteration that finishes its prompt.
-// Iteration time: IterationPricer (CUDA graphs: the sum of its kernels), times the
+// Iteration time: InferencePricer (CUDA graphs: the sum of its kernels), times the
 // `noise.kernel_cv` factor. KV capacity: memory_fraction × HBM − weights, per GPU.
 //
 // Metrics per run: ttft, tpot and e2e means and percentiles (p50, p90, p99) over completed
@@ -59,11 +59,7 @@ enum ServingWorkload {
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system else { return [] }
         let d = s.inference
-        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
-        let allReduceCache = AllReduceCache(ranks: d.tp, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing)
-        let overlap = spec.stack.communicationOverlap
-        let pricer = IterationPricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision,
-                                     kvPrecision: d.kvPrecision, tp: d.tp, allReduce: { allReduceCache.seconds($0) * (1 - overlap) })
+        let pricer = DecodeWorkload.pricer(spec, d, system: system)
         let capacity = kvCapacityTokens(s, system: system)
         let perRequest = d.inputTokens + d.outputTokens
 

@@ -49,6 +49,12 @@ public struct KernelCost: Sendable, Equatable {
         self.memorySeconds = memorySeconds
         self.waves = waves
     }
+
+    /// A span of known length that moves no modelled FLOPs or HBM bytes (communication, or a
+    /// time derived from other costs).
+    public init(seconds: Double) {
+        self.init(seconds: seconds, flops: 0, hbmBytes: 0, computeSeconds: 0, memorySeconds: 0, waves: 1)
+    }
 }
 
 public struct KernelModel: Sendable {

@@ -1,13 +1,22 @@
-// Fast pricing of an inference iteration for serving simulations, which run hundreds of
-// thousands of iterations: with CUDA graphs a pass's kernels run back to back with nothing
-// else on the GPU, so its time is the sum of its kernels' times (what KernelStream would
-// compute without launch gaps), and every layer of a dense model costs the same. So one layer
-// is priced and multiplied. Mixed iterations (continuous batching with chunked prefill) run
-// the decode tokens and the prefill chunk through the same GEMMs: m = decode sequences +
-// prefill tokens, attention is priced for both parts. MoE layers price InferenceOps.moeOps.
+// Pricing inference ops with the kernel model: the one place an InferenceOp becomes kernels.
+// Decode runs these kernels on a stream (KernelStream); serving, which runs hundreds of
+// thousands of iterations, sums them instead: with CUDA graphs a pass's kernels run back to
+// back with nothing else on the GPU, so its time is the sum of its kernels' times, and layers
+// of one kind cost the same, so one layer of each kind is priced and multiplied. Mixed
+// iterations (continuous batching with chunked prefill) run the decode tokens and the prefill
+// chunk through the same GEMMs: m = decode sequences + prefill tokens, attention is priced for
+// both parts.
 import Hardware
 
-public struct IterationPricer: Sendable {
+/// One kernel of an op: its cost, the fixed part of it, and whether it is communication.
+public struct OpKernel: Sendable {
+    public var name: String
+    public var cost: KernelCost
+    public var fixedSeconds: Double
+    public var isCommunication: Bool
+}
+
+public struct InferencePricer: Sendable {
     public var model: ModelSpec
     public var kernels: KernelModel
     public var precision: Precision
@@ -15,15 +24,56 @@ public struct IterationPricer: Sendable {
     public var tp: Int
     /// Seconds of one all-reduce of `bytes` per rank over the TP group.
     public var allReduce: @Sendable (Double) -> Double
+    /// Fraction of each all-reduce hidden behind computation (stack.communication_overlap).
+    public var communicationOverlap: Double
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,
-                allReduce: @escaping @Sendable (Double) -> Double) {
+                communicationOverlap: Double = 0, allReduce: @escaping @Sendable (Double) -> Double) {
         self.model = model
         self.kernels = kernels
         self.precision = precision
         self.kvPrecision = kvPrecision
         self.tp = tp
+        self.communicationOverlap = communicationOverlap
         self.allReduce = allReduce
+    }
+
+    /// The kernels that run `op` (a GEMM in fp8 or fp4 first quantises its bf16 input).
+    public func kernels(_ name: String, _ op: InferenceOp) -> [OpKernel] {
+        let f = kernels.factors
+        func kernel(_ cost: KernelCost, _ fixed: Double, _ label: String = name) -> OpKernel {
+            OpKernel(name: label, cost: cost, fixedSeconds: fixed, isCommunication: false)
+        }
+        switch op {
+        case let .gemm(m, n, k):
+            let gemm = kernel(kernels.gemm(m: m, n: n, k: k, precision: precision), f.fixedTime)
+            guard precision != .bf16 else { return [gemm] }
+            return [kernel(kernels.quantize(elements: Double(m * k), to: precision), f.quantizeFixedTime, "quantize"), gemm]
+        case let .attentionDecode(b, l, h, kv, hd):
+            return [kernel(kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision), f.decodeFixedTime)]
+        case let .attentionPrefill(b, s, h, kv, hd):
+            return [kernel(kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision), f.prefillFixedTime)]
+        case let .attentionPrefillChunk(tokens, context, h, kv, hd):
+            // The difference of two causal prefills (work grows with the square of the length),
+            // never less than one attention launch.
+            let prefill = { (s: Int) in
+                s == 0 ? 0 : kernels.attentionPrefill(batch: 1, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision).seconds
+            }
+            let seconds = Swift.max(prefill(context + tokens) - prefill(context), f.prefillFixedTime)
+            return [kernel(KernelCost(seconds: seconds), f.prefillFixedTime)]
+        case let .elementwise(bytes):
+            return [kernel(kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2), f.fixedTime)]
+        case let .allReduce(bytes):
+            // The part hidden behind computation no longer delays the stream.
+            let seconds = allReduce(bytes) * (1 - communicationOverlap)
+            return [OpKernel(name: name, cost: KernelCost(seconds: seconds), fixedSeconds: 0, isCommunication: true)]
+        }
+    }
+
+    var prefillPrecision: Precision { precision == .bf16 ? .bf16 : .fp8 }
+
+    func seconds(_ ops: [(name: String, op: InferenceOp)]) -> Double {
+        ops.reduce(0.0) { total, item in kernels(item.name, item.op).reduce(total) { $0 + $1.cost.seconds } }
     }
 
     /// Seconds of one iteration: `decodeSequences` sequences decoding one token each over a
@@ -32,47 +82,26 @@ public struct IterationPricer: Sendable {
     public func seconds(decodeSequences: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int) -> Double {
         let m = decodeSequences + prefillTokens
         guard m > 0 else { return 0 }
-        let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim, d = model.hidden
-        let f = model.ffn / tp
-        let activation = Double(m * d) * 2
-        func gemm(_ m: Int, _ n: Int, _ k: Int) -> Double {
-            let g = kernels.gemm(m: m, n: n, k: k, precision: precision).seconds
-            return precision == .bf16 ? g : g + kernels.quantize(elements: Double(m * k), to: precision).seconds
-        }
-        func elementwise(_ bytes: Double) -> Double { kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds }
-        var layer = elementwise(2 * activation) + gemm(m, (heads + 2 * kvHeads) * hd, d)
+        let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim
+        var attention: [(name: String, op: InferenceOp)] = []
         if decodeSequences > 0 {
-            layer += kernels.attentionDecode(batch: decodeSequences, kvLength: Swift.max(1, meanContext), heads: heads, kvHeads: kvHeads,
-                                             headDim: hd, kvPrecision: kvPrecision).seconds
+            attention.append(("attention_decode", .attentionDecode(batch: decodeSequences, kvLength: Swift.max(1, meanContext),
+                                                                    heads: heads, kvHeads: kvHeads, headDim: hd)))
         }
         if prefillTokens > 0 {
-            // A chunk of `prefillTokens` after `prefillContext` cached ones costs the difference
-            // of two causal prefills (work grows with the square of the length).
-            let attention = { (s: Int) in
-                s == 0 ? 0 : kernels.attentionPrefill(batch: 1, seq: s, heads: heads, kvHeads: kvHeads, headDim: hd,
-                                                       precision: precision == .bf16 ? .bf16 : .fp8).seconds
-            }
-            layer += Swift.max(attention(prefillContext + prefillTokens) - attention(prefillContext), kernels.factors.prefillFixedTime)
+            attention.append(("attention_prefill", .attentionPrefillChunk(tokens: prefillTokens, context: prefillContext,
+                                                                          heads: heads, kvHeads: kvHeads, headDim: hd)))
         }
-        layer += gemm(m, d, heads * hd) + elementwise(3 * activation)
-        let dense = gemm(m, model.mlp == .swiglu ? 2 * f : f, d) + elementwise(Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))
-            + gemm(m, d, f)
-        var moeLayer = dense
-        if let moe = model.moe {
-            moeLayer = InferenceOps.moeOps(model: model, moe: moe, tokens: m, tp: tp).reduce(0.0) { total, item in
-                switch item.op {
-                case let .gemm(gm, gn, gk): return total + gemm(gm, gn, gk)
-                case let .elementwise(bytes): return total + elementwise(bytes)
-                default: return total
-                }
-            }
-        }
-        layer += elementwise(2 * activation)
-        if tp > 1 { layer += 2 * allReduce(activation) }
+        // Dense layers come first (MoE models keep their first `denseLayers` dense).
         let denseLayers = model.moe.map { Swift.min($0.denseLayers, model.layers) } ?? model.layers
+        var total = 0.0
+        if denseLayers > 0 {
+            total += Double(denseLayers) * seconds(InferenceOps.layer(0, model: model, tokens: m, tp: tp, attention: attention))
+        }
+        if denseLayers < model.layers {
+            total += Double(model.layers - denseLayers) * seconds(InferenceOps.layer(denseLayers, model: model, tokens: m, tp: tp, attention: attention))
+        }
         let sequences = decodeSequences + (prefillTokens > 0 ? 1 : 0)
-        let head = elementwise(Double(sequences * d) * 4) + gemm(sequences, model.vocabulary / tp, d)
-            + elementwise(Double(sequences * model.vocabulary / tp) * 4)
-        return Double(model.layers) * layer + Double(denseLayers) * dense + Double(model.layers - denseLayers) * moeLayer + head
+        return total + seconds(InferenceOps.head(model: model, sequences: sequences, tp: tp))
     }
 }

@@ -20,6 +20,9 @@ public enum InferenceOp: Sendable, Equatable {
     case gemm(m: Int, n: Int, k: Int)
     case attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int)
     case attentionPrefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int)
+    /// `tokens` more prompt tokens of one sequence whose cache already holds `context`
+    /// (chunked prefill).
+    case attentionPrefillChunk(tokens: Int, context: Int, heads: Int, kvHeads: Int, headDim: Int)
     /// An element-wise kernel reading and writing `bytes` in total.
     case elementwise(bytes: Double)
     /// An all-reduce of `bytes` per rank over the tensor-parallel group.
@@ -39,33 +42,55 @@ public enum InferenceOps {
         let m = batch * tokens
         let heads = model.heads / tp
         let kvHeads = Swift.max(1, model.kvHeads / tp)
+        let hd = model.headDim
+        let attention: InferenceOp = tokens == 1
+            ? .attentionDecode(batch: batch, kvLength: context + 1, heads: heads, kvHeads: kvHeads, headDim: hd)
+            : .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd)
+        let attentionName = tokens == 1 ? "attention_decode" : "attention_prefill"
+        var ops: [(name: String, op: InferenceOp)] = []
+        for layer in 0..<model.layers {
+            ops += self.layer(layer, model: model, tokens: m, tp: tp, attention: [(attentionName, attention)])
+        }
+        ops += head(model: model, sequences: batch, tp: tp)
+        return ops
+    }
+
+    /// The ops of layer `layer` (0-based) for `m` tokens on one rank, with `attention` in the
+    /// attention slot (a decode, a prefill, or both for a mixed iteration).
+    public static func layer(_ layer: Int, model: ModelSpec, tokens m: Int, tp: Int,
+                             attention: [(name: String, op: InferenceOp)]) -> [(name: String, op: InferenceOp)] {
+        let heads = model.heads / tp
+        let kvHeads = Swift.max(1, model.kvHeads / tp)
         let hd = model.headDim, d = model.hidden
         let activationBytes = Double(m * d) * 2  // bf16 hidden state
         var ops: [(name: String, op: InferenceOp)] = []
-        for layer in 0..<model.layers {
-            ops.append(("rmsnorm", .elementwise(bytes: 2 * activationBytes)))
-            ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
-            ops.append(tokens == 1
-                ? ("attention_decode", .attentionDecode(batch: batch, kvLength: context + 1, heads: heads, kvHeads: kvHeads, headDim: hd))
-                : ("attention_prefill", .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd)))
-            ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
-            if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
-            ops.append(("residual_rmsnorm", .elementwise(bytes: 3 * activationBytes)))
-            if let moe = model.moe, layer >= moe.denseLayers {
-                ops += moeOps(model: model, moe: moe, tokens: m, tp: tp)
-            } else {
-                let f = model.ffn / tp
-                ops.append(("mlp_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d)))   // up (and gate)
-                ops.append(("activation", .elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))))
-                ops.append(("mlp_down_gemm", .gemm(m: m, n: d, k: f)))
-            }
-            if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
-            ops.append(("residual", .elementwise(bytes: 2 * activationBytes)))
+        ops.append(("rmsnorm", .elementwise(bytes: 2 * activationBytes)))
+        ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
+        ops += attention
+        ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
+        if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
+        ops.append(("residual_rmsnorm", .elementwise(bytes: 3 * activationBytes)))
+        if let moe = model.moe, layer >= moe.denseLayers {
+            ops += moeOps(model: model, moe: moe, tokens: m, tp: tp)
+        } else {
+            let f = model.ffn / tp
+            ops.append(("mlp_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * f : f, k: d)))   // up (and gate)
+            ops.append(("activation", .elementwise(bytes: Double(m * f) * 2 * (model.mlp == .swiglu ? 3 : 2))))
+            ops.append(("mlp_down_gemm", .gemm(m: m, n: d, k: f)))
         }
-        // Logits for the last token of each sequence, then sampling.
-        ops.append(("final_rmsnorm", .elementwise(bytes: Double(batch * d) * 4)))
-        ops.append(("logits_gemm", .gemm(m: batch, n: model.vocabulary / tp, k: d)))
-        ops.append(("sampling", .elementwise(bytes: Double(batch * model.vocabulary / tp) * 4)))
+        if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
+        ops.append(("residual", .elementwise(bytes: 2 * activationBytes)))
+        return ops
+    }
+
+    /// After the last layer: the final norm, the logits of the last token of each of
+    /// `sequences` sequences, and sampling.
+    public static func head(model: ModelSpec, sequences: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
+        let d = model.hidden
+        var ops: [(name: String, op: InferenceOp)] = []
+        ops.append(("final_rmsnorm", .elementwise(bytes: Double(sequences * d) * 4)))
+        ops.append(("logits_gemm", .gemm(m: sequences, n: model.vocabulary / tp, k: d)))
+        ops.append(("sampling", .elementwise(bytes: Double(sequences * model.vocabulary / tp) * 4)))
         return ops
     }
 

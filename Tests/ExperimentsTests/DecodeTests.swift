@@ -9,13 +9,6 @@ import Scenario
 import Workloads
 
 @Suite struct DecodeTests {
-    func metrics(_ yaml: String) throws -> [String: Double] {
-        let plan = try ScenarioLoader.plan(text: yaml, file: "d.yaml")
-        try ExperimentRunner.check(plan)
-        let run = ExperimentRunner.run(plan, threads: 1).replications[0]
-        return Dictionary(uniqueKeysWithValues: run.metrics.map { ($0.name, $0.value) })
-    }
-
     /// Batch 1, CUDA graphs: a decode step streams every weight once, so it takes at least
     /// weight bytes / (achievable HBM bandwidth) per rank, plus two all-reduces per layer; the
     /// rest is the kernels' fixed times (about 4 µs each, ~10 kernels per layer), all of which

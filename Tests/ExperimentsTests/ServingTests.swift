@@ -6,13 +6,6 @@ import Report
 import Scenario
 
 @Suite struct ServingTests {
-    func metrics(_ yaml: String) throws -> [String: Double] {
-        let plan = try ScenarioLoader.plan(text: yaml, file: "s.yaml")
-        try ExperimentRunner.check(plan)
-        let run = ExperimentRunner.run(plan, threads: 1).replications[0]
-        return Dictionary(uniqueKeysWithValues: run.metrics.map { ($0.name, $0.value) })
-    }
-
     func scenario(rate: Double, requests: Int, memoryFraction: Double = 0.9) -> String {
         """
         name: s
