@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Hardware"),
         .target(name: "Network"),
         .target(name: "Cluster", dependencies: ["Engine", "Hardware", "Network"]),
-        .target(name: "Workloads", dependencies: ["Hardware"]),
+        .target(name: "Workloads", dependencies: ["Engine", "Hardware"]),
         .target(name: "Scenario", dependencies: ["Hardware", "Workloads", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
         .target(

@@ -13,31 +13,14 @@ enum CollectiveWorkload {
     static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return [] }
-        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
-        let bandwidth = system.gpu.nvlinkBandwidthPerDirection
-        var metrics: [Metric] = []
         let layout = DomainLayout(gpus: c.gpus, perDomain: Swift.min(c.gpusPerDomain ?? system.gpusPerNVLinkDomain, system.gpusPerNVLinkDomain))
         let fatTree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
                                   oversubscription: spec.cluster?.oversubscription ?? 1)
-        let scaleOut = CollectiveTiming.scaleOut(for: system.gpu.architecture)
-        func hierarchical(_ phases: [CollectivePhase]) -> Double {
-            CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: bandwidth, nicBandwidth: system.gpu.nicBandwidthPerDirection,
-                                  timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: c.fold)
-        }
+        let group = GroupCollective(layout: layout, gpu: system.gpu, fatTree: fatTree, folded: c.fold)
+        let forced = c.algorithm.flatMap(CollectiveAlgorithm.init(rawValue:))
+        var metrics: [Metric] = []
         for bytes in c.sizes {
-            let seconds: Double
-            if layout.domains > 1 && op == .allReduce {
-                // Along the rails NCCL's tuner chooses between ring and double binary tree.
-                seconds = [CollectiveAlgorithm.ring, .tree].map {
-                    hierarchical(CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: $0))
-                }.min()!
-            } else if layout.domains > 1 {
-                seconds = hierarchical(CollectivePlanner.hierarchical(op, bytes: bytes, layout: layout))
-            } else if let name = c.algorithm, let algorithm = CollectiveAlgorithm(rawValue: name) {
-                seconds = CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: c.gpus, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
-            } else {
-                seconds = CollectiveRun.fastest(op, bytes: bytes, ranks: c.gpus, nvls: system.gpu.nvls, bandwidth: bandwidth, timing: timing).seconds
-            }
+            let seconds = group.seconds(op, bytes: bytes, algorithm: forced)
             // A collective is a synchronous step over all its GPUs: one straggler slows it.
             let time = seconds * jitter.lognormalFactor(cv: spec.noise.networkCV) * straggling.folded(gpus: c.gpus, stream: stragglers)
             let algbw = bytes / time / 1e9

@@ -42,6 +42,9 @@ public enum ExperimentRunner {
                 if case .serving(let s) = variant.spec.workload, let system = variant.spec.cluster?.system {
                     try ServingWorkload.checkMemory(s, system: system)
                 }
+                if case .training(let t) = variant.spec.workload {
+                    try TrainingWorkload.checkMemory(variant.spec, t)
+                }
             } catch {
                 let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
                 problems.append("\(plan.file): \(error)\(context)")
@@ -129,6 +132,8 @@ public enum ExperimentRunner {
             metrics = KernelWorkloads.run(spec, jitter: stream(.kernel))
         case .collective(let collective):
             metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network), stragglers: stream(.stragglers))
+        case .training(let training):
+            metrics = TrainingWorkload.run(spec, training: training, jitter: stream(.kernel), stragglers: stream(.stragglers), network: stream(.network))
         case .decode(let decode):
             metrics = DecodeWorkload.run(spec, decode: decode, jitter: stream(.kernel), stragglers: stream(.stragglers))
         case .serving(let serving):

@@ -25,7 +25,7 @@ enum KernelWorkloads {
             ])
         case .memcpy(let c):
             try ledger.book(2 * c.bytes, .workspace)  // source and destination
-        case .transfers, .collective, .decode, .serving:
+        case .transfers, .collective, .training, .decode, .serving:
             break
         }
     }

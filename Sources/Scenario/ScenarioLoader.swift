@@ -159,7 +159,7 @@ public enum ScenarioLoader {
         let cluster = readCluster(top, log: log)
         let stack = readStack(top, log: log)
         let noise = readNoise(top, log: log)
-        let workload = readWorkload(top, log: log)
+        var workload = readWorkload(top, log: log)
         if let workload { warnAboutUnusedKnobs(top, workload: workload, stack: stack, noise: noise, log: log) }
         if let workload, workload.kind != .transfers, cluster == nil, !top.has("cluster") {
             top.missing("cluster", "a system for workload kind \"\(workload.kind.rawValue)\", e.g. cluster: { system: h100-sxm }")
@@ -179,6 +179,10 @@ public enum ScenarioLoader {
             if c.algorithm == "direct" && c.operation != "alltoall" || c.algorithm == "ring" && c.operation == "alltoall" {
                 log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "\(c.algorithm!) does not implement \(c.operation)")
             }
+        }
+        if case .training(var t)? = workload, let cluster {
+            resolveTraining(&t, cluster: cluster, top: top, log: log)
+            workload = .training(t)
         }
         var inference: DecodeSpec?
         switch workload {
@@ -286,6 +290,8 @@ public enum ScenarioLoader {
             return readMemcpy(node, log: log).map(WorkloadSpec.memcpy)
         case .collective:
             return readCollective(node, log: log).map(WorkloadSpec.collective)
+        case .training:
+            return readTraining(node, log: log).map(WorkloadSpec.training)
         case .decode:
             return readDecode(node, log: log).map(WorkloadSpec.decode)
         case .serving:
@@ -456,6 +462,119 @@ public enum ScenarioLoader {
         }
         guard log.errors.count == errorsBefore, let model, let input, let output else { return nil }
         return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, batch: batch, inputTokens: input, outputTokens: output)
+    }
+
+    static func readTraining(_ node: ConfigNode, log: DiagnosticLog) -> TrainingSpec? {
+        guard let f = FieldReader(node, path: "workload", log: log, allowed: [
+            "kind", "model", "precision", "parallelism", "sequence_length", "global_batch", "micro_batch", "recompute", "zero",
+            "gradient_reduce_precision", "bucket_parameters", "overlap_grad_reduce", "overlap_param_gather", "communication_sms", "fold",
+        ]) else { return nil }
+        let errorsBefore = log.errors.count
+        var model: ModelSpec?
+        if let modelNode = f.value("model") {
+            model = ModelYAML.readModel(modelNode, path: "workload.model", log: log)
+        } else {
+            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
+        }
+        let precision = readPrecision(f, log: log) ?? .bf16
+        if precision != .bf16 && precision != .fp8 {
+            log.error(f.origin("precision"), "workload.precision", "training runs in bf16 or fp8, not \(precision.rawValue)")
+        }
+        var tp = 1, pp = 1, cp = 1, ep = 1, vp = 1, dp: Int?, sp = true
+        let parallelPath = f.child("parallelism")
+        let parallel = f.value("parallelism").flatMap {
+            FieldReader($0, path: parallelPath, log: log, allowed: ["tp", "pp", "dp", "cp", "ep", "vp", "sequence_parallel"])
+        }
+        if let p = parallel {
+            tp = p.integer("tp", in: 1...1024) ?? 1
+            pp = p.integer("pp", in: 1...1024) ?? 1
+            cp = p.integer("cp", in: 1...1024) ?? 1
+            ep = p.integer("ep", in: 1...1_000_000) ?? 1
+            vp = p.integer("vp", in: 1...1024) ?? 1
+            dp = p.integer("dp", in: 1...10_000_000)
+            sp = p.bool("sequence_parallel") ?? (tp > 1)
+        }
+        let sequence = f.integer("sequence_length", in: 1...100_000_000, required: true)
+        let globalBatch = f.integer("global_batch", in: 1...100_000_000, required: true)
+        let microBatch = f.integer("micro_batch", in: 1...1_000_000) ?? 1
+        var recompute = Recompute.none
+        if let text = f.string("recompute") {
+            if let r = Recompute(rawValue: text) { recompute = r } else {
+                log.error(f.origin("recompute"), f.child("recompute"), "expected none, selective or full, got \"\(text)\"")
+            }
+        }
+        let zero = f.integer("zero", in: 0...3) ?? 1
+        var fp32 = false
+        if let text = f.string("gradient_reduce_precision") {
+            if text == "fp32" || text == "bf16" { fp32 = text == "fp32" } else {
+                log.error(f.origin("gradient_reduce_precision"), f.child("gradient_reduce_precision"), "expected bf16 or fp32, got \"\(text)\"")
+            }
+        }
+        // Megatron-LM's default bucket: 40M parameters (DistributedDataParallelConfig.bucket_size).
+        let bucket = f.quantity("bucket_parameters", .count, minimum: 1) ?? 40e6
+        let overlapGrad = f.bool("overlap_grad_reduce") ?? true
+        let overlapParam = f.bool("overlap_param_gather") ?? true
+        let sms = f.integer("communication_sms", in: 0...1024) ?? 16
+        let fold = f.bool("fold") ?? true
+        guard log.errors.count == errorsBefore, let model, let sequence, let globalBatch else { return nil }
+        let dpValue = dp ?? 0  // 0: from cluster.gpus, resolved by the caller
+        func bad(_ key: String, _ message: String) {
+            log.error(parallel?.origin(key) ?? f.origin("parallelism"), "\(parallelPath).\(key)", message)
+        }
+        if model.heads % tp != 0 { bad("tp", "\(model.name) has \(model.heads) heads, not divisible by tp \(tp)") }
+        if model.ffn % tp != 0 { bad("tp", "\(model.name)'s FFN size \(model.ffn) is not divisible by tp \(tp)") }
+        if model.layers < pp * vp { bad("pp", "\(model.name) has \(model.layers) layers, fewer than pp × vp = \(pp * vp) model chunks") }
+        if sequence % cp != 0 { bad("cp", "sequence_length \(sequence) is not divisible by cp \(cp)") }
+        if let moe = model.moe {
+            if moe.experts % ep != 0 { bad("ep", "\(model.name) has \(moe.experts) experts, not divisible by ep \(ep)") }
+        } else if ep > 1 {
+            bad("ep", "\(model.name) is dense: expert parallelism needs a mixture-of-experts model")
+        }
+        return TrainingSpec(
+            model: model, precision: precision, tp: tp, pp: pp, dp: dpValue, cp: cp, ep: ep, virtualStages: vp, sequenceParallel: sp && tp > 1,
+            sequenceLength: sequence, globalBatch: globalBatch, microBatch: microBatch, recompute: recompute, zero: zero,
+            reduceGradientsInFP32: fp32, bucketParameters: bucket, overlapGradientReduce: overlapGrad, overlapParameterGather: overlapParam,
+            communicationSMs: sms, fold: fold)
+    }
+
+    /// Checks a training workload against its cluster, deriving dp from cluster.gpus when the
+    /// scenario leaves it out.
+    static func resolveTraining(_ t: inout TrainingSpec, cluster: ClusterSpec, top: FieldReader, log: DiagnosticLog) {
+        let workload = top.value("workload")
+        let parallel = workload?["parallelism"]
+        func bad(_ key: String, _ message: String) {
+            log.error(parallel?[key]?.origin ?? parallel?.origin ?? workload?.origin, "workload.parallelism.\(key)", message)
+        }
+        let model = t.tp * t.pp * t.cp
+        if t.dp == 0 {
+            guard let gpus = cluster.gpus else {
+                bad("dp", "missing: give parallelism.dp, or cluster.gpus (a multiple of tp × pp × cp = \(model))")
+                return
+            }
+            guard gpus % model == 0 else {
+                log.error(top.value("cluster")?["gpus"]?.origin, "cluster.gpus", "\(gpus) GPUs do not split into tp × pp × cp = \(model)")
+                return
+            }
+            t.dp = gpus / model
+        } else if let gpus = cluster.gpus, gpus != t.gpus {
+            log.error(top.value("cluster")?["gpus"]?.origin, "cluster.gpus", "\(gpus) GPUs, but tp × pp × dp × cp = \(t.gpus)")
+        }
+        let system = cluster.system
+        if t.tp > system.gpusPerNVLinkDomain {
+            bad("tp", "tp \(t.tp) exceeds \(system.name)'s NVLink domain (\(system.gpusPerNVLinkDomain) GPUs)")
+        }
+        if system.gpu.tensor[t.precision] == nil {
+            log.error(workload?["precision"]?.origin, "workload.precision", "\(system.gpu.name) has no \(t.precision.rawValue) tensor cores")
+        }
+        if t.dp % t.ep != 0 { bad("ep", "ep \(t.ep) must divide dp \(t.dp) (expert-parallel groups are formed inside the data-parallel ranks)") }
+        if t.communicationSMs >= system.gpu.smCount {
+            log.error(workload?["communication_sms"]?.origin, "workload.communication_sms", "\(t.communicationSMs) SMs, but \(system.gpu.name) has \(system.gpu.smCount)")
+        }
+        if t.globalBatch % (t.dp * t.microBatch) != 0 {
+            log.error(workload?["global_batch"]?.origin, "workload.global_batch", "\(t.globalBatch) sequences do not split into dp \(t.dp) × micro_batch \(t.microBatch)")
+        } else if t.virtualStages > 1 && t.microBatches % t.pp != 0 {
+            bad("vp", "interleaved pipelines need micro-batches per replica (\(t.microBatches)) to be a multiple of pp \(t.pp)")
+        }
     }
 
     static let collectiveOperations = ["all_reduce", "all_gather", "reduce_scatter", "alltoall", "broadcast", "sendrecv"]

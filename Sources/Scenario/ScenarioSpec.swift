@@ -67,7 +67,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case transfers, gemm, memcpy, collective, training, decode, serving
 
     /// The kinds this build can simulate; the others are part of the schema but come later.
-    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective, .decode, .serving]
+    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective, .training, .decode, .serving]
 }
 
 public enum WorkloadSpec: Sendable {
@@ -75,6 +75,7 @@ public enum WorkloadSpec: Sendable {
     case gemm(GEMMSpec)
     case memcpy(MemcpySpec)
     case collective(CollectiveSpec)
+    case training(TrainingSpec)
     case decode(DecodeSpec)
     case serving(ServingSpec)
 
@@ -84,10 +85,50 @@ public enum WorkloadSpec: Sendable {
         case .gemm: .gemm
         case .memcpy: .memcpy
         case .collective: .collective
+        case .training: .training
         case .decode: .decode
         case .serving: .serving
         }
     }
+}
+
+/// `kind: training`: one step of a transformer under TP × CP × PP × DP (EP inside DP × CP).
+public struct TrainingSpec: Sendable, Equatable {
+    public var model: ModelSpec
+    /// GEMM precision (bf16 or fp8); weights kept in bf16, attention in bf16.
+    public var precision: Precision
+    public var tp: Int
+    public var pp: Int
+    public var dp: Int
+    public var cp: Int
+    public var ep: Int
+    /// Model chunks per pipeline stage (> 1: interleaved 1F1B).
+    public var virtualStages: Int
+    public var sequenceParallel: Bool
+    public var sequenceLength: Int
+    /// Sequences per step (all replicas) and per micro-batch.
+    public var globalBatch: Int
+    public var microBatch: Int
+    public var recompute: Recompute
+    /// ZeRO stage: 0 (replicated optimizer, gradient all-reduce), 1 (sharded optimizer:
+    /// gradient reduce-scatter, parameter all-gather; Megatron's distributed optimizer), 2
+    /// (and sharded gradients), 3 (and sharded parameters, gathered for every pass: FSDP).
+    public var zero: Int
+    /// Gradients reduced in fp32 (4 bytes) rather than bf16.
+    public var reduceGradientsInFP32: Bool
+    /// Parameters per data-parallel bucket.
+    public var bucketParameters: Double
+    public var overlapGradientReduce: Bool
+    public var overlapParameterGather: Bool
+    /// SMs per GPU that data-parallel communication kernels hold while they run.
+    public var communicationSMs: Int
+    /// Simulate one data-parallel replica (symmetry folding) or all of them.
+    public var fold: Bool
+
+    /// GPUs the step runs on.
+    public var gpus: Int { tp * pp * dp * cp }
+    /// Micro-batches each replica runs per step.
+    public var microBatches: Int { globalBatch / (dp * microBatch) }
 }
 
 /// `kind: serving`: Poisson arrivals of fixed-size requests served by continuous batching

@@ -1,0 +1,72 @@
+// Prices one collective over a group of GPUs laid out in NVLink domains: the path every
+// workload takes (the nccl-tests workload, training's TP/CP/EP/DP groups, pipeline sends).
+//
+// Inside one domain the algorithm is NCCL's tuner's choice (CollectiveRun.fastest) unless one
+// is forced; across domains all-reduce is hierarchical with ring or tree along the rails
+// (whichever is faster, as NCCL's tuner chooses), all-gather and reduce-scatter hierarchical
+// rings. All-to-all across domains has no flow plan yet (NCCL routes it through NVLink first,
+// PXN): it is priced in closed form, each rank's (n − m)/n share crossing its NIC and the
+// (m − 1)/n share its NVLink port at once, plus one scale-out step latency — a lower bound
+// that ignores fabric contention.
+import Hardware
+import Network
+
+public struct GroupCollective: Sendable {
+    public var layout: DomainLayout
+    public var gpu: GPUSpec
+    public var timing: CollectiveTiming
+    public var scaleOut: CollectiveTiming
+    public var fatTree: RailFatTree
+    /// Simulate one representative group per phase (symmetry folding) or every group.
+    public var folded: Bool
+
+    public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true) {
+        self.layout = layout
+        self.gpu = gpu
+        self.timing = CollectiveTiming.calibrated(for: gpu.architecture)
+        self.scaleOut = CollectiveTiming.scaleOut(for: gpu.architecture)
+        self.fatTree = fatTree
+        self.folded = folded
+    }
+
+    public var ranks: Int { layout.gpus }
+
+    /// Seconds of `op` on `bytes` (nccl-tests' size: the buffer per rank, the output of an
+    /// all-gather, the input of a reduce-scatter); `algorithm` forces one inside a domain.
+    public func seconds(_ op: CollectiveOperation, bytes: Double, algorithm: CollectiveAlgorithm? = nil) -> Double {
+        guard ranks > 1, bytes > 0 else { return 0 }
+        let nvlink = gpu.nvlinkBandwidthPerDirection
+        if layout.domains == 1 {
+            if let algorithm {
+                return CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: nvlink, timing: timing)
+            }
+            return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing).seconds
+        }
+        func hierarchical(_ phases: [CollectivePhase]) -> Double {
+            CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: nvlink, nicBandwidth: gpu.nicBandwidthPerDirection,
+                                  timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: folded)
+        }
+        switch op {
+        case .allReduce:
+            return [CollectiveAlgorithm.ring, .tree].map {
+                hierarchical(CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: $0))
+            }.min()!
+        case .allGather, .reduceScatter:
+            return hierarchical(CollectivePlanner.hierarchical(op, bytes: bytes, layout: layout))
+        case .allToAll:
+            let n = Double(ranks), m = Double(Swift.min(layout.perDomain, ranks))
+            let inside = bytes * (m - 1) / n / (nvlink * timing.linkEfficiency)
+            let outside = bytes * (n - m) / n / (gpu.nicBandwidthPerDirection * scaleOut.linkEfficiency)
+            return timing.baseLatency + scaleOut.stepLatency + Swift.max(inside, outside)
+        case .broadcast, .sendRecv:
+            preconditionFailure("\(op.rawValue) across domains: use pointToPoint")
+        }
+    }
+
+    /// Seconds for `bytes` sent from one GPU to another over NVLink (same domain) or the NICs.
+    public static func pointToPoint(bytes: Double, gpu: GPUSpec, sameDomain: Bool) -> Double {
+        let t = sameDomain ? CollectiveTiming.calibrated(for: gpu.architecture) : CollectiveTiming.scaleOut(for: gpu.architecture)
+        let bandwidth = sameDomain ? gpu.nvlinkBandwidthPerDirection : gpu.nicBandwidthPerDirection
+        return CollectiveRun.seconds(CollectivePlanner.plan(.sendRecv, bytes: bytes, ranks: 2, algorithm: .ring), bandwidth: bandwidth, timing: t)
+    }
+}

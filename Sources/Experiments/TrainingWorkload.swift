@@ -1,0 +1,339 @@
+// `kind: training`: one optimizer step of a transformer under TP × CP × PP × DP (EP inside the
+// data-parallel ranks), simulated by TrainingStep over ops from TrainingOps priced here.
+//
+// Placement (Megatron-LM's rank order, TP fastest, then CP, DP, PP): rank = tp_i + tp·(cp_i +
+// cp·(dp_i + dp·pp_i)). A TP group is contiguous inside an NVLink domain; a CP, EP or DP group
+// has min(size, domain / (tp·cp)) members per domain and crosses domains over the NICs (rails)
+// beyond that; consecutive pipeline stages share a domain when their blocks of tp·cp·dp ranks
+// fall in the same one. Each group's collectives are priced by GroupCollective on that layout.
+//
+// Pricing: a layer pass is the sum of its kernels (KernelModel: GEMMs, FlashAttention,
+// element-wise kernels; an fp8 GEMM first quantises its input, as Transformer Engine does) and
+// of its in-layer collectives, of which `stack.communication_overlap` is hidden (Megatron's
+// TP communication overlap). Training kernels are long, so CPU launch overhead is not modelled.
+//
+// Data parallelism: buckets of `bucket_parameters` parameters in backward order per model
+// chunk (plus the embedding and the head); per bucket a gradient all-reduce (ZeRO 0) or
+// reduce-scatter (ZeRO ≥ 1) in bf16 or fp32, and with ZeRO ≥ 1 a bf16 parameter all-gather
+// (overlapped with the forward when `overlap_param_gather`, else after the optimizer). ZeRO-3
+// gathers each layer's parameters for every pass and reduce-scatters its gradients after
+// every backward.
+//
+// Memory per GPU (Megatron-LM's mixed precision: bf16 weights, fp32 gradients, fp32 master
+// weights and two Adam moments, i.e. 2 + 4 + 12 bytes per parameter, with ZeRO sharding the
+// last 12, then the 4, then the 2 over dp; fp8 adds a 1-byte weight copy): weights, gradients,
+// optimizer state, the peak of activations stored under the schedule (from the simulation)
+// and the last stage's fp32 logits as workspace. The stage with most is reported.
+//
+// Model FLOPs (the `tflops_per_gpu` and `mfu` convention): per token 6 × (parameters a token
+// uses, less the input embedding) + 6 × layers × sequence × heads × head_dim (causal
+// attention: QKᵀ and PV over half the s² scores, forward and backward); MFU divides by the
+// dense tensor peak of the step's precision. This is the convention behind Megatron-Bridge's
+// published model TFLOP/s (e.g. Llama 3 70B: 449 GFLOP per token at 8,192 tokens).
+import Cluster
+import Hardware
+import Network
+import Report
+import Scenario
+import Stats
+import Workloads
+
+enum TrainingWorkload {
+    /// The layers of each virtual stage (pp × vp of them, in model order): as even as
+    /// possible, with the remainder going to the middle stages first (the first stage also
+    /// runs the embedding and the last the head, as Llama 3's layout gives them fewer layers).
+    static func layerRanges(layers: Int, virtualStages n: Int) -> [Range<Int>] {
+        var counts = Array(repeating: layers / n, count: n)
+        let order = n > 2 ? Array(1..<(n - 1)) + [0, n - 1] : Array(0..<n)
+        for i in 0..<(layers % n) { counts[order[i]] += 1 }
+        var start = 0
+        return counts.map { c in
+            defer { start += c }
+            return start..<(start + c)
+        }
+    }
+
+    static func shape(_ t: TrainingSpec) -> TrainingShape {
+        TrainingShape(model: t.model, tp: t.tp, cp: t.cp, ep: t.ep, sequenceParallel: t.sequenceParallel,
+                      microBatch: t.microBatch, sequence: t.sequenceLength, recompute: t.recompute,
+                      gemmInputBytes: t.precision.bytesPerElement)
+    }
+
+    /// One pseudo-layer of a chunk: a transformer layer, the embedding or the head.
+    enum Unit: Hashable {
+        case layer(Int), embedding, head
+    }
+
+    static func units(_ t: TrainingSpec) -> [[[Unit]]] {
+        let p = t.pp, v = t.virtualStages
+        let ranges = layerRanges(layers: t.model.layers, virtualStages: p * v)
+        return (0..<p).map { stage in
+            (0..<v).map { chunk in
+                let vs = chunk * p + stage
+                var units = ranges[vs].map { Unit.layer($0) }
+                if vs == 0 { units.insert(.embedding, at: 0) }
+                if vs == p * v - 1 { units.append(.head) }
+                return units
+            }
+        }
+    }
+
+    static func parameters(_ unit: Unit, _ s: TrainingShape) -> Double {
+        switch unit {
+        case .layer(let l): TrainingOps.parameters(l, s)
+        case .embedding, .head: TrainingOps.embeddingParameters(s)
+        }
+    }
+
+    /// Members per NVLink domain of a group whose ranks are `stride` apart.
+    static func layout(size: Int, stride: Int, domain: Int) -> DomainLayout {
+        DomainLayout(gpus: size, perDomain: Swift.max(1, Swift.min(size, domain / stride)))
+    }
+
+    struct Pricing {
+        var kernels: KernelModel
+        var precision: Precision
+        var groups: [CommGroup: GroupCollective]
+        var overlap: Double
+        var kernelEfficiency: Double
+
+        /// A pass's kernels run back to back; of its collectives, the `overlap` fraction is
+        /// hidden behind its GEMMs (Megatron's TP communication overlap splits each GEMM and
+        /// its neighbouring all-gather or reduce-scatter into chunks that pipeline), never
+        /// more than the GEMMs last.
+        func pass(_ ops: [NamedTrainingOp]) -> LayerPass {
+            var compute = 0.0, communication = 0.0, gemms = 0.0
+            for (_, op) in ops {
+                switch op {
+                case let .gemm(m, n, k, batch):
+                    if precision != .bf16 { compute += kernels.quantize(elements: Double(m * k * batch), to: precision).seconds }
+                    let gemm = kernels.gemm(m: m, n: n, k: k, precision: precision, batch: batch).seconds
+                    compute += gemm
+                    gemms += gemm
+                case let .attention(b, seq, h, kv, hd, shards, backward):
+                    let forward = kernels.attentionPrefill(batch: b, seq: seq, heads: h, kvHeads: kv, headDim: hd, precision: .bf16).seconds
+                    compute += forward / Double(shards) * (backward ? 2.5 : 1)
+                case let .elementwise(bytes):
+                    compute += kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds
+                case let .communication(kind, group, bytes):
+                    let op = CollectiveOperation(rawValue: kind.rawValue)!
+                    communication += groups[group]?.seconds(op, bytes: bytes) ?? 0
+                }
+            }
+            let hidden = Swift.min(overlap * communication, gemms / kernelEfficiency)
+            return LayerPass(compute: compute / kernelEfficiency, communication: communication - hidden)
+        }
+    }
+
+    /// The priced step and what the metrics need besides it.
+    struct Built {
+        var plan: TrainingStepPlan
+        /// Bytes per GPU of each stage before activations: weights, gradients, optimizer
+        /// state, workspace.
+        var staticMemory: [[(bytes: Double, category: MemoryCategory)]]
+        /// Kernels per layer pass (for the per-pass jitter).
+        var kernelsPerPass: Int
+        /// GPUs per pipeline stage (stage s starts at rank s × this).
+        var ranksPerStage: Int
+    }
+
+    static func build(_ spec: ScenarioSpec, _ t: TrainingSpec, network: RandomStream? = nil) -> Built? {
+        guard let cluster = spec.cluster else { return nil }
+        let system = cluster.system, gpu = system.gpu, domain = system.gpusPerNVLinkDomain
+        let s = shape(t)
+        let fatTree = RailFatTree(domainsPerLeaf: cluster.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
+                                  oversubscription: cluster.oversubscription)
+        func group(_ size: Int, stride: Int) -> GroupCollective {
+            GroupCollective(layout: layout(size: size, stride: stride, domain: domain), gpu: gpu, fatTree: fatTree, folded: t.fold)
+        }
+        let pricing = Pricing(kernels: KernelModel(gpu: gpu), precision: t.precision,
+                              groups: [.tp: group(t.tp, stride: 1), .cp: group(t.cp, stride: t.tp), .ep: group(t.ep, stride: t.tp * t.cp)],
+                              overlap: spec.stack.communicationOverlap, kernelEfficiency: spec.stack.kernelEfficiency)
+        let dp = group(t.dp, stride: t.tp * t.cp)
+        // Buckets of equal size cost the same: price each size once.
+        var priced: [String: Double] = [:]
+        func dpSeconds(_ op: CollectiveOperation, bytes: Double) -> Double {
+            let key = "\(op.rawValue) \(bytes)"
+            if let seconds = priced[key] { return seconds }
+            let seconds = dp.seconds(op, bytes: bytes)
+            priced[key] = seconds
+            return seconds
+        }
+        let gradientBytes = t.reduceGradientsInFP32 ? 4.0 : 2.0
+        let noise = { network?.lognormalFactor(cv: spec.noise.networkCV) ?? 1 }
+
+        // Passes of each distinct unit, priced once.
+        var forward: [Unit: LayerPass] = [:], backward: [Unit: LayerPass] = [:]
+        func ops(_ unit: Unit) -> (forward: [NamedTrainingOp], backward: [NamedTrainingOp]) {
+            switch unit {
+            case .layer(let l): (TrainingOps.forward(l, s), TrainingOps.backward(l, s))
+            case .embedding: (TrainingOps.embedding(s), TrainingOps.mirror(TrainingOps.embedding(s)))
+            case .head: (TrainingOps.head(s), TrainingOps.mirror(TrainingOps.head(s)))
+            }
+        }
+        func passes(_ unit: Unit) -> (LayerPass, LayerPass) {
+            // Layers of one kind (dense or MoE) cost the same: key them by their first.
+            let key: Unit = if case .layer(let l) = unit { .layer(s.isMoE(l) ? t.model.moe!.denseLayers : 0) } else { unit }
+            if let f = forward[key], let b = backward[key] { return (f, b) }
+            let o = ops(key)
+            forward[key] = pricing.pass(o.forward)
+            backward[key] = pricing.pass(o.backward)
+            return (forward[key]!, backward[key]!)
+        }
+
+        let stride = t.tp * t.cp * t.dp
+        func sameDomain(_ a: Int, _ b: Int) -> Bool {
+            // Every rank of stage a's block and its partner in stage b's block.
+            (0..<stride).allSatisfy { (a * stride + $0) / domain == (b * stride + $0) / domain }
+        }
+        let unitsByStage = units(t)
+        var stages: [StageWork] = []
+        var staticMemory: [[(bytes: Double, category: MemoryCategory)]] = []
+        for stage in 0..<t.pp {
+            let chunks = unitsByStage[stage]
+            var bucketOf: [[Int]] = [], reduce: [Double] = [], gather: [Double] = [], stageParameters = 0.0
+            for chunk in chunks {
+                var ids = Array(repeating: 0, count: chunk.count)
+                if t.zero == 3 {
+                    for (i, unit) in chunk.enumerated() {
+                        let params = parameters(unit, s)
+                        ids[i] = reduce.count
+                        reduce.append(dpSeconds(.reduceScatter, bytes: params * gradientBytes) * noise())
+                        gather.append(dpSeconds(.allGather, bytes: params * 2) * noise())
+                    }
+                } else {
+                    // Buckets fill in backward order (the last layer's gradients are ready first).
+                    var filled = 0.0
+                    var open: [Int] = []
+                    func close() {
+                        guard !open.isEmpty else { return }
+                        let params = open.reduce(0.0) { $0 + parameters(chunk[$1], s) }
+                        for i in open { ids[i] = reduce.count }
+                        let op: CollectiveOperation = t.zero == 0 ? .allReduce : .reduceScatter
+                        reduce.append(t.dp > 1 ? dpSeconds(op, bytes: params * gradientBytes) * noise() : 0)
+                        gather.append(t.dp > 1 && t.zero >= 1 ? dpSeconds(.allGather, bytes: params * 2) * noise() : 0)
+                        open = []
+                        filled = 0
+                    }
+                    for i in chunk.indices.reversed() {
+                        open.append(i)
+                        filled += parameters(chunk[i], s)
+                        if filled >= t.bucketParameters { close() }
+                    }
+                    close()
+                }
+                bucketOf.append(ids)
+                stageParameters += chunk.reduce(0.0) { $0 + parameters($1, s) }
+            }
+            let shard = t.zero >= 1 ? stageParameters / Double(t.dp) : stageParameters
+            // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
+            var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / spec.stack.kernelEfficiency
+            if t.zero >= 1 && t.zero < 3 && !t.overlapParameterGather { optimizer += gather.reduce(0, +) }
+            let next = (stage + 1) % t.pp
+            let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, next)) * noise() : 0
+            stages.append(StageWork(
+                forward: chunks.map { $0.map { passes($0).0 } }, backward: chunks.map { $0.map { passes($0).1 } },
+                activationBytes: chunks.map { $0.map { unit in if case .layer(let l) = unit { TrainingOps.activationBytes(l, s) } else { s.shardBytes } } },
+                bucket: bucketOf, reduceSeconds: reduce, gatherSeconds: gather, sendSeconds: send, optimizerSeconds: optimizer))
+            let replicas = Double(t.dp)
+            let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
+            var memory: [(bytes: Double, category: MemoryCategory)] = [
+                (t.zero >= 3 ? stageParameters * 2 / replicas + 2 * largestLayer * 2 : stageParameters * 2, .weights),
+                (t.zero >= 2 ? stageParameters * 4 / replicas : stageParameters * 4, .gradients),
+                (t.zero >= 1 ? stageParameters * 12 / replicas : stageParameters * 12, .optimizerState),
+            ]
+            if t.precision == .fp8 { memory.append((stageParameters / (t.zero >= 3 ? replicas : 1), .weights)) }
+            if stage == t.pp - 1 {
+                memory.append((Double(s.tokens * t.model.vocabulary / t.tp) * 4, .workspace))  // fp32 logits
+            }
+            staticMemory.append(memory)
+        }
+        let sharding: ParameterSharding = t.zero == 3 ? .perPass : .perStep(gatherParameters: t.zero >= 1 && t.overlapParameterGather && t.dp > 1)
+        let plan = TrainingStepPlan(stages: stages, microBatches: t.microBatches, chunks: t.virtualStages, replicas: t.fold ? 1 : t.dp,
+                                    sharding: sharding, overlapGradientReduce: t.overlapGradientReduce,
+                                    commSMFraction: Double(t.communicationSMs) / Double(gpu.smCount))
+        let kernels = TrainingOps.forward(0, s).filter { if case .communication = $0.op { false } else { true } }.count
+        return Built(plan: plan, staticMemory: staticMemory, kernelsPerPass: kernels, ranksPerStage: stride)
+    }
+
+    /// The step's peak memory per GPU: booked on a ledger per stage; throws when a stage does
+    /// not fit.
+    static func peakMemory(_ built: Built, result: TrainingStepResult, system: SystemSpec) throws(MemoryError) -> Double {
+        var peak = 0.0
+        for (stage, items) in built.staticMemory.enumerated() {
+            var ledger = MemoryLedger(device: "\(system.name) GPU \(stage * built.ranksPerStage) (pipeline stage \(stage))", capacity: system.gpu.hbmCapacity)
+            try ledger.book(items + [(result.peakActivationBytes[stage], .activations)])
+            peak = Swift.max(peak, ledger.total)
+        }
+        return peak
+    }
+
+    static func checkMemory(_ spec: ScenarioSpec, _ t: TrainingSpec) throws(MemoryError) {
+        guard let system = spec.cluster?.system, var built = build(spec, t) else { return }
+        built.plan.replicas = 1  // activations are the same on every replica without noise
+        _ = try peakMemory(built, result: TrainingStep.run(built.plan), system: system)
+    }
+
+    static func modelFLOPsPerToken(_ t: TrainingSpec) -> Double {
+        let m = t.model
+        let inputEmbedding = m.tiedEmbeddings ? 0 : Double(m.vocabulary * m.hidden)
+        return 6 * (m.activeParameters - inputEmbedding) + 6 * Double(m.layers * t.sequenceLength * m.heads * m.headDim)
+    }
+
+    static func run(_ spec: ScenarioSpec, training t: TrainingSpec, jitter: RandomStream, stragglers: RandomStream, network: RandomStream) -> [Metric] {
+        guard let system = spec.cluster?.system, let built = build(spec, t, network: network) else { return [] }
+        let p = t.pp
+        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
+        // Straggling: an entity is slow for the step when one of its GPUs is; folded, one
+        // entity stands for the stage's GPUs of every replica.
+        let entities = built.plan.replicas * p
+        let slow = (0..<entities).map { _ in
+            straggling.isOff ? 1 : t.fold ? straggling.folded(gpus: t.tp * t.cp * t.dp, stream: stragglers)
+                : straggling.bruteForce(gpus: t.tp * t.cp, stream: stragglers)
+        }
+        // One draw per layer pass with the spread of the sum of its kernels' independent draws;
+        // recorded so that the communication-free rerun sees the same draws.
+        let cv = spec.noise.kernelCV / Double(built.kernelsPerPass).squareRoot()
+        var draws = Array(repeating: [Double](), count: entities)
+        var used = Array(repeating: 0, count: entities)
+        let draw: (Int) -> Double = { e in
+            defer { used[e] += 1 }
+            if used[e] == draws[e].count { draws[e].append(cv > 0 ? jitter.lognormalFactor(cv: cv) : 1) }
+            return draws[e][used[e]]
+        }
+        let result = TrainingStep.run(built.plan, slowdown: { slow[$0] }, jitter: draw)
+        // Exposed communication: how much sooner the step would end with free communication.
+        var free = built.plan
+        free.stages = free.stages.map { stage in
+            var s = stage
+            s.forward = s.forward.map { $0.map { LayerPass(compute: $0.compute, communication: 0) } }
+            s.backward = s.backward.map { $0.map { LayerPass(compute: $0.compute, communication: 0) } }
+            s.reduceSeconds = s.reduceSeconds.map { _ in 0 }
+            s.gatherSeconds = s.gatherSeconds.map { _ in 0 }
+            s.sendSeconds = 0
+            s.optimizerSeconds = stage.optimizerSeconds - (t.zero >= 1 && t.zero < 3 && !t.overlapParameterGather ? stage.gatherSeconds.reduce(0, +) : 0)
+            return s
+        }
+        used = Array(repeating: 0, count: entities)
+        let ideal = TrainingStep.run(free, slowdown: { slow[$0] }, jitter: draw)
+        let memory = (try? peakMemory(built, result: result, system: system)) ?? .nan
+        let step = result.stepTime
+        let tokens = Double(t.globalBatch * t.sequenceLength)
+        let gpus = Double(t.gpus)
+        let tflops = modelFLOPsPerToken(t) * tokens / step / gpus / 1e12
+        return [
+            Metric("step_time_s", unit: "s", step),
+            Metric("tokens_per_s", unit: "tokens/s", tokens / step),
+            Metric("tokens_per_s_per_gpu", unit: "tokens/s", tokens / step / gpus),
+            Metric("tflops_per_gpu", unit: "TFLOP/s", tflops),
+            Metric("mfu", unit: "ratio", tflops * 1e12 / (system.gpu.tensor[t.precision] ?? .nan)),
+            Metric("bubble_fraction", unit: "ratio", result.bubbleFraction),
+            Metric("exposed_comm_s", unit: "s", Swift.max(0, step - ideal.stepTime)),
+            Metric("compute_time_s", unit: "s", result.computeTime),
+            Metric("layer_comm_time_s", unit: "s", result.layerCommunication),
+            Metric("peak_memory_bytes", unit: "B", memory),
+            Metric("weight_bytes_per_gpu", unit: "B", built.staticMemory.map { $0.filter { $0.category == .weights }.reduce(0) { $0 + $1.bytes } }.max() ?? 0),
+            Metric("activation_bytes_per_gpu", unit: "B", result.peakActivationBytes.max() ?? 0),
+        ]
+    }
+}

