@@ -296,9 +296,6 @@ public enum ScenarioLoader {
             return readDecode(node, log: log).map(WorkloadSpec.decode)
         case .serving:
             return readServing(node, log: log).map(WorkloadSpec.serving)
-        default:
-            log.error(kindNode.origin, "workload.kind", "kind \"\(kind.rawValue)\" is not available in this version (available: \(WorkloadKind.implemented.map(\.rawValue).joined(separator: ", ")))")
-            return nil
         }
     }
 

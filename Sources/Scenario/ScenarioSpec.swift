@@ -65,9 +65,6 @@ public struct NoiseSpec: Sendable, Equatable {
 
 public enum WorkloadKind: String, CaseIterable, Sendable {
     case transfers, gemm, memcpy, collective, training, decode, serving
-
-    /// The kinds this build can simulate; the others are part of the schema but come later.
-    public static let implemented: [WorkloadKind] = [.transfers, .gemm, .memcpy, .collective, .training, .decode, .serving]
 }
 
 public enum WorkloadSpec: Sendable {
