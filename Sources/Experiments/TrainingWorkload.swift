@@ -229,11 +229,32 @@ enum TrainingWorkload {
             // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
             var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / spec.stack.kernelEfficiency
             if t.zero >= 1 && t.zero < 3 && !t.overlapParameterGather { optimizer += gather.reduce(0, +) }
+            // Offloaded layers (the stage's first `offload_layers`): their activations leave HBM
+            // on the copy engines while later layers compute and come back before their
+            // backward; a pass over a chunk waits only when its copies take longer than its
+            // compute. Two layers' worth stays in HBM as the copy buffers.
+            var activations = chunks.map { $0.map { unit in if case .layer(let l) = unit { TrainingOps.activationBytes(l, s) } else { s.shardBytes } } }
+            var forwardPasses = chunks.map { $0.map { passes($0).0 } }, backwardPasses = chunks.map { $0.map { passes($0).1 } }
+            var remaining = t.offloadLayers, largestOffload = 0.0
+            for c in chunks.indices {
+                var copy = 0.0
+                for (i, unit) in chunks[c].enumerated() where remaining > 0 {
+                    guard case .layer = unit else { continue }
+                    remaining -= 1
+                    copy += activations[c][i] / gpu.hostBandwidthPerDirection
+                    largestOffload = Swift.max(largestOffload, activations[c][i])
+                    activations[c][i] = 0
+                }
+                guard copy > 0, let last = chunks[c].indices.last else { continue }
+                let forwardCompute = forwardPasses[c].reduce(0) { $0 + $1.compute }
+                let backwardCompute = backwardPasses[c].reduce(0) { $0 + $1.compute }
+                forwardPasses[c][last].communication += Swift.max(0, copy - forwardCompute)
+                backwardPasses[c][0].communication += Swift.max(0, copy - backwardCompute)
+            }
             let next = (stage + 1) % t.pp
             let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, next)) * noise() : 0
             stages.append(StageWork(
-                forward: chunks.map { $0.map { passes($0).0 } }, backward: chunks.map { $0.map { passes($0).1 } },
-                activationBytes: chunks.map { $0.map { unit in if case .layer(let l) = unit { TrainingOps.activationBytes(l, s) } else { s.shardBytes } } },
+                forward: forwardPasses, backward: backwardPasses, activationBytes: activations,
                 bucket: bucketOf, reduceSeconds: reduce, gatherSeconds: gather, sendSeconds: send, optimizerSeconds: optimizer))
             let replicas = Double(t.dp)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
@@ -243,6 +264,7 @@ enum TrainingWorkload {
                 (t.zero >= 1 ? stageParameters * 12 / replicas : stageParameters * 12, .optimizerState),
             ]
             if t.precision == .fp8 { memory.append((stageParameters / (t.zero >= 3 ? replicas : 1), .weights)) }
+            if largestOffload > 0 { memory.append((2 * largestOffload, .workspace)) }
             if stage == t.pp - 1 {
                 memory.append((Double(s.tokens * t.model.vocabulary / t.tp) * 4, .workspace))  // fp32 logits
             }

@@ -80,13 +80,16 @@ public struct GPUSpec: Sendable, Equatable {
     public var nvls: Bool
     /// Scale-out NIC bandwidth per GPU per direction, bytes/s.
     public var nicBandwidthPerDirection: Double
+    /// Achievable copy bandwidth between the GPU and its host's memory per direction (PCIe or
+    /// NVLink-C2C copy engines), bytes/s: a measured rate, not the link's peak.
+    public var hostBandwidthPerDirection: Double
     /// Thermal design power, W.
     public var tdp: Double
 
     public init(
         name: String, architecture: Architecture, smCount: Int, clock: Double, tensor: TensorRates, expRate: Double,
         hbmCapacity: Double, hbmBandwidth: Double, l2Size: Double, nvlinkBandwidthPerDirection: Double, nvls: Bool,
-        nicBandwidthPerDirection: Double, tdp: Double
+        nicBandwidthPerDirection: Double, hostBandwidthPerDirection: Double, tdp: Double
     ) {
         self.name = name
         self.architecture = architecture
@@ -100,6 +103,7 @@ public struct GPUSpec: Sendable, Equatable {
         self.nvlinkBandwidthPerDirection = nvlinkBandwidthPerDirection
         self.nvls = nvls
         self.nicBandwidthPerDirection = nicBandwidthPerDirection
+        self.hostBandwidthPerDirection = hostBandwidthPerDirection
         self.tdp = tdp
     }
 }

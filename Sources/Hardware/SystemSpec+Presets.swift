@@ -42,6 +42,7 @@ extension SystemSpec {
             nvlinkBandwidthPerDirection: 450e9,    // NVLink 4: 900 GB/s bidirectional [n]
             nvls: true,                            // NVSwitch gen3 SHARP [m]
             nicBandwidthPerDirection: 50e9,        // 1 × ConnectX-7 400 Gb/s per GPU [n]
+            hostBandwidthPerDirection: 55.4e9,     // PCIe Gen5 x16 host-to-device copy measured on H200, 88% of 63 GB/s [datasheets.md 1.3]; same link
             tdp: 700                               // [a]
         ),
         gpusPerNVLinkDomain: 8                     // 8 GPUs, 4 NVSwitch chips [m]
@@ -62,6 +63,7 @@ extension SystemSpec {
             nvlinkBandwidthPerDirection: 450e9,    // "18x 4th Gen NVLink, 900GB/s" [n]
             nvls: true,                            // measured (NCCL01) [datasheets.md 1.3]
             nicBandwidthPerDirection: 50e9,        // "10x 400Gbe Infiniband" per 8 GPUs + storage [n]
+            hostBandwidthPerDirection: 55.4e9,     // PCIe Gen5 x16 host-to-device copy measured on H200, 88% of 63 GB/s [datasheets.md 1.3]
             tdp: 700                               // "H200 TGP 700W" [n]
         ),
         gpusPerNVLinkDomain: 8
@@ -88,6 +90,7 @@ extension SystemSpec {
             nvlinkBandwidthPerDirection: 900e9,    // NVLink 5: 1.8 TB/s bidirectional [n]
             nvls: true,                            // measured (NCCL06)
             nicBandwidthPerDirection: 50e9,        // 1 × ConnectX-7 400 Gb/s per GPU [n]
+            hostBandwidthPerDirection: 55.4e9,     // PCIe Gen5 x16 host-to-device copy measured on H200, 88% of 63 GB/s [datasheets.md 1.3]; same link
             tdp: 1000                              // "B200 TGP 1000W" [n]
         ),
         gpusPerNVLinkDomain: 8                     // 2 NVLink-5 switch chips [c]
@@ -114,6 +117,7 @@ extension SystemSpec {
             nvlinkBandwidthPerDirection: 900e9,    // 1.8 TB/s bidirectional [d]
             nvls: true,                            // [datasheets.md 1.3]
             nicBandwidthPerDirection: 50e9,        // ConnectX-7 400 Gb/s, 4 per 4-GPU tray [o][q]
+            hostBandwidthPerDirection: 201e9,      // Grace-to-GPU copy engines over NVLink-C2C, Azure nvbandwidth (not the 450 GB/s spec) [datasheets.md 1.3]
             tdp: 1200                              // [i][m]
         ),
         gpusPerNVLinkDomain: 72                    // 18 compute trays, 9 switch trays [q]
@@ -141,6 +145,7 @@ extension SystemSpec {
             nvlinkBandwidthPerDirection: 900e9,    // 1.8 TB/s bidirectional [g]
             nvls: true,                            // [datasheets.md 1.3]
             nicBandwidthPerDirection: 100e9,       // ConnectX-8 800 Gb/s per GPU [o][p]
+            hostBandwidthPerDirection: 201e9,      // Grace-to-GPU copy engines over NVLink-C2C, Azure nvbandwidth (not the 450 GB/s spec) [datasheets.md 1.3]; no GB300 measurement, same C2C
             tdp: 1400                              // [i][h]
         ),
         gpusPerNVLinkDomain: 72                    // 9 NVSwitch trays [p]

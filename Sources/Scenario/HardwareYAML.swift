@@ -8,7 +8,7 @@ import Hardware
 public enum HardwareYAML {
     static let systemKeys = ["preset", "name", "description", "gpus_per_nvlink_domain", "gpu"]
     static let gpuKeys = ["name", "architecture", "sms", "clock", "tensor", "exp_rate", "hbm_capacity", "hbm_bandwidth",
-                          "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "tdp"]
+                          "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "host_bandwidth", "tdp"]
     static let tensorKeys = Precision.allCases.map(\.rawValue)
 
     /// The YAML of `system` for pasting under `cluster:` in a scenario.
@@ -39,6 +39,7 @@ public enum HardwareYAML {
             "    nvlink_bandwidth: \(quantity(g.nvlinkBandwidthPerDirection, "B/s"))",
             "    nvls: \(g.nvls)",
             "    nic_bandwidth: \(quantity(g.nicBandwidthPerDirection, "B/s"))",
+            "    host_bandwidth: \(quantity(g.hostBandwidthPerDirection, "B/s"))",
             "    tdp: \(quantity(g.tdp, "W"))",
         ]
         return lines.joined(separator: "\n") + "\n"
@@ -128,6 +129,7 @@ public enum HardwareYAML {
             nvlinkBandwidthPerDirection: need(f.quantity("nvlink_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nvlinkBandwidthPerDirection, "nvlink_bandwidth", "a bandwidth") ?? 1,
             nvls: f.bool("nvls") ?? base?.nvls ?? false,
             nicBandwidthPerDirection: need(f.quantity("nic_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nicBandwidthPerDirection, "nic_bandwidth", "a bandwidth") ?? 1,
+            hostBandwidthPerDirection: need(f.quantity("host_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.hostBandwidthPerDirection, "host_bandwidth", "a bandwidth") ?? 1,
             tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true) ?? base?.tdp, "tdp", "a power") ?? 1
         )
         return log.errors.count == errorsBefore ? gpu : nil

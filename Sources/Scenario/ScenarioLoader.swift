@@ -464,7 +464,7 @@ public enum ScenarioLoader {
     static func readTraining(_ node: ConfigNode, log: DiagnosticLog) -> TrainingSpec? {
         guard let f = FieldReader(node, path: "workload", log: log, allowed: [
             "kind", "model", "precision", "parallelism", "sequence_length", "global_batch", "micro_batch", "recompute", "zero",
-            "gradient_reduce_precision", "bucket_parameters", "overlap_grad_reduce", "overlap_param_gather", "communication_sms", "fold",
+            "gradient_reduce_precision", "bucket_parameters", "overlap_grad_reduce", "overlap_param_gather", "communication_sms", "offload_layers", "fold",
         ]) else { return nil }
         let errorsBefore = log.errors.count
         var model: ModelSpec?
@@ -512,6 +512,7 @@ public enum ScenarioLoader {
         let overlapGrad = f.bool("overlap_grad_reduce") ?? true
         let overlapParam = f.bool("overlap_param_gather") ?? true
         let sms = f.integer("communication_sms", in: 0...1024) ?? 16
+        let offload = f.integer("offload_layers", in: 0...100_000) ?? 0
         let fold = f.bool("fold") ?? true
         guard log.errors.count == errorsBefore, let model, let sequence, let globalBatch else { return nil }
         let dpValue = dp ?? 0  // 0: from cluster.gpus, resolved by the caller
@@ -531,7 +532,7 @@ public enum ScenarioLoader {
             model: model, precision: precision, tp: tp, pp: pp, dp: dpValue, cp: cp, ep: ep, virtualStages: vp, sequenceParallel: sp && tp > 1,
             sequenceLength: sequence, globalBatch: globalBatch, microBatch: microBatch, recompute: recompute, zero: zero,
             reduceGradientsInFP32: fp32, bucketParameters: bucket, overlapGradientReduce: overlapGrad, overlapParameterGather: overlapParam,
-            communicationSMs: sms, fold: fold)
+            communicationSMs: sms, offloadLayers: offload, fold: fold)
     }
 
     /// Checks a training workload against its cluster, deriving dp from cluster.gpus when the

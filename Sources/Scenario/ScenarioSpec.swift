@@ -119,6 +119,9 @@ public struct TrainingSpec: Sendable, Equatable {
     public var overlapParameterGather: Bool
     /// SMs per GPU that data-parallel communication kernels hold while they run.
     public var communicationSMs: Int
+    /// Transformer layers per pipeline stage whose activations are copied to host memory after
+    /// their forward and back before their backward (Megatron's cpu_offloading_num_layers).
+    public var offloadLayers: Int
     /// Simulate one data-parallel replica (symmetry folding) or all of them.
     public var fold: Bool
 

@@ -397,7 +397,7 @@ public enum TrainingStep {
             step = Swift.max(step, Swift.max(computeEnd, streams[stage].end) + plan.stages[stage].optimizerSeconds)
         }
         let busiest = entities.indices.max { entities[$0].busy < entities[$1].busy }!
-        let idle = entities.map { pipelineEnd > 0 ? (pipelineEnd - $0.busy - $0.gatherWait) / pipelineEnd : 0 }
+        let idle = entities.map { pipelineEnd > 0 ? Swift.max(0, pipelineEnd - $0.busy - $0.gatherWait) / pipelineEnd : 0 }
         return TrainingStepResult(
             stepTime: step, pipelineEnd: pipelineEnd, bubbleFraction: idle.reduce(0, +) / Double(idle.count),
             peakActivationBytes: (0..<p).map { stage in stride(from: stage, to: entities.count, by: p).map { entities[$0].peakActivations }.max() ?? 0 },

@@ -9,7 +9,7 @@ import Workloads
 
 @Suite struct TrainingTests {
     static func yaml(system: String = "h100-sxm", gpus: Int, model: String = "llama3-70b", tp: Int, pp: Int, dp: Int,
-                     sequence: Int = 4096, batch: Int, extra: String = "", top: String = "") -> String {
+                     sequence: Int = 4096, batch: Int, recompute: String = "selective", extra: String = "", top: String = "") -> String {
         """
         name: t
         cluster: { system: \(system), gpus: \(gpus) }
@@ -20,7 +20,7 @@ import Workloads
           parallelism: { tp: \(tp), pp: \(pp), dp: \(dp) }
           sequence_length: \(sequence)
           global_batch: \(batch)
-          recompute: selective
+          recompute: \(recompute)
         \(extra)
         """
     }
@@ -29,7 +29,7 @@ import Workloads
     /// scenarios/reference/ (which states what the source gives and what is assumed). The
     /// issue asks for 10%; the bound here guards what the model achieves today (see the
     /// closing note for the remaining gap) and fails if a change moves a point further away.
-    @Test(arguments: [("L301", "training-l301", 0.20), ("MEG04", "training-meg04", 0.20)])
+    @Test(arguments: [("L301", "training-l301", 0.20), ("MEG04", "training-meg04", 0.20), ("MB02", "training-mb02", 0.25)])
     func calibrationPoints(id: String, scenario: String, tolerance: Double) throws {
         let reference = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
         let row = try CSVTable(contentsOf: reference.path).records.first { $0["id"] == id }!
@@ -106,6 +106,25 @@ import Workloads
         print("straggler mean step: folded \(folded) s, brute force \(brute) s, without stragglers \(quiet) s")
         #expect(abs(folded / brute - 1) < 0.02)
         #expect(folded > quiet * 1.08)
+    }
+
+    /// Activation offloading (GB200's Grace memory over NVLink-C2C): offloaded layers' activations
+    /// leave HBM, and the step slows only when the copies outlast the compute they hide behind.
+    @Test func offloadingMovesActivationsOutOfHBM() throws {
+        func run(_ system: String, _ layers: Int) throws -> [String: Double] {
+            try metrics(Self.yaml(system: system, gpus: 8, model: "llama3-8b", tp: 1, pp: 1, dp: 8, sequence: 8192, batch: 16,
+                                  recompute: "none", extra: "  offload_layers: \(layers)\n  zero: 3"))
+        }
+        for system in ["gb200-nvl72", "h100-sxm"] {
+            let none = try run(system, 0), half = try run(system, 16)
+            print("\(system): activations \(none["activation_bytes_per_gpu"]! / 1e9) → \(half["activation_bytes_per_gpu"]! / 1e9) GB, step \(none["step_time_s"]!) → \(half["step_time_s"]!) s")
+            #expect(abs(half["activation_bytes_per_gpu"]! / none["activation_bytes_per_gpu"]! - 0.5) < 0.05)
+            #expect(half["step_time_s"]! >= none["step_time_s"]! * (1 - 1e-12))
+        }
+        // Over PCIe (55 GB/s) the copies outlast the compute; over NVLink-C2C (201 GB/s) they hide.
+        let slowdown = { (system: String) in try run(system, 16)["step_time_s"]! / run(system, 0)["step_time_s"]! }
+        #expect(try slowdown("h100-sxm") > 1.05)
+        #expect(try slowdown("gb200-nvl72") < 1.01)
     }
 
     /// A step that does not fit says which stage, how much and on what.
