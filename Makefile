@@ -72,7 +72,12 @@ plots: build
 	  awk -F, -v s=$$sys -v r=$$rate '$$3 == "tokens_per_s_per_gpu" { t = $$6 } $$3 == "tpot_p99_s" { p = $$6 } END { print s, r, t, p }' \
 	    results/plots/serve-$$sys-$$rate/summary.csv >> results/plots/latency.dat; done; done
 	gnuplot -e 'SYSTEMS="h100-sxm gb200-nvl72"' plots/latency.gp
-	@echo "plots: results/plots/busbw.png speedup.png latency.png"
+	$(RELEASE_BIN) run scenarios/llama3-405b-training.yaml --quiet --out results/plots/training --replications 1 >/dev/null
+	awk -F, 'NR > 1 { v[$$2] = 1; m[$$2, $$3] = $$6 } END { n = split("h100 gb200-nvl72 gb300-nvl72", o, " "); for (i = 1; i <= n; i++) \
+	  print o[i], m[o[i], "compute_time_s"], m[o[i], "layer_comm_time_s"], m[o[i], "step_time_s"] - m[o[i], "compute_time_s"] - m[o[i], "layer_comm_time_s"] }' \
+	  results/plots/training/summary.csv > results/plots/breakdown.dat
+	gnuplot plots/breakdown.gp
+	@echo "plots: results/plots/busbw.png speedup.png latency.png breakdown.png"
 
 clean:
 	rm -rf .build

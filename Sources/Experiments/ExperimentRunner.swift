@@ -90,10 +90,11 @@ public enum ExperimentRunner {
         return ExperimentResults(scenario: plan.name, seed: plan.seed, variants: plan.variants.map(\.name), replications: results)
     }
 
-    /// Kernel spans of replication 1 of `variant` on GPU 0 (compute and communication streams):
-    /// the prefill and the first `steps` decode steps, or a kernel workload's loop. Nil when
-    /// the workload kind has no trace yet.
-    public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int) -> [TraceSpan]? {
+    /// The trace of replication 1 of `variant`: GPU 0's kernels on its compute and
+    /// communication streams (the prefill and the first `steps` decode steps, or a kernel
+    /// workload's loop), or a training step's stages (its first `steps` micro-batches). Nil
+    /// when the workload kind has no trace.
+    public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int) -> TraceData? {
         let spec = plan.variants[variant].spec
         let jitter = RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
                                             replication: 1, source: Source.kernel.rawValue))
@@ -103,10 +104,14 @@ public enum ExperimentRunner {
             spans = DecodeWorkload.trace(spec, decode: d, steps: steps, jitter: jitter)
         case .gemm, .memcpy:
             spans = KernelWorkloads.trace(spec, jitter: jitter)
+        case .training(let t):
+            return TrainingWorkload.trace(spec, t, microBatches: steps, jitter: jitter)
         default:
             return nil
         }
-        return spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes) }
+        return TraceData(spans: spans.map {
+            TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes)
+        })
     }
 
     /// A run without noise whose workload draws nothing at random (serving draws arrivals).

@@ -255,7 +255,14 @@ enum TrainingWorkload {
             let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, next)) * noise() : 0
             stages.append(StageWork(
                 forward: forwardPasses, backward: backwardPasses, activationBytes: activations,
-                bucket: bucketOf, reduceSeconds: reduce, gatherSeconds: gather, sendSeconds: send, optimizerSeconds: optimizer))
+                bucket: bucketOf, reduceSeconds: reduce, gatherSeconds: gather, sendSeconds: send, optimizerSeconds: optimizer,
+                layerNames: chunks.map { $0.map { unit in
+                    switch unit {
+                    case .layer(let l): "L\(l)"
+                    case .embedding: "embedding"
+                    case .head: "head"
+                    }
+                } }))
             let replicas = Double(t.dp)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
             var memory: [(bytes: Double, category: MemoryCategory)] = [
@@ -294,6 +301,24 @@ enum TrainingWorkload {
         guard let system = spec.cluster?.system, var built = build(spec, t) else { return }
         built.plan.replicas = 1  // activations are the same on every replica without noise
         _ = try peakMemory(built, result: TrainingStep.run(built.plan), system: system)
+    }
+
+    /// The step of replication 1 on the first replica's stages (one process per stage, named
+    /// by its first GPU): the layer passes and exposed collectives of the first `microBatches`
+    /// micro-batches, every data-parallel operation, and arrows for the activations and
+    /// gradients those micro-batches send between stages.
+    static func trace(_ spec: ScenarioSpec, _ t: TrainingSpec, microBatches: Int, jitter: RandomStream) -> TraceData? {
+        guard var built = build(spec, t) else { return nil }
+        built.plan.replicas = 1
+        let cv = spec.noise.kernelCV / Double(built.kernelsPerPass).squareRoot()
+        let result = TrainingStep.run(built.plan, jitter: { _ in cv > 0 ? jitter.lognormalFactor(cv: cv) : 1 }, record: true)
+        let gpu = { (entity: Int) in entity * built.ranksPerStage }
+        let spans = result.spans.filter { ($0.microBatch ?? 0) < microBatches }
+        let sends = result.sends.filter { $0.microBatch < microBatches }
+        return TraceData(
+            spans: spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: gpu($0.entity), stream: $0.stream, hbmBytes: 0) },
+            flows: sends.map { TraceFlow(name: $0.name, fromGPU: gpu($0.from), fromStream: 0, start: $0.start, toGPU: gpu($0.to), toStream: 0, end: $0.end) },
+            processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }))
     }
 
     static func modelFLOPsPerToken(_ t: TrainingSpec) -> Double {

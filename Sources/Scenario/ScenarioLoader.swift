@@ -614,7 +614,7 @@ public enum ScenarioLoader {
 
     /// Valid keys that the chosen workload does not read get a warning, not silence.
     static func warnAboutUnusedKnobs(_ top: FieldReader, workload: WorkloadSpec, stack: StackSpec, noise: NoiseSpec, log: DiagnosticLog) {
-        let synchronous: [WorkloadKind] = [.collective, .decode, .serving]
+        let synchronous: [WorkloadKind] = [.collective, .training, .decode, .serving]
         if noise.stragglerProbability > 0, !synchronous.contains(workload.kind) {
             log.warning(top.value("noise")?["stragglers"]?.origin, "noise.stragglers", "has no effect on workload kind \"\(workload.kind.rawValue)\" (no synchronous multi-GPU steps)")
         }
@@ -628,7 +628,7 @@ public enum ScenarioLoader {
             return
         }
         guard workload.kind == .transfers else {
-            if noise.networkCV > 0 {
+            if noise.networkCV > 0 && workload.kind != .training {
                 log.warning(top.value("noise")?["network_cv"]?.origin, "noise.network_cv", "has no effect on workload kind \"\(workload.kind.rawValue)\" (it moves no data over links)")
             }
             return

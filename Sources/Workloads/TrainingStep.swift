@@ -58,9 +58,11 @@ public struct StageWork: Sendable {
     public var sendSeconds: Double
     /// The optimizer step after the stage's gradients are reduced.
     public var optimizerSeconds: Double
+    /// Names of each chunk's layers, for traces ("L12", "embedding", "head").
+    public var layerNames: [[String]]
 
     public init(forward: [[LayerPass]], backward: [[LayerPass]], activationBytes: [[Double]], bucket: [[Int]],
-                reduceSeconds: [Double], gatherSeconds: [Double], sendSeconds: Double, optimizerSeconds: Double) {
+                reduceSeconds: [Double], gatherSeconds: [Double], sendSeconds: Double, optimizerSeconds: Double, layerNames: [[String]] = []) {
         self.forward = forward
         self.backward = backward
         self.activationBytes = activationBytes
@@ -69,6 +71,7 @@ public struct StageWork: Sendable {
         self.gatherSeconds = gatherSeconds
         self.sendSeconds = sendSeconds
         self.optimizerSeconds = optimizerSeconds
+        self.layerNames = layerNames
     }
 }
 
@@ -102,6 +105,28 @@ public struct TrainingStepPlan: Sendable {
     }
 }
 
+/// One span of a recorded step: an entity's layer pass (stream 0), its exposed in-layer
+/// communication (stream 1), or its stage's data-parallel operation (stream 2).
+public struct StepSpan: Sendable, Equatable {
+    public var entity: Int
+    /// The micro-batch of a layer pass (nil for data-parallel operations).
+    public var microBatch: Int?
+    public var stream: Int
+    public var name: String
+    public var start: Double
+    public var end: Double
+}
+
+/// An activation or gradient sent between entities.
+public struct StepSend: Sendable, Equatable {
+    public var name: String
+    public var microBatch: Int
+    public var from: Int
+    public var to: Int
+    public var start: Double
+    public var end: Double
+}
+
 public struct TrainingStepResult: Sendable, Equatable {
     public var stepTime: Double
     /// When the last backward pass ended.
@@ -118,6 +143,9 @@ public struct TrainingStepResult: Sendable, Equatable {
     public var computeTime: Double
     public var layerCommunication: Double
     public var events: Int
+    /// With `record`: the entities' spans and sends, in time order of their ends.
+    public var spans: [StepSpan] = []
+    public var sends: [StepSend] = []
 }
 
 public enum TrainingStep {
@@ -168,7 +196,8 @@ public enum TrainingStep {
 
     /// Runs one step. `slowdown(entity)` is the entity's straggler factor for the step, and
     /// `jitter(entity)` a factor drawn for each layer pass it runs (1 for a run without noise).
-    public static func run(_ plan: TrainingStepPlan, slowdown: (Int) -> Double = { _ in 1 }, jitter: (Int) -> Double = { _ in 1 }) -> TrainingStepResult {
+    public static func run(_ plan: TrainingStepPlan, slowdown: (Int) -> Double = { _ in 1 }, jitter: (Int) -> Double = { _ in 1 },
+                           record: Bool = false) -> TrainingStepResult {
         let p = plan.stages.count, v = plan.chunks, m = plan.microBatches
         let orders = (0..<p).map { PipelineSchedule.order(stage: $0, stages: p, microBatches: m, chunks: v) }
         let sim = Simulator<Event>()
@@ -183,6 +212,13 @@ public enum TrainingStep {
         func arrivalKey(_ t: PipelineTask) -> Int { (t.microBatch * v + t.chunk) * 2 + (t.forward ? 1 : 0) }
         func rate(_ stage: Int) -> Double { streams[stage].busy ? 1 - fraction : 1 }
         var pipelineEnd = 0.0
+        var spans: [StepSpan] = [], sends: [StepSend] = []
+        var streamStart = [Double](repeating: 0, count: p)
+        func passName(_ e: Int, _ t: PipelineTask, _ index: Int) -> String {
+            let names = plan.stages[entities[e].stage].layerNames
+            let layer = t.chunk < names.count && index < names[t.chunk].count ? names[t.chunk][index] : "layer \(index)"
+            return "\(t.forward ? "F" : "B")\(t.microBatch) \(layer)"
+        }
 
         // MARK: the data-parallel stream
         func post(_ stage: Int, key: Int, seconds: Double, gather: Bool) {
@@ -199,6 +235,7 @@ public enum TrainingStep {
             guard !streams[stage].busy, streams[stage].head < streams[stage].queue.count,
                   streams[stage].queue[streams[stage].head].posts == plan.replicas else { return }
             setBusy(stage, true)
+            streamStart[stage] = sim.now
             sim.schedule(.streamDone(stage: stage), after: streams[stage].queue[streams[stage].head].seconds)
         }
         /// Changes the stage's SM share: every computing entity of the stage is re-timed.
@@ -283,6 +320,7 @@ public enum TrainingStep {
                 entities[e].lastUpdate = sim.now
                 entities[e].version += 1
                 entities[e].busy -= sim.now  // busy accumulates the span of the layer
+                entities[e].waitStart = sim.now  // the pass's start, for the trace
                 sim.schedule(.computeDone(entity: e, version: entities[e].version), after: entities[e].remaining / rate(stage))
             }
         }
@@ -337,6 +375,10 @@ public enum TrainingStep {
                 let entity = entities[e].replica * p + target % p
                 let link = t.forward ? stage : target % p  // the boundary below the higher stage
                 sim.schedule(.arrival(entity: entity, key: arrivalKey(next)), after: plan.stages[link].sendSeconds)
+                if record {
+                    sends.append(StepSend(name: "\(t.forward ? "activation" : "gradient") \(t.microBatch)", microBatch: t.microBatch, from: e, to: entity,
+                                          start: sim.now, end: sim.now + plan.stages[link].sendSeconds))
+                }
             }
             if currentTask(e) == nil, case .perStep = plan.sharding, !plan.overlapGradientReduce {
                 for (b, seconds) in plan.stages[stage].reduceSeconds.enumerated() where seconds > 0 {
@@ -372,6 +414,13 @@ public enum TrainingStep {
                 let index = t.forward ? entities[e].layer : passes.count - 1 - entities[e].layer
                 entities[e].phase = .communication
                 entities[e].communication += passes[index].communication
+                if record {
+                    let name = passName(e, t, index)
+                    spans.append(StepSpan(entity: e, microBatch: t.microBatch, stream: 0, name: name, start: entities[e].waitStart, end: sim.now))
+                    if passes[index].communication > 0 {
+                        spans.append(StepSpan(entity: e, microBatch: t.microBatch, stream: 1, name: name + " collectives", start: sim.now, end: sim.now + passes[index].communication))
+                    }
+                }
                 sim.schedule(.layerDone(entity: e), after: passes[index].communication)
             case .layerDone(let e):
                 layerFinished(e)
@@ -381,6 +430,12 @@ public enum TrainingStep {
             case .streamDone(let stage):
                 let op = streams[stage].queue[streams[stage].head]
                 streams[stage].head += 1
+                if record {
+                    for e in stride(from: stage, to: entities.count, by: p) {
+                        spans.append(StepSpan(entity: e, microBatch: nil, stream: 2, name: op.isGather ? "parameter all-gather" : "gradient reduction",
+                                              start: streamStart[stage], end: sim.now))
+                    }
+                }
                 streams[stage].end = sim.now
                 if op.isGather { streams[stage].done.insert(op.key) }
                 setBusy(stage, false)
@@ -403,7 +458,7 @@ public enum TrainingStep {
             peakActivationBytes: (0..<p).map { stage in stride(from: stage, to: entities.count, by: p).map { entities[$0].peakActivations }.max() ?? 0 },
             gatherWait: entities.map(\.gatherWait).max() ?? 0,
             computeTime: entities[busiest].busy - entities[busiest].communication, layerCommunication: entities[busiest].communication,
-            events: sim.eventsProcessed
+            events: sim.eventsProcessed, spans: spans, sends: sends
         )
     }
 }

@@ -28,13 +28,13 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Do not print the results table or progress.")
     var quiet = false
 
-    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, decode).")
+    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, decode, training).")
     var trace: String?
 
     @Option(help: "The variant to trace (default: the first).")
     var traceVariant: String?
 
-    @Option(help: "Decode steps to trace after the prefill (default 2; the trace stays small).")
+    @Option(help: "Decode steps to trace after the prefill, or training micro-batches to trace (default 2; the trace stays small).")
     var traceSteps = 2
 
     func validate() throws {
@@ -66,7 +66,7 @@ struct RunOptions: ParsableArguments {
                 throw InputError(message: "--trace-variant: no variant is named \"\(name)\"")
             }
             guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps) else {
-                throw InputError(message: "--trace: traces are available for workload kinds gemm, memcpy and decode")
+                throw InputError(message: "--trace: traces are available for workload kinds gemm, memcpy, decode and training")
             }
             do {
                 try Data(ChromeTrace.json(spans, scenario: plan.name).utf8).write(to: URL(fileURLWithPath: trace))

@@ -257,4 +257,37 @@ import TestSupport
         let refused = try TestSupport.runClusterSim(["run", "d.yaml", "--quiet", "--trace", "t2.json", "--trace-variant", "nope", "--out", "x"], in: dir)
         #expect(refused.status == 2)
     }
+
+    /// The trace of a small training step (2 pipeline stages, 2 data-parallel replicas): valid
+    /// trace-event JSON with ph, ts, pid, tid and a duration on complete events; a process per
+    /// stage with compute, TP-communication and data-parallel tracks; and flow arrows (start
+    /// and finish pairs) for the activations and gradients between the stages.
+    @Test func trainingStepTraceIsValidTraceEventJSON() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("""
+            name: t
+            cluster: { system: h100-sxm, gpus: 16 }
+            workload: { kind: training, model: llama3-8b, parallelism: { tp: 4, pp: 2, dp: 2 }, sequence_length: 2048, global_batch: 8 }
+            """, to: "t.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["run", "t.yaml", "--quiet", "--trace", "t.json", "--trace-steps", "2", "--out", "r"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("t.json"))) as! [String: Any]
+        let events = object["traceEvents"] as! [[String: Any]]
+        for e in events {
+            let typed = e["ph"] is String && e["pid"] is Int && e["tid"] is Int
+            #expect(typed && e["name"] is String)
+            if e["ph"] as? String != "M" { #expect(e["ts"] is Double || e["ts"] is Int) }
+            if e["ph"] as? String == "X" { #expect((e["dur"] as? Double ?? -1) >= 0) }
+        }
+        let complete = events.filter { $0["ph"] as? String == "X" }
+        #expect(Set(complete.map { $0["pid"] as! Int }) == [0, 8])  // stage 0 starts at GPU 0, stage 1 at GPU 4 × 2
+        #expect(Set(complete.map { $0["tid"] as! Int }) == [0, 1, 2])
+        // Two micro-batches of 16 layers (plus embedding or head) forward and backward per stage.
+        let passes = complete.filter { $0["tid"] as! Int == 0 }.count
+        #expect(passes == 2 * 2 * (16 + 1) * 2)
+        let starts = events.filter { $0["ph"] as? String == "s" }, finishes = events.filter { $0["ph"] as? String == "f" }
+        #expect(starts.count == 4 && finishes.count == 4)  // 2 activations forward, 2 gradients back
+        #expect(Set(starts.map { $0["id"] as! Int }) == Set(finishes.map { $0["id"] as! Int }))
+    }
 }
