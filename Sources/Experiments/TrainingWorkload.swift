@@ -102,7 +102,7 @@ enum TrainingWorkload {
         /// its neighbouring all-gather or reduce-scatter into chunks that pipeline), never
         /// more than the GEMMs last.
         func pass(_ ops: [NamedTrainingOp]) -> LayerPass {
-            var compute = 0.0, communication = 0.0, gemms = 0.0
+            var compute = 0.0, communication = 0.0, gemms = 0.0, linkBytes = 0.0
             for (_, op) in ops {
                 switch op {
                 case let .gemm(m, n, k, batch):
@@ -117,11 +117,13 @@ enum TrainingWorkload {
                     compute += kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds
                 case let .communication(kind, group, bytes):
                     let op = CollectiveOperation(rawValue: kind.rawValue)!
-                    communication += groups[group]?.seconds(op, bytes: bytes) ?? 0
+                    guard let g = groups[group] else { continue }
+                    communication += g.seconds(op, bytes: bytes)
+                    linkBytes += bytes * op.busBandwidthFactor(ranks: g.ranks)
                 }
             }
             let hidden = Swift.min(overlap * communication, gemms / kernelEfficiency)
-            return LayerPass(compute: compute / kernelEfficiency, communication: communication - hidden)
+            return LayerPass(compute: compute / kernelEfficiency, communication: communication - hidden, linkBytes: linkBytes)
         }
     }
 
@@ -192,12 +194,19 @@ enum TrainingWorkload {
         for stage in 0..<t.pp {
             let chunks = unitsByStage[stage]
             var bucketOf: [[Int]] = [], reduce: [Double] = [], gather: [Double] = [], stageParameters = 0.0
+            var reduceBytes: [Double] = [], gatherBytes: [Double] = []
+            let reduceOp: CollectiveOperation = t.zero == 0 ? .allReduce : .reduceScatter
+            func record(_ params: Double) {
+                reduceBytes.append(params * gradientBytes * reduceOp.busBandwidthFactor(ranks: t.dp))
+                gatherBytes.append(t.zero >= 1 ? params * 2 * CollectiveOperation.allGather.busBandwidthFactor(ranks: t.dp) : 0)
+            }
             for chunk in chunks {
                 var ids = Array(repeating: 0, count: chunk.count)
                 if t.zero == 3 {
                     for (i, unit) in chunk.enumerated() {
                         let params = parameters(unit, s)
                         ids[i] = reduce.count
+                        record(params)
                         reduce.append(dpSeconds(.reduceScatter, bytes: params * gradientBytes) * noise())
                         gather.append(dpSeconds(.allGather, bytes: params * 2) * noise())
                     }
@@ -209,8 +218,8 @@ enum TrainingWorkload {
                         guard !open.isEmpty else { return }
                         let params = open.reduce(0.0) { $0 + parameters(chunk[$1], s) }
                         for i in open { ids[i] = reduce.count }
-                        let op: CollectiveOperation = t.zero == 0 ? .allReduce : .reduceScatter
-                        reduce.append(t.dp > 1 ? dpSeconds(op, bytes: params * gradientBytes) * noise() : 0)
+                        record(params)
+                        reduce.append(t.dp > 1 ? dpSeconds(reduceOp, bytes: params * gradientBytes) * noise() : 0)
                         gather.append(t.dp > 1 && t.zero >= 1 ? dpSeconds(.allGather, bytes: params * 2) * noise() : 0)
                         open = []
                         filled = 0
@@ -253,7 +262,7 @@ enum TrainingWorkload {
             }
             let next = (stage + 1) % t.pp
             let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, next)) * noise() : 0
-            stages.append(StageWork(
+            var work = StageWork(
                 forward: forwardPasses, backward: backwardPasses, activationBytes: activations,
                 bucket: bucketOf, reduceSeconds: reduce, gatherSeconds: gather, sendSeconds: send, optimizerSeconds: optimizer,
                 layerNames: chunks.map { $0.map { unit in
@@ -262,7 +271,10 @@ enum TrainingWorkload {
                     case .embedding: "embedding"
                     case .head: "head"
                     }
-                } }))
+                } })
+            work.reduceLinkBytes = reduceBytes
+            work.gatherLinkBytes = gatherBytes
+            stages.append(work)
             let replicas = Double(t.dp)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
             var memory: [(bytes: Double, category: MemoryCategory)] = [
@@ -316,7 +328,7 @@ enum TrainingWorkload {
         let spans = result.spans.filter { ($0.microBatch ?? 0) < microBatches }
         let sends = result.sends.filter { $0.microBatch < microBatches }
         return TraceData(
-            spans: spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: gpu($0.entity), stream: $0.stream, hbmBytes: 0) },
+            spans: spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: gpu($0.entity), stream: $0.stream, hbmBytes: 0, linkBytes: $0.linkBytes) },
             flows: sends.map { TraceFlow(name: $0.name, fromGPU: gpu($0.from), fromStream: 0, start: $0.start, toGPU: gpu($0.to), toStream: 0, end: $0.end) },
             processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }))
     }

@@ -15,14 +15,17 @@ public struct TraceSpan: Sendable, Equatable {
     /// 0 compute, 1 communication.
     public var stream: Int
     public var hbmBytes: Double
+    /// Bytes moved over the GPU's links (communication spans), shown as a link counter.
+    public var linkBytes: Double
 
-    public init(name: String, start: Double, end: Double, gpu: Int, stream: Int, hbmBytes: Double) {
+    public init(name: String, start: Double, end: Double, gpu: Int, stream: Int, hbmBytes: Double, linkBytes: Double = 0) {
         self.name = name
         self.start = start
         self.end = end
         self.gpu = gpu
         self.stream = stream
         self.hbmBytes = hbmBytes
+        self.linkBytes = linkBytes
     }
 }
 
@@ -93,6 +96,13 @@ public enum ChromeTrace {
             let ts = s.start * 1e6, dur = max(0, s.end - s.start) * 1e6
             let category = s.stream < streamCategories.count ? streamCategories[s.stream] : "other"
             events.append(#"{"name":"\#(escape(s.name))","cat":"\#(category)","ph":"X","ts":\#(number(ts)),"dur":\#(number(dur)),"pid":\#(s.gpu),"tid":\#(s.stream)}"#)
+            if s.stream > 0 && dur > 0 && s.linkBytes > 0 {
+                // Link utilisation while the collective runs, back to zero when it ends.
+                let counter = s.stream == 1 ? "TP/CP/EP link GB/s" : "data-parallel link GB/s"
+                let gbps = s.linkBytes / (s.end - s.start) / 1e9
+                events.append(#"{"name":"\#(counter)","ph":"C","ts":\#(number(ts)),"pid":\#(s.gpu),"tid":\#(s.stream),"args":{"GB/s":\#(number(gbps))}}"#)
+                events.append(#"{"name":"\#(counter)","ph":"C","ts":\#(number(ts + dur)),"pid":\#(s.gpu),"tid":\#(s.stream),"args":{"GB/s":0}}"#)
+            }
             if s.stream == 0 && dur > 0 && s.hbmBytes > 0 {
                 let gbps = s.hbmBytes / (s.end - s.start) / 1e9
                 events.append(#"{"name":"HBM GB/s","ph":"C","ts":\#(number(ts)),"pid":\#(s.gpu),"tid":0,"args":{"GB/s":\#(number(gbps))}}"#)

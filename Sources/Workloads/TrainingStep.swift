@@ -34,10 +34,13 @@ public struct LayerPass: Sendable, Equatable {
     public var compute: Double
     /// In-layer communication left exposed after the kernels.
     public var communication: Double
+    /// Bytes the pass's collectives move over each GPU's links (for traces).
+    public var linkBytes: Double
 
-    public init(compute: Double, communication: Double) {
+    public init(compute: Double, communication: Double, linkBytes: Double = 0) {
         self.compute = compute
         self.communication = communication
+        self.linkBytes = linkBytes
     }
 }
 
@@ -60,6 +63,10 @@ public struct StageWork: Sendable {
     public var optimizerSeconds: Double
     /// Names of each chunk's layers, for traces ("L12", "embedding", "head").
     public var layerNames: [[String]]
+    /// Bytes each bucket's gradient collective and parameter all-gather move over each GPU's
+    /// links (for traces; empty: not recorded).
+    public var reduceLinkBytes: [Double] = []
+    public var gatherLinkBytes: [Double] = []
 
     public init(forward: [[LayerPass]], backward: [[LayerPass]], activationBytes: [[Double]], bucket: [[Int]],
                 reduceSeconds: [Double], gatherSeconds: [Double], sendSeconds: Double, optimizerSeconds: Double, layerNames: [[String]] = []) {
@@ -109,6 +116,8 @@ public struct TrainingStepPlan: Sendable {
 /// communication (stream 1), or its stage's data-parallel operation (stream 2).
 public struct StepSpan: Sendable, Equatable {
     public var entity: Int
+    /// Bytes moved over each GPU's links during the span (collectives only).
+    public var linkBytes: Double = 0
     /// The micro-batch of a layer pass (nil for data-parallel operations).
     public var microBatch: Int?
     public var stream: Int
@@ -181,6 +190,7 @@ public enum TrainingStep {
 
     struct StreamOp {
         var key: Int
+        var bucket: Int
         var seconds: Double
         var posts: Int
         var isGather: Bool
@@ -226,7 +236,7 @@ public enum TrainingStep {
             if let i = s.queue[s.head...].firstIndex(where: { $0.key == key }) {
                 s.queue[i].posts += 1
             } else {
-                s.queue.append(StreamOp(key: key, seconds: seconds, posts: 1, isGather: gather))
+                s.queue.append(StreamOp(key: key, bucket: key / 4 / (m + 1), seconds: seconds, posts: 1, isGather: gather))
             }
             streams[stage] = s
             startStream(stage)
@@ -418,7 +428,7 @@ public enum TrainingStep {
                     let name = passName(e, t, index)
                     spans.append(StepSpan(entity: e, microBatch: t.microBatch, stream: 0, name: name, start: entities[e].waitStart, end: sim.now))
                     if passes[index].communication > 0 {
-                        spans.append(StepSpan(entity: e, microBatch: t.microBatch, stream: 1, name: name + " collectives", start: sim.now, end: sim.now + passes[index].communication))
+                        spans.append(StepSpan(entity: e, linkBytes: passes[index].linkBytes, microBatch: t.microBatch, stream: 1, name: name + " collectives", start: sim.now, end: sim.now + passes[index].communication))
                     }
                 }
                 sim.schedule(.layerDone(entity: e), after: passes[index].communication)
@@ -431,8 +441,10 @@ public enum TrainingStep {
                 let op = streams[stage].queue[streams[stage].head]
                 streams[stage].head += 1
                 if record {
+                    let work = plan.stages[stage]
+                    let bytes = (op.isGather ? work.gatherLinkBytes : work.reduceLinkBytes).dropFirst(op.bucket).first ?? 0
                     for e in stride(from: stage, to: entities.count, by: p) {
-                        spans.append(StepSpan(entity: e, microBatch: nil, stream: 2, name: op.isGather ? "parameter all-gather" : "gradient reduction",
+                        spans.append(StepSpan(entity: e, linkBytes: bytes, microBatch: nil, stream: 2, name: op.isGather ? "parameter all-gather" : "gradient reduction",
                                               start: streamStart[stage], end: sim.now))
                     }
                 }
