@@ -326,10 +326,10 @@ enum TrainingWorkload {
         let result = TrainingStep.run(built.plan, jitter: { _ in cv > 0 ? jitter.lognormalFactor(cv: cv) : 1 }, record: true)
         let gpu = { (entity: Int) in entity * built.ranksPerStage }
         let spans = result.spans.filter { ($0.microBatch ?? 0) < microBatches }
-        let sends = result.sends.filter { $0.microBatch < microBatches }
+        let sends = result.sends.filter { ($0.microBatch ?? 0) < microBatches }
         return TraceData(
             spans: spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: gpu($0.entity), stream: $0.stream, hbmBytes: 0, linkBytes: $0.linkBytes) },
-            flows: sends.map { TraceFlow(name: $0.name, fromGPU: gpu($0.from), fromStream: 0, start: $0.start, toGPU: gpu($0.to), toStream: 0, end: $0.end) },
+            flows: sends.map { TraceFlow(name: $0.name, fromGPU: gpu($0.from), fromStream: $0.fromStream, start: $0.start, toGPU: gpu($0.to), toStream: $0.toStream, end: $0.end) },
             processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }))
     }
 

@@ -126,12 +126,16 @@ public struct StepSpan: Sendable, Equatable {
     public var end: Double
 }
 
-/// An activation or gradient sent between entities.
+/// An activation or gradient sent between entities, or a gradient bucket handed from an
+/// entity's compute stream (0) to its stage's data-parallel stream (2).
 public struct StepSend: Sendable, Equatable {
     public var name: String
-    public var microBatch: Int
+    /// The micro-batch sent (nil for gradient buckets).
+    public var microBatch: Int?
     public var from: Int
     public var to: Int
+    public var fromStream = 0
+    public var toStream = 0
     public var start: Double
     public var end: Double
 }
@@ -191,6 +195,8 @@ public enum TrainingStep {
     struct StreamOp {
         var key: Int
         var bucket: Int
+        /// Entities that posted a gradient bucket, and when (recorded runs only).
+        var posters: [(entity: Int, time: Double)] = []
         var seconds: Double
         var posts: Int
         var isGather: Bool
@@ -231,13 +237,17 @@ public enum TrainingStep {
         }
 
         // MARK: the data-parallel stream
-        func post(_ stage: Int, key: Int, seconds: Double, gather: Bool) {
+        func post(_ stage: Int, key: Int, seconds: Double, gather: Bool, from entity: Int? = nil) {
             var s = streams[stage]
-            if let i = s.queue[s.head...].firstIndex(where: { $0.key == key }) {
+            let i: Int
+            if let found = s.queue[s.head...].firstIndex(where: { $0.key == key }) {
+                i = found
                 s.queue[i].posts += 1
             } else {
+                i = s.queue.count
                 s.queue.append(StreamOp(key: key, bucket: key / 4 / (m + 1), seconds: seconds, posts: 1, isGather: gather))
             }
+            if record, let entity { s.queue[i].posters.append((entity, sim.now)) }
             streams[stage] = s
             startStream(stage)
         }
@@ -246,6 +256,11 @@ public enum TrainingStep {
                   streams[stage].queue[streams[stage].head].posts == plan.replicas else { return }
             setBusy(stage, true)
             streamStart[stage] = sim.now
+            let op = streams[stage].queue[streams[stage].head]
+            for (entity, time) in op.posters {
+                sends.append(StepSend(name: "gradient bucket \(op.bucket)", microBatch: nil, from: entity, to: entity,
+                                      fromStream: 0, toStream: 2, start: time, end: sim.now))
+            }
             sim.schedule(.streamDone(stage: stage), after: streams[stage].queue[streams[stage].head].seconds)
         }
         /// Changes the stage's SM share: every computing entity of the stage is re-timed.
@@ -351,11 +366,11 @@ public enum TrainingStep {
                     if t.microBatch == m - 1 && work.reduceSeconds[bucket] > 0 && plan.overlapGradientReduce {
                         // Every replica posts once, when the bucket's last layer is done.
                         if layersDone(e, chunk: t.chunk, bucket: bucket, index: index) {
-                            post(stage, key: key(gather: false, bucket: bucket), seconds: work.reduceSeconds[bucket], gather: false)
+                            post(stage, key: key(gather: false, bucket: bucket), seconds: work.reduceSeconds[bucket], gather: false, from: e)
                         }
                     }
                 case .perPass:
-                    post(stage, key: key(gather: false, bucket: bucket, microBatch: t.microBatch), seconds: work.reduceSeconds[bucket], gather: false)
+                    post(stage, key: key(gather: false, bucket: bucket, microBatch: t.microBatch), seconds: work.reduceSeconds[bucket], gather: false, from: e)
                 }
             }
             entities[e].layer += 1
@@ -392,7 +407,7 @@ public enum TrainingStep {
             }
             if currentTask(e) == nil, case .perStep = plan.sharding, !plan.overlapGradientReduce {
                 for (b, seconds) in plan.stages[stage].reduceSeconds.enumerated() where seconds > 0 {
-                    post(stage, key: key(gather: false, bucket: b), seconds: seconds, gather: false)
+                    post(stage, key: key(gather: false, bucket: b), seconds: seconds, gather: false, from: e)
                 }
             }
         }

@@ -261,7 +261,8 @@ import TestSupport
     /// The trace of a small training step (2 pipeline stages, 2 data-parallel replicas): valid
     /// trace-event JSON with ph, ts, pid, tid and a duration on complete events; a process per
     /// stage with compute, TP-communication and data-parallel tracks; and flow arrows (start
-    /// and finish pairs) for the activations and gradients between the stages.
+    /// and finish pairs) for the activations and gradients between the stages and for each
+    /// gradient bucket handed to its data-parallel collective.
     @Test func trainingStepTraceIsValidTraceEventJSON() throws {
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -287,7 +288,11 @@ import TestSupport
         let passes = complete.filter { $0["tid"] as! Int == 0 }.count
         #expect(passes == 2 * 2 * (16 + 1) * 2)
         let starts = events.filter { $0["ph"] as? String == "s" }, finishes = events.filter { $0["ph"] as? String == "f" }
-        #expect(starts.count == 4 && finishes.count == 4)  // 2 activations forward, 2 gradients back
         #expect(Set(starts.map { $0["id"] as! Int }) == Set(finishes.map { $0["id"] as! Int }))
+        // Pipeline arrows: 2 activations forward, 2 gradients back; bucket arrows: compute → data-parallel track.
+        let pipeline = starts.filter { ($0["name"] as! String).hasPrefix("activation") || ($0["name"] as! String).hasPrefix("gradient ") && !($0["name"] as! String).hasPrefix("gradient bucket") }
+        #expect(pipeline.count == 4)
+        let buckets = finishes.filter { ($0["name"] as! String).hasPrefix("gradient bucket") }
+        #expect(!buckets.isEmpty && buckets.allSatisfy { $0["tid"] as! Int == 2 })
     }
 }
