@@ -1,4 +1,5 @@
-// `kind: decode`: a static batch on one tensor-parallel group. The prefill pass and every
+// `kind: decode`: a static batch on one tensor-parallel group, optionally split into
+// pipeline stages (`pp`) and replicated (`dp`). The prefill pass and every
 // decode step are op lists (Workloads/InferenceOps) priced by the kernel model and the
 // collective model and run on one stream per rank (KernelStream: CPU launches, or one CUDA
 // graph per pass with `stack.cuda_graphs`). Ranks are symmetric, so one is simulated
@@ -9,8 +10,9 @@
 // slows a pass when any GPU of the TP group straggles.
 //
 // Metrics: ttft_s (the prefill pass, which yields the first token), tpot_s (mean decode step
-// after it), e2e_s, tokens_per_s (batch × output tokens / e2e), tokens_per_s_per_gpu (over the
-// tp GPUs), tokens_per_s_per_user (1 / tpot_s), kv_cache_bytes and weight_bytes per GPU.
+// after it), e2e_s, tokens_per_s (dp × batch × output tokens / e2e), tokens_per_s_per_gpu (over
+// the tp × pp × dp GPUs), tokens_per_s_per_user (1 / tpot_s), kv_cache_bytes and weight_bytes
+// per GPU (of the stage with the most layers).
 import Cluster
 import Hardware
 import Network
@@ -22,10 +24,32 @@ import Workloads
 enum DecodeWorkload {
     static func checkMemory(_ d: DecodeSpec, system: SystemSpec) throws(MemoryError) {
         var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: system.gpu.hbmCapacity)
-        try ledger.book([
-            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp), .weights),
-            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.batch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
-        ])
+        try ledger.book([(weightBytesPerGPU(d), .weights), (kvCacheBytesPerGPU(d), .kvCache)])
+    }
+
+    /// Weights per GPU: a TP rank's share of the stage with the most layers (the first stage
+    /// also holds the embeddings, split like the layers as an approximation).
+    static func weightBytesPerGPU(_ d: DecodeSpec) -> Double {
+        let layers = Double(stages(d).map(\.count).max() ?? d.model.layers)
+        return InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp) * layers / Double(d.model.layers)
+    }
+
+    static func kvCacheBytesPerGPU(_ d: DecodeSpec) -> Double {
+        let layers = Double(stages(d).map(\.count).max() ?? d.model.layers)
+        return InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.batch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp)
+            * layers / Double(d.model.layers)
+    }
+
+    /// The layers of each pipeline stage, split as evenly as possible (earlier stages take the
+    /// remainder).
+    static func stages(_ d: DecodeSpec) -> [Range<Int>] {
+        let base = d.model.layers / d.pp, extra = d.model.layers % d.pp
+        var start = 0
+        return (0..<d.pp).map { s in
+            let count = base + (s < extra ? 1 : 0)
+            defer { start += count }
+            return start..<(start + count)
+        }
     }
 
     static func pricer(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec) -> InferencePricer {
@@ -36,10 +60,15 @@ enum DecodeWorkload {
                                tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
     }
 
-    /// The kernels of one pass on one rank, named for traces.
-    static func kernels(_ spec: ScenarioSpec, _ d: DecodeSpec, pricer: InferencePricer, tokens: Int, context: Int, jitter: RandomStream) -> [KernelLaunch] {
+    /// The kernels of one pass on one rank, named for traces: the whole model, or with
+    /// `stage` the layers of that pipeline stage for a micro-batch of `batch` sequences.
+    static func kernels(_ spec: ScenarioSpec, _ d: DecodeSpec, pricer: InferencePricer, tokens: Int, context: Int, jitter: RandomStream,
+                        stage: Int? = nil, batch: Int? = nil) -> [KernelLaunch] {
         var launches: [KernelLaunch] = []
-        for (name, op) in InferenceOps.namedPass(model: d.model, batch: d.batch, tokens: tokens, context: context, tp: d.tp) {
+        let layers = stage.map { stages(d)[$0] } ?? 0..<d.model.layers
+        let head = stage.map { $0 == d.pp - 1 } ?? true
+        for (name, op) in InferenceOps.namedPass(model: d.model, batch: batch ?? d.batch, tokens: tokens, context: context, tp: d.tp,
+                                                 layers: layers, head: head) {
             // One draw per op; a faster kernel library shortens every kernel body.
             let jitterFactor = jitter.lognormalFactor(cv: spec.noise.kernelCV) / spec.stack.kernelEfficiency
             for k in pricer.kernels(name, op) {
@@ -75,11 +104,33 @@ enum DecodeWorkload {
         let launch = spec.stack.cudaGraphs ? nil : spec.stack.launchOverhead
         let pricer = pricer(spec, d, system: system)
 
-        func seconds(tokens: Int, context: Int) -> Double {
-            let ks = kernels(spec, d, pricer: pricer, tokens: tokens, context: context, jitter: jitter)
+        func run(_ ks: [KernelLaunch]) -> Double {
             // The TP group is synchronous: a pass is as slow as its slowest GPU.
             let factor = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
             return (KernelStream.run(ks, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0) * factor
+        }
+        // Pipeline parallelism: the batch runs as M = min(pp, batch) micro-batches, each stage
+        // passing its micro-batch's hidden state (split over the TP ranks) to the next. One
+        // micro-batch's pass takes the sum of the stages and sends; the stages work on
+        // different micro-batches at once, so a step of the whole batch takes that, or M times
+        // the slowest stage when the pipeline is full, whichever is longer (decode steps); the
+        // prefill's last micro-batch finishes M − 1 slowest stages after the first.
+        let microBatches = Swift.min(d.pp, d.batch)
+        let microBatch = (d.batch + microBatches - 1) / microBatches
+        let domain = system.gpusPerNVLinkDomain
+        func seconds(tokens: Int, context: Int) -> Double {
+            guard d.pp > 1 else { return run(kernels(spec, d, pricer: pricer, tokens: tokens, context: context, jitter: jitter)) }
+            let stageTimes = (0..<d.pp).map { s in
+                run(kernels(spec, d, pricer: pricer, tokens: tokens, context: context, jitter: jitter, stage: s, batch: microBatch))
+            }
+            let bytes = Double(microBatch * tokens * d.model.hidden) * 2 / Double(d.tp)
+            let sends = (0..<(d.pp - 1)).reduce(0.0) { total, s in
+                // Stage s holds GPUs s·tp ..< (s + 1)·tp; the next stage shares its domain or not.
+                total + GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: (s * d.tp) / domain == ((s + 2) * d.tp - 1) / domain)
+            }
+            let latency = stageTimes.reduce(0, +) + sends
+            let slowest = stageTimes.max()!
+            return tokens > 1 ? latency + Double(microBatches - 1) * slowest : Swift.max(latency, Double(microBatches) * slowest)
         }
 
         let ttft = seconds(tokens: d.inputTokens, context: 0)
@@ -103,16 +154,17 @@ enum DecodeWorkload {
         }
         let tpot = steps > 0 ? decode / Double(steps) : 0
         let e2e = ttft + decode
-        let tokens = Double(d.batch * d.outputTokens)
+        // Data-parallel replicas run the same batch independently (the step above stands for all).
+        let tokens = Double(d.batch * d.outputTokens * d.dp)
         return [
             Metric("ttft_s", unit: "s", ttft),
             Metric("tpot_s", unit: "s", tpot),
             Metric("e2e_s", unit: "s", e2e),
             Metric("tokens_per_s", unit: "tokens/s", tokens / e2e),
-            Metric("tokens_per_s_per_gpu", unit: "tokens/s", tokens / e2e / Double(d.tp)),
+            Metric("tokens_per_s_per_gpu", unit: "tokens/s", tokens / e2e / Double(d.tp * d.pp * d.dp)),
             Metric("tokens_per_s_per_user", unit: "tokens/s", tpot > 0 ? 1 / tpot : .nan),
-            Metric("weight_bytes_per_gpu", unit: "B", InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp)),
-            Metric("kv_cache_bytes_per_gpu", unit: "B", InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.batch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp)),
+            Metric("weight_bytes_per_gpu", unit: "B", weightBytesPerGPU(d)),
+            Metric("kv_cache_bytes_per_gpu", unit: "B", kvCacheBytesPerGPU(d)),
         ]
     }
 }

@@ -447,9 +447,12 @@ public enum ScenarioLoader {
                 log.error(f.origin("kv_precision"), f.child("kv_precision"), "expected bf16 or fp8, got \"\(text)\"")
             }
         }
-        var tp = 1
-        if let parallel = f.value("parallelism"), let p = FieldReader(parallel, path: f.child("parallelism"), log: log, allowed: ["tp"]) {
+        var tp = 1, pp = 1, dp = 1
+        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp"] : ["tp"]  // serving: one TP group
+        if let parallel = f.value("parallelism"), let p = FieldReader(parallel, path: f.child("parallelism"), log: log, allowed: stages) {
             tp = p.integer("tp", in: 1...1024) ?? 1
+            pp = p.integer("pp", in: 1...1024) ?? 1
+            dp = p.integer("dp", in: 1...1_000_000) ?? 1
         }
         let batch = f.integer("batch", in: 1...1_000_000) ?? 1
         let input = f.integer("input_tokens", in: 1...10_000_000, required: true)
@@ -458,7 +461,11 @@ public enum ScenarioLoader {
             log.error(f.value("parallelism")?["tp"]?.origin, "workload.parallelism.tp", "\(model.name) has \(model.heads) heads, not divisible by tp \(tp)")
         }
         guard log.errors.count == errorsBefore, let model, let input, let output else { return nil }
-        return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, batch: batch, inputTokens: input, outputTokens: output)
+        if pp > model.layers {
+            log.error(f.value("parallelism")?["pp"]?.origin, "workload.parallelism.pp", "\(model.name) has \(model.layers) layers, fewer than pp \(pp) stages")
+            return nil
+        }
+        return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, pp: pp, dp: dp, batch: batch, inputTokens: input, outputTokens: output)
     }
 
     static func readTraining(_ node: ConfigNode, log: DiagnosticLog) -> TrainingSpec? {

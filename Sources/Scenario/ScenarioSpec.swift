@@ -154,6 +154,10 @@ public struct DecodeSpec: Sendable, Equatable {
     public var precision: Precision
     public var kvPrecision: Precision
     public var tp: Int
+    /// Pipeline stages (layers split evenly; the batch runs as up to `pp` micro-batches) and
+    /// independent data-parallel replicas, each with its own `batch`.
+    public var pp = 1
+    public var dp = 1
     public var batch: Int
     public var inputTokens: Int
     public var outputTokens: Int

@@ -38,6 +38,12 @@ public enum InferenceOps {
 
     /// The same ops with a name each ("qkv_gemm", "attention", "all_reduce", ...), for traces.
     public static func namedPass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
+        namedPass(model: model, batch: batch, tokens: tokens, context: context, tp: tp, layers: 0..<model.layers, head: true)
+    }
+
+    /// The ops of `layers` only, and the head after them when `head` (one pipeline stage).
+    public static func namedPass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int,
+                                 layers: Range<Int>, head includeHead: Bool) -> [(name: String, op: InferenceOp)] {
         precondition(model.mla == nil, "MLA inference passes are not modelled yet")
         let m = batch * tokens
         let heads = model.heads / tp
@@ -48,10 +54,10 @@ public enum InferenceOps {
             : .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd)
         let attentionName = tokens == 1 ? "attention_decode" : "attention_prefill"
         var ops: [(name: String, op: InferenceOp)] = []
-        for layer in 0..<model.layers {
+        for layer in layers {
             ops += self.layer(layer, model: model, tokens: m, tp: tp, attention: [(attentionName, attention)])
         }
-        ops += head(model: model, sequences: batch, tp: tp)
+        if includeHead { ops += head(model: model, sequences: batch, tp: tp) }
         return ops
     }
 

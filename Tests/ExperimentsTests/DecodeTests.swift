@@ -101,3 +101,47 @@ import Workloads
         #expect(metrics.first { $0.name == "requests_completed" }!.value == 200)
     }
 }
+
+@Suite struct DecodeParallelismTests {
+    static func yaml(_ parallelism: String, batch: Int = 32) -> String {
+        """
+        name: p
+        cluster: { system: h100-sxm }
+        stack: { cuda_graphs: true }
+        workload: { kind: decode, model: llama3-70b, precision: bf16, parallelism: \(parallelism), batch: \(batch), input_tokens: 1024, output_tokens: 64 }
+        """
+    }
+
+    /// Pipeline stages split the weights but not the time of a step: each micro-batch still
+    /// reads every layer's weights once per step, one stage after another.
+    @Test func pipelineSplitsMemoryNotTime() throws {
+        let tp4 = try metrics(Self.yaml("{ tp: 4 }")), pp2 = try metrics(Self.yaml("{ tp: 4, pp: 2 }"))
+        print("70B TP4 → TP4 PP2: TPOT \(tp4["tpot_s"]! * 1e3) → \(pp2["tpot_s"]! * 1e3) ms, TTFT \(tp4["ttft_s"]!) → \(pp2["ttft_s"]!) s, weights \(tp4["weight_bytes_per_gpu"]! / 1e9) → \(pp2["weight_bytes_per_gpu"]! / 1e9) GB")
+        #expect(abs(pp2["weight_bytes_per_gpu"]! / tp4["weight_bytes_per_gpu"]! - 0.5) < 0.01)
+        #expect(pp2["tpot_s"]! > 0.95 * tp4["tpot_s"]! && pp2["tpot_s"]! < 1.3 * tp4["tpot_s"]!)
+        // Twice the GPUs for about the same step: per-GPU throughput falls (the prefill, which
+        // pipelines its micro-batches, is the part that speeds up).
+        #expect(pp2["ttft_s"]! < tp4["ttft_s"]!)
+        #expect(pp2["tokens_per_s_per_gpu"]! < 0.7 * tp4["tokens_per_s_per_gpu"]!)
+    }
+
+    /// Replicas multiply throughput and leave each GPU's share unchanged.
+    @Test func replicasScaleThroughput() throws {
+        let one = try metrics(Self.yaml("{ tp: 4 }")), two = try metrics(Self.yaml("{ tp: 4, dp: 2 }"))
+        #expect(abs(two["tokens_per_s"]! / one["tokens_per_s"]! - 2) < 1e-9)
+        #expect(abs(two["tokens_per_s_per_gpu"]! / one["tokens_per_s_per_gpu"]! - 1) < 1e-9)
+        #expect(two["tpot_s"]! == one["tpot_s"]!)
+    }
+
+    /// A model too large for one node runs when pipeline stages spread it over nodes.
+    @Test func pipelineAcrossNodesHoldsALargerModel() throws {
+        let text = """
+            name: p
+            cluster: { system: h100-sxm }
+            workload: { kind: decode, model: llama3-405b, precision: bf16, parallelism: { tp: 8 }, batch: 8, input_tokens: 1024, output_tokens: 16 }
+            """
+        #expect(throws: ExperimentError.self) { _ = try metrics(text) }
+        let m = try metrics(text.replacingOccurrences(of: "{ tp: 8 }", with: "{ tp: 8, pp: 2 }"))
+        #expect(m["tpot_s"]! > 0)
+    }
+}
