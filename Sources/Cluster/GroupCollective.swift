@@ -58,8 +58,12 @@ public struct GroupCollective: Sendable {
             let inside = bytes * (m - 1) / n / (nvlink * timing.linkEfficiency)
             let outside = bytes * (n - m) / n / (gpu.nicBandwidthPerDirection * scaleOut.linkEfficiency)
             return timing.baseLatency + scaleOut.stepLatency + Swift.max(inside, outside)
-        case .broadcast, .sendRecv:
-            preconditionFailure("\(op.rawValue) across domains: use pointToPoint")
+        case .broadcast:
+            let m = Swift.min(layout.perDomain, ranks), d = layout.domains
+            let rate = Swift.min(gpu.nicBandwidthPerDirection * scaleOut.linkEfficiency, nvlink * timing.linkEfficiency)
+            return timing.baseLatency + Double(d - 1) * scaleOut.stepLatency + Double(m - 1) * timing.stepLatency + bytes / rate
+        case .sendRecv:
+            return Self.pointToPoint(bytes: bytes, gpu: gpu, sameDomain: false)
         }
     }
 

@@ -274,6 +274,17 @@ enum TrainingWorkload {
                 } })
             work.reduceLinkBytes = reduceBytes
             work.gatherLinkBytes = gatherBytes
+            // While a data-parallel collective runs it holds `communication_sms` SMs and HBM
+            // bandwidth: a reduction reads what it receives and its own data and writes the sum
+            // (3 bytes of HBM traffic per byte on the links), an all-gather writes what it
+            // receives and reads it to pass on (2). Compute loses the larger of the two shares.
+            let smShare = Double(t.communicationSMs) / Double(gpu.smCount)
+            let hbm = gpu.hbmBandwidth * pricing.kernels.factors.hbmEfficiency
+            func share(_ bytes: [Double], _ seconds: [Double], perLinkByte: Double) -> [Double] {
+                zip(bytes, seconds).map { b, s in s > 0 ? Swift.min(0.9, Swift.max(smShare, perLinkByte * b / s / hbm)) : smShare }
+            }
+            work.reduceContention = share(reduceBytes, reduce, perLinkByte: 3)
+            work.gatherContention = share(gatherBytes, gather, perLinkByte: 2)
             stages.append(work)
             let replicas = Double(t.dp)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0

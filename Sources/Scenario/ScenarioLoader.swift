@@ -169,9 +169,8 @@ public enum ScenarioLoader {
             if let asked = c.gpusPerDomain, asked > system.gpusPerNVLinkDomain {
                 log.error(top.value("workload")?["gpus_per_domain"]?.origin, "workload.gpus_per_domain", "\(system.name) has \(system.gpusPerNVLinkDomain) GPUs per NVLink domain, not \(asked)")
             }
-            let crossDomain = ["all_reduce", "all_gather", "reduce_scatter"]
-            if c.gpus > perDomain && (!crossDomain.contains(c.operation) || (c.algorithm ?? "ring") != "ring") {
-                log.error(top.value("workload")?["gpus"]?.origin, "workload.gpus", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(perDomain) per domain); across domains only all_reduce, all_gather and reduce_scatter (hierarchical) are modelled yet")
+            if c.gpus > perDomain, let algorithm = c.algorithm {
+                log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "\(c.gpus) GPUs span more than one NVLink domain of \(system.name) (\(perDomain) per domain), where the algorithm is hierarchical; remove algorithm \"\(algorithm)\"")
             }
             if c.algorithm == "nvls" && (!system.gpu.nvls || c.operation != "all_reduce") {
                 log.error(top.value("workload")?["algorithm"]?.origin, "workload.algorithm", "nvls needs an all_reduce on NVLink SHARP hardware")

@@ -13,8 +13,10 @@
 //
 // Layers. A layer runs its compute (kernels) and then the part of its in-layer communication
 // (TP, CP, EP collectives) that is not hidden. While the stage's data-parallel stream is busy,
-// its communication kernels hold a fraction of the SMs (`commSMFraction`), and the compute
-// of that stage runs at the remaining rate (NCCL runs one thread block per channel on an SM).
+// its communication kernels hold a fraction of the SMs (`commSMFraction`; NCCL runs one
+// thread block per channel on an SM) and of HBM bandwidth (their reductions read and write
+// HBM), and the compute of that stage runs at the rate left (`reduceContention`,
+// `gatherContention` per operation, at least the SM fraction).
 //
 // Data-parallel stream (one per stage, shared by its replicas, first in first out):
 // - gradient buckets: a bucket is posted when the last micro-batch's backward of all its
@@ -67,6 +69,10 @@ public struct StageWork: Sendable {
     /// links (for traces; empty: not recorded).
     public var reduceLinkBytes: [Double] = []
     public var gatherLinkBytes: [Double] = []
+    /// Share of the stage's compute rate each bucket's gradient collective and parameter
+    /// all-gather take while they run (empty: the plan's `commSMFraction`).
+    public var reduceContention: [Double] = []
+    public var gatherContention: [Double] = []
 
     public init(forward: [[LayerPass]], backward: [[LayerPass]], activationBytes: [[Double]], bucket: [[Int]],
                 reduceSeconds: [Double], gatherSeconds: [Double], sendSeconds: Double, optimizerSeconds: Double, layerNames: [[String]] = []) {
@@ -226,7 +232,8 @@ public enum TrainingStep {
             ((bucket * (m + 1) + microBatch) * 2 + (forward ? 1 : 0)) * 2 + (gather ? 1 : 0)
         }
         func arrivalKey(_ t: PipelineTask) -> Int { (t.microBatch * v + t.chunk) * 2 + (t.forward ? 1 : 0) }
-        func rate(_ stage: Int) -> Double { streams[stage].busy ? 1 - fraction : 1 }
+        var contention = [Double](repeating: fraction, count: p)
+        func rate(_ stage: Int) -> Double { streams[stage].busy ? 1 - contention[stage] : 1 }
         var pipelineEnd = 0.0
         var spans: [StepSpan] = [], sends: [StepSend] = []
         var streamStart = [Double](repeating: 0, count: p)
@@ -254,9 +261,11 @@ public enum TrainingStep {
         func startStream(_ stage: Int) {
             guard !streams[stage].busy, streams[stage].head < streams[stage].queue.count,
                   streams[stage].queue[streams[stage].head].posts == plan.replicas else { return }
+            let op = streams[stage].queue[streams[stage].head]
+            let shares = op.isGather ? plan.stages[stage].gatherContention : plan.stages[stage].reduceContention
+            contention[stage] = shares.dropFirst(op.bucket).first ?? fraction
             setBusy(stage, true)
             streamStart[stage] = sim.now
-            let op = streams[stage].queue[streams[stage].head]
             for (entity, time) in op.posters {
                 sends.append(StepSend(name: "gradient bucket \(op.bucket)", microBatch: nil, from: entity, to: entity,
                                       fromStream: 0, toStream: 2, start: time, end: sim.now))

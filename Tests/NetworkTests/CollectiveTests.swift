@@ -237,3 +237,26 @@ import Hardware
         #expect(RailFatTree(domainsPerLeaf: 1, oversubscription: 2).spines(domains: 57) == 1)
     }
 }
+
+@Suite struct CrossDomainClosedFormTests {
+    /// Across two 8-GPU H100 nodes, large messages are bound by the 400 Gb/s NICs: the all-to-all
+    /// sends half of each rank's buffer off-node, a broadcast and a sendrecv stream the whole
+    /// buffer over one NIC each. Each takes at least the NIC's time and, for 1 GiB, at most
+    /// that at the fitted link efficiency plus 1%.
+    @Test func largeMessagesAreNICBound() {
+        let gpu = SystemSpec.h100SXM.gpu
+        let group = GroupCollective(layout: DomainLayout(gpus: 16, perDomain: 8), gpu: gpu)
+        let bytes = 1_073_741_824.0
+        let efficiency = CollectiveTiming.scaleOut(for: .hopper).linkEfficiency
+        for (op, offNode) in [(CollectiveOperation.allToAll, bytes / 2), (.broadcast, bytes), (.sendRecv, bytes)] {
+            let t = group.seconds(op, bytes: bytes)
+            let wire = offNode / gpu.nicBandwidthPerDirection
+            print("\(op.rawValue) over 2 nodes: \(t * 1e3) ms; NIC wire time \(wire * 1e3) ms")
+            #expect(t >= wire)
+            #expect(t <= wire / efficiency * 1.01)
+        }
+        // Inside one node the same operations run over NVLink, several times faster.
+        let node = GroupCollective(layout: DomainLayout(gpus: 8, perDomain: 8), gpu: gpu)
+        #expect(node.seconds(.allToAll, bytes: bytes) * 4 < group.seconds(.allToAll, bytes: bytes))
+    }
+}

@@ -55,3 +55,41 @@ import Testing
         #expect(result.peakActivationBytes == [4, 3, 2, 1])
     }
 }
+
+@Suite struct DataParallelStreamTests {
+    /// One stage, one micro-batch, two layers of 1 s forward and 1 s backward, each its own
+    /// bucket whose gradient reduction takes 1 s. Layer 1's reduction (t = 3…4) runs while layer
+    /// 0's backward computes; holding half the GPU, it stretches that backward from 1 s to
+    /// 1.5 s (0.5 s of work at half rate, then 0.5 s at full), so the last reduction ends at
+    /// 5.5 s instead of 5.
+    @Test func collectivesSlowTheComputeTheyOverlap() {
+        func step(contention: Double) -> Double {
+            var stage = StageWork(
+                forward: [[LayerPass(compute: 1, communication: 0), LayerPass(compute: 1, communication: 0)]],
+                backward: [[LayerPass(compute: 1, communication: 0), LayerPass(compute: 1, communication: 0)]],
+                activationBytes: [[1, 1]], bucket: [[0, 1]], reduceSeconds: [1, 1], gatherSeconds: [0, 0],
+                sendSeconds: 0, optimizerSeconds: 0)
+            stage.reduceContention = [contention, contention]
+            let plan = TrainingStepPlan(stages: [stage], microBatches: 1, chunks: 1, replicas: 1, sharding: .perStep(gatherParameters: false),
+                                        overlapGradientReduce: true, commSMFraction: 0)
+            return TrainingStep.run(plan).stepTime
+        }
+        #expect(abs(step(contention: 0) - 5) < 1e-12)
+        #expect(abs(step(contention: 0.5) - 5.5) < 1e-12)
+    }
+
+    /// Unfolded, a collective starts only when every replica has posted it: a replica slowed
+    /// by half delays the step as much as a folded run in which the one simulated replica is slow.
+    @Test func unfoldedCollectivesWaitForTheSlowestReplica() {
+        let stage = StageWork(
+            forward: [[LayerPass(compute: 1, communication: 0)]], backward: [[LayerPass(compute: 2, communication: 0)]],
+            activationBytes: [[1]], bucket: [[0]], reduceSeconds: [0.5], gatherSeconds: [0], sendSeconds: 0, optimizerSeconds: 0.1)
+        var plan = TrainingStepPlan(stages: [stage], microBatches: 2, chunks: 1, replicas: 4, sharding: .perStep(gatherParameters: false),
+                                    overlapGradientReduce: true, commSMFraction: 0)
+        let unfolded = TrainingStep.run(plan, slowdown: { $0 == 2 ? 1.5 : 1 }).stepTime
+        plan.replicas = 1
+        let folded = TrainingStep.run(plan, slowdown: { _ in 1.5 }).stepTime
+        #expect(abs(unfolded - (6 * 1.5 + 0.5 + 0.1)) < 1e-12)
+        #expect(abs(unfolded - folded) < 1e-12)
+    }
+}
