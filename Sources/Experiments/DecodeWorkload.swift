@@ -7,7 +7,9 @@
 // token per step, linearly in its length, so the steps are simulated at up to 17 evenly spaced
 // context lengths and integrated by the trapezoid rule (exact for time linear in length).
 // `noise.kernel_cv` scales each kernel's duration by a lognormal factor; `noise.stragglers`
-// slows a pass when any GPU of the TP group straggles.
+// slows a pass when any GPU of the TP group straggles. With `stack.speculative`, a decode
+// step is k draft-model steps plus one target pass over k + 1 positions (attention over the
+// cache and the new positions), and yields (1 − α^(k+1))/(1 − α) tokens (SpeculativeSpec).
 //
 // Metrics: ttft_s (the prefill pass, which yields the first token), tpot_s (mean decode step
 // after it), e2e_s, tokens_per_s (dp × batch × output tokens / e2e), tokens_per_s_per_gpu (over
@@ -22,9 +24,15 @@ import Stats
 import Workloads
 
 enum DecodeWorkload {
-    static func checkMemory(_ d: DecodeSpec, system: SystemSpec) throws(MemoryError) {
+    static func checkMemory(_ d: DecodeSpec, system: SystemSpec, speculative: SpeculativeSpec? = nil) throws(MemoryError) {
         var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: system.gpu.hbmCapacity)
-        try ledger.book([(weightBytesPerGPU(d), .weights), (kvCacheBytesPerGPU(d), .kvCache)])
+        var items: [(bytes: Double, category: MemoryCategory)] = [(weightBytesPerGPU(d), .weights), (kvCacheBytesPerGPU(d), .kvCache)]
+        if let speculative {
+            // The draft model's weights and cache live beside the target's.
+            let draft = draft(d, speculative)
+            items += [(weightBytesPerGPU(draft), .weights), (kvCacheBytesPerGPU(draft), .kvCache)]
+        }
+        try ledger.book(items)
     }
 
     /// Weights per GPU: a TP rank's share of the stage with the most layers (the first stage
@@ -56,8 +64,17 @@ enum DecodeWorkload {
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         // Every layer all-reduces the same size: the cache simulates it once.
         let allReduce = AllReduceCache(ranks: d.tp, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing)
-        return InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
-                               tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
+        var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
+                                     tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
+        pricer.attentionEfficiency = spec.stack.attentionEfficiency
+        return pricer
+    }
+
+    /// The draft model of speculative decoding, as a decode of its own on the same GPUs.
+    static func draft(_ d: DecodeSpec, _ speculative: SpeculativeSpec) -> DecodeSpec {
+        var draft = d
+        draft.model = speculative.draftModel
+        return draft
     }
 
     /// The kernels of one pass on one rank, named for traces: the whole model, or with
@@ -115,6 +132,7 @@ enum DecodeWorkload {
         // different micro-batches at once, so a step of the whole batch takes that, or M times
         // the slowest stage when the pipeline is full, whichever is longer (decode steps); the
         // prefill's last micro-batch finishes M − 1 slowest stages after the first.
+        let draftPricer = spec.stack.speculative.map { DecodeWorkload.pricer(spec, draft(d, $0), system: system) }
         let microBatches = Swift.min(d.pp, d.batch)
         let microBatch = (d.batch + microBatches - 1) / microBatches
         let domain = system.gpusPerNVLinkDomain
@@ -140,7 +158,15 @@ enum DecodeWorkload {
             // Step i (0-based) attends over inputTokens + i cached tokens.
             let samples = Swift.min(steps, 17)
             let points = (0..<samples).map { samples == 1 ? 0 : Int((Double($0) * Double(steps - 1) / Double(samples - 1)).rounded()) }
-            let times = points.map { seconds(tokens: 1, context: d.inputTokens + $0) }
+            let times = points.map { i -> Double in
+                guard let speculation = spec.stack.speculative else { return seconds(tokens: 1, context: d.inputTokens + i) }
+                // A verification step: k draft steps, then the target over k + 1 positions; it
+                // yields E tokens on average, so each token costs the step / E.
+                let k = speculation.draftTokens, context = d.inputTokens + i
+                let draftStep = run(kernels(spec, draft(d, speculation), pricer: draftPricer!, tokens: 1, context: context, jitter: jitter))
+                let verify = run(kernels(spec, d, pricer: pricer, tokens: k + 1, context: context, jitter: jitter))
+                return (Double(k) * draftStep + verify) / speculation.tokensPerStep
+            }
             if samples == 1 {
                 decode = times[0] * Double(steps)
             } else {

@@ -37,7 +37,7 @@ public enum ExperimentRunner {
             do {
                 try KernelWorkloads.checkMemory(variant.spec.workload, cluster: variant.spec.cluster)
                 if case .decode(let d) = variant.spec.workload, let system = variant.spec.cluster?.system {
-                    try DecodeWorkload.checkMemory(d, system: system)
+                    try DecodeWorkload.checkMemory(d, system: system, speculative: variant.spec.stack.speculative)
                 }
                 if case .serving(let s) = variant.spec.workload, let system = variant.spec.cluster?.system {
                     try ServingWorkload.checkMemory(s, system: system)

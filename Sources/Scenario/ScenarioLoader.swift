@@ -189,6 +189,16 @@ public enum ScenarioLoader {
         case .serving(let s)?: inference = s.inference
         default: break
         }
+        if let speculative = stack.speculative {
+            if case .decode(let d)? = workload {
+                if speculative.draftModel.heads % d.tp != 0 || speculative.draftModel.mla != nil || d.pp > 1 {
+                    log.error(top.value("stack")?["speculative"]?.origin, "stack.speculative",
+                              d.pp > 1 ? "speculative decoding with pipeline stages is not modelled" : "draft model \(speculative.draftModel.name) must have grouped-query attention with heads divisible by tp \(d.tp)")
+                }
+            } else if let workload {
+                log.warning(top.value("stack")?["speculative"]?.origin, "stack.speculative", "has no effect on workload kind \"\(workload.kind.rawValue)\" (decode only)")
+            }
+        }
         if let d = inference, let system = cluster?.system {
             if d.tp > system.gpusPerNVLinkDomain {
                 log.error(top.value("workload")?["parallelism"]?.origin, "workload.parallelism.tp", "tp \(d.tp) exceeds \(system.name)'s NVLink domain (\(system.gpusPerNVLinkDomain) GPUs)")
@@ -230,7 +240,8 @@ public enum ScenarioLoader {
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {
         var stack = StackSpec()
         guard let node = top.value("stack"),
-              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs", "launch_overhead", "kernel_efficiency", "communication_overlap"])
+              let fields = FieldReader(node, path: "stack", log: log, allowed: ["cuda_graphs", "launch_overhead", "kernel_efficiency", "communication_overlap",
+                                                                                 "attention_efficiency", "speculative"])
         else { return stack }
         stack.cudaGraphs = fields.bool("cuda_graphs") ?? false
         stack.launchOverhead = fields.quantity("launch_overhead", .time) ?? stack.launchOverhead
@@ -238,6 +249,24 @@ public enum ScenarioLoader {
         let overlap = fields.quantity("communication_overlap", .count) ?? 0
         if overlap > 1 { log.error(fields.origin("communication_overlap"), "stack.communication_overlap", "must be between 0 and 1, got \(overlap)") }
         stack.communicationOverlap = Swift.min(overlap, 1)
+        stack.attentionEfficiency = fields.quantity("attention_efficiency", .count, minimum: 0, exclusive: true) ?? 1
+        if let node = fields.value("speculative"),
+           let f = FieldReader(node, path: "stack.speculative", log: log, allowed: ["draft_model", "draft_tokens", "acceptance"]) {
+            var draft: ModelSpec?
+            if let modelNode = f.value("draft_model") {
+                draft = ModelYAML.readModel(modelNode, path: "stack.speculative.draft_model", log: log)
+            } else {
+                f.missing("draft_model", "a catalog name such as llama3-8b, or an inline model")
+            }
+            let tokens = f.integer("draft_tokens", in: 1...64, required: true)
+            let acceptance = f.quantity("acceptance", .count, required: true)
+            if let acceptance, acceptance > 1 {
+                log.error(f.origin("acceptance"), "stack.speculative.acceptance", "must be between 0 and 1, got \(acceptance)")
+            }
+            if let draft, let tokens, let acceptance, acceptance <= 1 {
+                stack.speculative = SpeculativeSpec(draftModel: draft, draftTokens: tokens, acceptance: acceptance)
+            }
+        }
         return stack
     }
 

@@ -1,5 +1,6 @@
 // The typed scenario: what one variant of an experiment simulates, in SI units.
 // The YAML schema is in ../shared/DESIGN.md ("Scenario files") and README.md.
+import Foundation
 import Hardware
 import Workloads
 
@@ -41,6 +42,33 @@ public struct StackSpec: Sendable, Equatable {
     /// Fraction of tensor-parallel all-reduce time hidden behind computation (0: none; a
     /// stack that overlaps communication with the next GEMM hides part of it).
     public var communicationOverlap = 0.0
+    /// Attention kernels' speed relative to the calibrated ones (the attention backend:
+    /// 1.2 is a backend 20% faster than TensorRT-LLM's, whose kernels calibrate the model).
+    public var attentionEfficiency = 1.0
+    /// Speculative decoding (decode only): nil when off.
+    public var speculative: SpeculativeSpec?
+}
+
+/// Speculative decoding (Leviathan et al., "Fast Inference from Transformers via Speculative
+/// Decoding", ICML 2023): a draft model proposes `draftTokens` tokens one at a time, the target
+/// model verifies them in one pass over draftTokens + 1 positions, and each proposal is
+/// accepted with probability `acceptance` (independently), so a step yields
+/// (1 − α^(k+1)) / (1 − α) tokens on average.
+public struct SpeculativeSpec: Sendable, Equatable {
+    public var draftModel: ModelSpec
+    public var draftTokens: Int
+    public var acceptance: Double
+
+    public init(draftModel: ModelSpec, draftTokens: Int, acceptance: Double) {
+        self.draftModel = draftModel
+        self.draftTokens = draftTokens
+        self.acceptance = acceptance
+    }
+
+    /// Expected tokens per verification step.
+    public var tokensPerStep: Double {
+        acceptance >= 1 ? Double(draftTokens + 1) : (1 - pow(acceptance, Double(draftTokens + 1))) / (1 - acceptance)
+    }
 }
 
 /// Stochastic effects, drawn from per-run GSL streams. All zero means every replication is exact.

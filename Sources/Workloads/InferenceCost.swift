@@ -26,6 +26,8 @@ public struct InferencePricer: Sendable {
     public var allReduce: @Sendable (Double) -> Double
     /// Fraction of each all-reduce hidden behind computation (stack.communication_overlap).
     public var communicationOverlap: Double
+    /// Attention kernels' speed relative to the calibrated ones (stack.attention_efficiency).
+    public var attentionEfficiency = 1.0
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,
                 communicationOverlap: Double = 0, allReduce: @escaping @Sendable (Double) -> Double) {
@@ -50,17 +52,17 @@ public struct InferencePricer: Sendable {
             guard precision != .bf16 else { return [gemm] }
             return [kernel(kernels.quantize(elements: Double(m * k), to: precision), f.quantizeFixedTime, "quantize"), gemm]
         case let .attentionDecode(b, l, h, kv, hd):
-            return [kernel(kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision), f.decodeFixedTime)]
+            return [kernel(faster(kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision)), f.decodeFixedTime)]
         case let .attentionPrefill(b, s, h, kv, hd):
-            return [kernel(kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision), f.prefillFixedTime)]
-        case let .attentionPrefillChunk(tokens, context, h, kv, hd):
+            return [kernel(faster(kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision)), f.prefillFixedTime)]
+        case let .attentionPrefillChunk(b, tokens, context, h, kv, hd):
             // The difference of two causal prefills (work grows with the square of the length),
             // never less than one attention launch.
             let prefill = { (s: Int) in
-                s == 0 ? 0 : kernels.attentionPrefill(batch: 1, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision).seconds
+                s == 0 ? 0 : kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision).seconds
             }
             let seconds = Swift.max(prefill(context + tokens) - prefill(context), f.prefillFixedTime)
-            return [kernel(KernelCost(seconds: seconds), f.prefillFixedTime)]
+            return [kernel(faster(KernelCost(seconds: seconds)), f.prefillFixedTime)]
         case let .elementwise(bytes):
             return [kernel(kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2), f.fixedTime)]
         case let .allReduce(bytes):
@@ -71,6 +73,16 @@ public struct InferencePricer: Sendable {
     }
 
     var prefillPrecision: Precision { precision == .bf16 ? .bf16 : .fp8 }
+
+    /// An attention kernel on a backend `attentionEfficiency` times as fast.
+    func faster(_ cost: KernelCost) -> KernelCost {
+        guard attentionEfficiency != 1 else { return cost }
+        var c = cost
+        c.seconds /= attentionEfficiency
+        c.computeSeconds /= attentionEfficiency
+        c.memorySeconds /= attentionEfficiency
+        return c
+    }
 
     func seconds(_ ops: [(name: String, op: InferenceOp)]) -> Double {
         ops.reduce(0.0) { total, item in kernels(item.name, item.op).reduce(total) { $0 + $1.cost.seconds } }

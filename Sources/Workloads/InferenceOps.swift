@@ -20,9 +20,9 @@ public enum InferenceOp: Sendable, Equatable {
     case gemm(m: Int, n: Int, k: Int)
     case attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int)
     case attentionPrefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int)
-    /// `tokens` more prompt tokens of one sequence whose cache already holds `context`
-    /// (chunked prefill).
-    case attentionPrefillChunk(tokens: Int, context: Int, heads: Int, kvHeads: Int, headDim: Int)
+    /// `tokens` more tokens of each of `batch` sequences whose caches already hold `context`
+    /// (chunked prefill; speculative verification).
+    case attentionPrefillChunk(batch: Int = 1, tokens: Int, context: Int, heads: Int, kvHeads: Int, headDim: Int)
     /// An element-wise kernel reading and writing `bytes` in total.
     case elementwise(bytes: Double)
     /// An all-reduce of `bytes` per rank over the tensor-parallel group.
@@ -51,6 +51,7 @@ public enum InferenceOps {
         let hd = model.headDim
         let attention: InferenceOp = tokens == 1
             ? .attentionDecode(batch: batch, kvLength: context + 1, heads: heads, kvHeads: kvHeads, headDim: hd)
+            : context > 0 ? .attentionPrefillChunk(batch: batch, tokens: tokens, context: context, heads: heads, kvHeads: kvHeads, headDim: hd)
             : .attentionPrefill(batch: batch, seq: tokens, heads: heads, kvHeads: kvHeads, headDim: hd)
         let attentionName = tokens == 1 ? "attention_decode" : "attention_prefill"
         var ops: [(name: String, op: InferenceOp)] = []

@@ -145,3 +145,44 @@ import Workloads
         #expect(m["tpot_s"]! > 0)
     }
 }
+
+@Suite struct StackKnobTests {
+    static func yaml(model: String = "llama3-70b", batch: Int = 1, input: Int = 1024, stack: String = "cuda_graphs: true") -> String {
+        """
+        name: s
+        cluster: { system: h100-sxm }
+        stack: { \(stack) }
+        workload: { kind: decode, model: \(model), precision: fp8, kv_precision: fp8, parallelism: { tp: 2 }, batch: \(batch), input_tokens: \(input), output_tokens: 64 }
+        """
+    }
+
+    /// Speculative decoding at batch 1: k draft steps of an 8B model and one 70B pass over
+    /// k + 1 positions per step, (1 − α^(k+1))/(1 − α) tokens per step. The step costs at least
+    /// k plain 8B steps plus one plain 70B step (the verification reads the same weights and a
+    /// few more positions), so TPOT sits just above that closed form over E; with nothing
+    /// accepted it is slower than plain decoding.
+    @Test func speculativeDecodingFollowsTheAcceptanceClosedForm() throws {
+        let plain70 = try metrics(Self.yaml())["tpot_s"]!, plain8 = try metrics(Self.yaml(model: "llama3-8b"))["tpot_s"]!
+        let k = 4, alpha = 0.8
+        let speculative = try metrics(Self.yaml(stack: "cuda_graphs: true, speculative: { draft_model: llama3-8b, draft_tokens: \(k), acceptance: \(alpha) }"))["tpot_s"]!
+        let e = (1 - pow(alpha, Double(k + 1))) / (1 - alpha)
+        let closedForm = (Double(k) * plain8 + plain70) / e
+        print("70B TPOT \(plain70 * 1e3) ms; speculative (8B draft, k 4, α 0.8) \(speculative * 1e3) ms; closed form \(closedForm * 1e3) ms")
+        #expect(speculative >= closedForm * 0.999)
+        #expect(speculative <= closedForm * 1.10)
+        let rejected = try metrics(Self.yaml(stack: "cuda_graphs: true, speculative: { draft_model: llama3-8b, draft_tokens: 1, acceptance: 0 }"))["tpot_s"]!
+        #expect(rejected > plain70)
+    }
+
+    /// A faster attention backend shortens compute-bound attention — the prefill of a long
+    /// prompt — but cannot take memory-bound decode attention past the HBM roofline, where
+    /// the calibrated kernels already run on H100.
+    @Test func attentionBackendSpeedsPrefillNotTheRoofline() throws {
+        let base = try metrics(Self.yaml(model: "llama3-8b", batch: 64, input: 16384))
+        let fast = try metrics(Self.yaml(model: "llama3-8b", batch: 64, input: 16384, stack: "cuda_graphs: true, attention_efficiency: 2"))
+        let prefillGain = base["ttft_s"]! / fast["ttft_s"]!, decodeGain = base["tpot_s"]! / fast["tpot_s"]!
+        print("attention 2× faster, batch 64, 16k prompt: TTFT gain \(prefillGain), TPOT gain \(decodeGain)")
+        #expect(prefillGain > 1.1)  // attention is about a quarter of this prefill
+        #expect(decodeGain < 1.05)
+    }
+}
