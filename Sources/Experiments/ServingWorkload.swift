@@ -1,4 +1,5 @@
-// `kind: serving`: requests arrive (Poisson), a continuous-batching scheduler serves them on
+// `kind: serving`: requests arrive (Poisson, or from a CSV trace of arrival time, input and
+// output tokens), a continuous-batching scheduler serves them on
 // one tensor-parallel group, iteration by iteration.
 //
 // Scheduler (the iteration-level batching of Orca, Yu et al., OSDI 2022, with the chunked
@@ -35,15 +36,18 @@ enum ServingWorkload {
     static func checkMemory(_ s: ServingSpec, system: SystemSpec) throws(MemoryError) {
         let d = s.inference
         var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: s.memoryFraction * system.gpu.hbmCapacity)
-        // The weights, and the KV cache of one request, must fit.
+        // The weights, and the KV cache of the largest request, must fit.
+        let largest = s.trace?.map { $0.inputTokens + $0.outputTokens }.max() ?? d.inputTokens + d.outputTokens
         try ledger.book([
             (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp), .weights),
-            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.inputTokens + d.outputTokens, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
+            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
         ])
     }
 
     struct Request {
         var arrival: Double
+        var input: Int
+        var output: Int
         var prefilled = 0
         var generated = 0
         var firstToken: Double?
@@ -61,17 +65,24 @@ enum ServingWorkload {
         let d = s.inference
         let pricer = DecodeWorkload.pricer(spec, d, system: system)
         let capacity = kvCapacityTokens(s, system: system)
-        let perRequest = d.inputTokens + d.outputTokens
-
-        // Arrival times, drawn up front in order from their own stream.
+        // Arrivals: the trace's, or Poisson times drawn up front in order from their own stream.
         var requests: [Request] = []
-        var t = 0.0
-        while true {
-            t += arrivalStream.exponential(mean: 1 / s.arrivalRate)
-            if let duration = s.duration, t > duration { break }
-            requests.append(Request(arrival: t))
-            if let limit = s.requests, requests.count >= limit { break }
+        if let trace = s.trace {
+            for r in trace {
+                if let duration = s.duration, r.arrival > duration { break }
+                requests.append(Request(arrival: r.arrival, input: r.inputTokens, output: r.outputTokens))
+                if let limit = s.requests, requests.count >= limit { break }
+            }
+        } else {
+            var t = 0.0
+            while true {
+                t += arrivalStream.exponential(mean: 1 / s.arrivalRate)
+                if let duration = s.duration, t > duration { break }
+                requests.append(Request(arrival: t, input: d.inputTokens, output: d.outputTokens))
+                if let limit = s.requests, requests.count >= limit { break }
+            }
         }
+        func size(_ i: Int) -> Double { Double(requests[i].input + requests[i].output) }
         let sim = Simulator<Event>()
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
 
@@ -92,16 +103,16 @@ enum ServingWorkload {
         }
         func startIteration() {
             guard !busy else { return }
-            while waitingHead < waiting.count, running.count < s.maxBatch, kvReserved + Double(perRequest) <= capacity {
+            while waitingHead < waiting.count, running.count < s.maxBatch, kvReserved + size(waiting[waitingHead]) <= capacity {
+                kvReserved += size(waiting[waitingHead])
                 running.append(waiting[waitingHead])
                 waitingHead += 1
-                kvReserved += Double(perRequest)
             }
             guard !running.isEmpty else { return }
-            let decoding = running.filter { requests[$0].prefilled == d.inputTokens }
-            let prefill = running.first { requests[$0].prefilled < d.inputTokens }
-            let chunk = prefill.map { Swift.min(s.chunkTokens, d.inputTokens - requests[$0].prefilled) } ?? 0
-            let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + d.inputTokens + requests[$1].generated } / decoding.count
+            let decoding = running.filter { requests[$0].prefilled == requests[$0].input }
+            let prefill = running.first { requests[$0].prefilled < requests[$0].input }
+            let chunk = prefill.map { Swift.min(s.chunkTokens, requests[$0].input - requests[$0].prefilled) } ?? 0
+            let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
             // Kernel efficiency speeds every kernel; with overlap the all-reduces are already shortened.
             let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: chunk,
                                          prefillContext: prefill.map { requests[$0].prefilled } ?? 0) / spec.stack.kernelEfficiency
@@ -120,19 +131,19 @@ enum ServingWorkload {
                 var finished: [Int] = []
                 for i in inIteration.decoding {
                     requests[i].generated += 1
-                    if requests[i].generated == d.outputTokens { finished.append(i) }
+                    if requests[i].generated == requests[i].output { finished.append(i) }
                 }
                 if let p = inIteration.prefill {
                     requests[p].prefilled += inIteration.chunk
-                    if requests[p].prefilled == d.inputTokens {
+                    if requests[p].prefilled == requests[p].input {
                         requests[p].generated = 1  // the prompt's last position yields the first token
                         requests[p].firstToken = sim.now
-                        if d.outputTokens == 1 { finished.append(p) }
+                        if requests[p].output == 1 { finished.append(p) }
                     }
                 }
                 for i in finished {
                     requests[i].done = sim.now
-                    kvReserved -= Double(perRequest)
+                    kvReserved -= size(i)
                 }
                 if !finished.isEmpty { running.removeAll { requests[$0].done != nil } }
             }
@@ -152,8 +163,8 @@ enum ServingWorkload {
         }
         let ttft = done.map { $0.firstToken! - $0.arrival }
         let e2e = done.map { $0.done! - $0.arrival }
-        let tpot = d.outputTokens > 1 ? done.map { ($0.done! - $0.firstToken!) / Double(d.outputTokens - 1) } : []
-        let outputTokens = Double(done.count * d.outputTokens)
+        let tpot = done.filter { $0.output > 1 }.map { ($0.done! - $0.firstToken!) / Double($0.output - 1) }
+        let outputTokens = Double(done.reduce(0) { $0 + $1.output })
         var metrics = stats(ttft, "ttft") + stats(tpot, "tpot") + stats(e2e, "e2e")
         metrics += [
             Metric("tokens_per_s", unit: "tokens/s", outputTokens / end),

@@ -435,13 +435,22 @@ public enum ScenarioLoader {
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
     }
 
-    static let servingKeys = ["arrival_rate", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction"]
+    static let servingKeys = ["arrival_rate", "trace", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction"]
 
     static func readServing(_ node: ConfigNode, log: DiagnosticLog) -> ServingSpec? {
         guard let f = FieldReader(node, path: "workload", log: log, allowed: nil) else { return nil }
         let errorsBefore = log.errors.count
-        let inference = readDecode(node, log: log, extraKeys: servingKeys)
-        let rate = f.quantity("arrival_rate", .count, minimum: 0, exclusive: true, required: true)
+        // A trace gives every request its own sizes, so the decode keys for them are optional.
+        let traced = f.has("trace")
+        let inference = readDecode(node, log: log, extraKeys: servingKeys, sizesRequired: !traced)
+        var trace: [TracedRequest]?
+        var rate: Double?
+        if traced {
+            if f.has("arrival_rate") { log.error(f.origin("arrival_rate"), "workload.arrival_rate", "give either arrival_rate or trace, not both") }
+            if let path = f.string("trace") { trace = readTrace(path, origin: f.origin("trace"), log: log) }
+        } else {
+            rate = f.quantity("arrival_rate", .count, minimum: 0, exclusive: true, required: true)
+        }
         let duration = f.quantity("duration", .time, minimum: 0, exclusive: true)
         let requests = f.integer("requests", in: 1...100_000_000)
         if duration == nil && requests == nil && f.has("arrival_rate") {
@@ -451,12 +460,50 @@ public enum ScenarioLoader {
         let chunk = f.integer("chunk_tokens", in: 1...10_000_000) ?? 2048
         let fraction = f.quantity("memory_fraction", .count, minimum: 0, exclusive: true) ?? 0.9
         if fraction > 1 { log.error(f.origin("memory_fraction"), "workload.memory_fraction", "must be ≤ 1, got \(fraction)") }
-        guard log.errors.count == errorsBefore, let inference, let rate else { return nil }
-        return ServingSpec(inference: inference, arrivalRate: rate, duration: duration, requests: requests,
+        guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
+        return ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
                            maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction)
     }
 
-    static func readDecode(_ node: ConfigNode, log: DiagnosticLog, extraKeys: [String] = []) -> DecodeSpec? {
+    /// A request trace: CSV with a header naming arrival_s, input_tokens and output_tokens (in
+    /// any order, other columns ignored), one request per row; a relative path is read from the
+    /// scenario file's folder. Requests are sorted by arrival.
+    static func readTrace(_ path: String, origin: Origin?, log: DiagnosticLog) -> [TracedRequest]? {
+        let base = URL(fileURLWithPath: log.file).deletingLastPathComponent()
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            log.error(origin, "workload.trace", "cannot read \(url.path)")
+            return nil
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+        guard let header = lines.first else {
+            log.error(origin, "workload.trace", "\(url.path) is empty")
+            return nil
+        }
+        let columns = ["arrival_s", "input_tokens", "output_tokens"]
+        let index = columns.map { header.firstIndex(of: $0) }
+        if let missing = zip(columns, index).first(where: { $0.1 == nil })?.0 {
+            log.error(origin, "workload.trace", "\(url.path): the header has no \(missing) column (need arrival_s, input_tokens, output_tokens)")
+            return nil
+        }
+        var requests: [TracedRequest] = []
+        for (row, fields) in lines.enumerated().dropFirst() {
+            func value(_ c: Int) -> String? { index[c]! < fields.count ? fields[index[c]!] : nil }
+            guard let arrival = value(0).flatMap(Double.init), arrival.isFinite, arrival >= 0,
+                  let input = value(1).flatMap({ Int($0) }), input >= 1, let output = value(2).flatMap({ Int($0) }), output >= 1 else {
+                log.error(origin, "workload.trace", "\(url.path) line \(row + 1): expected arrival_s ≥ 0 and input_tokens, output_tokens ≥ 1, got \"\(fields.joined(separator: ","))\"")
+                return nil
+            }
+            requests.append(TracedRequest(arrival: arrival, inputTokens: input, outputTokens: output))
+        }
+        guard !requests.isEmpty else {
+            log.error(origin, "workload.trace", "\(url.path) has no requests")
+            return nil
+        }
+        return requests.enumerated().sorted { ($0.element.arrival, $0.offset) < ($1.element.arrival, $1.offset) }.map(\.element)
+    }
+
+    static func readDecode(_ node: ConfigNode, log: DiagnosticLog, extraKeys: [String] = [], sizesRequired: Bool = true) -> DecodeSpec? {
         guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "model", "precision", "kv_precision", "parallelism", "batch", "input_tokens", "output_tokens"] + extraKeys) else { return nil }
         let errorsBefore = log.errors.count
         var model: ModelSpec?
@@ -483,8 +530,9 @@ public enum ScenarioLoader {
             dp = p.integer("dp", in: 1...1_000_000) ?? 1
         }
         let batch = f.integer("batch", in: 1...1_000_000) ?? 1
-        let input = f.integer("input_tokens", in: 1...10_000_000, required: true)
-        let output = f.integer("output_tokens", in: 1...10_000_000, required: true)
+        // Without sizes (a serving trace gives them per request) the defaults only size the check.
+        let input = f.integer("input_tokens", in: 1...10_000_000, required: sizesRequired) ?? (sizesRequired ? nil : 1)
+        let output = f.integer("output_tokens", in: 1...10_000_000, required: sizesRequired) ?? (sizesRequired ? nil : 1)
         if let model, model.heads % tp != 0 {
             log.error(f.value("parallelism")?["tp"]?.origin, "workload.parallelism.tp", "\(model.name) has \(model.heads) heads, not divisible by tp \(tp)")
         }

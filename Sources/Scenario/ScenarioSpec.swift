@@ -163,8 +163,11 @@ public struct TrainingSpec: Sendable, Equatable {
 /// with chunked prefill on one tensor-parallel group.
 public struct ServingSpec: Sendable, Equatable {
     public var inference: DecodeSpec
-    /// Requests per second (Poisson).
+    /// Requests per second (Poisson), when the requests are not a trace.
     public var arrivalRate: Double
+    /// Requests read from a CSV trace (arrival_s, input_tokens, output_tokens), in arrival
+    /// order; nil: Poisson arrivals of `inference`'s input and output tokens.
+    public var trace: [TracedRequest]?
     /// Arrivals stop after this many seconds, or after `requests` requests, whichever first.
     public var duration: Double?
     public var requests: Int?
@@ -173,6 +176,19 @@ public struct ServingSpec: Sendable, Equatable {
     public var chunkTokens: Int
     /// Fraction of GPU memory the engine may use for weights and KV cache.
     public var memoryFraction: Double
+}
+
+/// One request of an arrival trace.
+public struct TracedRequest: Sendable, Equatable {
+    public var arrival: Double
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    public init(arrival: Double, inputTokens: Int, outputTokens: Int) {
+        self.arrival = arrival
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
 }
 
 /// `kind: decode`: a static batch; prefill of `inputTokens`, then decode to `outputTokens`.

@@ -65,3 +65,52 @@ import Scenario
         #expect(abs(predicted / measured - 1) < 0.15)
     }
 }
+
+@Suite struct ServingTraceTests {
+    /// Two requests of a trace, 100 s apart, are each served alone: their latency is that of a
+    /// batch-1 decode of the same sizes (within 5%: serving sums kernels as one CUDA graph per
+    /// iteration, decode integrates its steps), and each keeps its own sizes.
+    @Test func tracedRequestsKeepTheirSizes() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("arrival_s,input_tokens,output_tokens\n100,1024,64\n0,512,32\n", to: "t.csv", in: dir)
+        let file = dir.appendingPathComponent("s.yaml").path
+        let serving = """
+            name: s
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: serving, model: llama3-8b, trace: t.csv, chunk_tokens: 4096 }
+            """
+        TestSupport.write(serving, to: "s.yaml", in: dir)
+        let plan = try ScenarioLoader.load(path: file)
+        try ExperimentRunner.check(plan)
+        let m = Dictionary(uniqueKeysWithValues: ExperimentRunner.run(plan, threads: 1).replications[0].metrics.map { ($0.name, $0.value) })
+        #expect(m["requests_completed"] == 2)
+        func decodeE2E(_ input: Int, _ output: Int) throws -> Double {
+            try metrics("name: d\ncluster: { system: h100-sxm }\nstack: { cuda_graphs: true }\nworkload: { kind: decode, model: llama3-8b, batch: 1, input_tokens: \(input), output_tokens: \(output) }\n")["e2e_s"]!
+        }
+        let expected = (try decodeE2E(512, 32) + decodeE2E(1024, 64)) / 2
+        print("trace e2e mean \(m["e2e_s"]!) s, decode \(expected) s")
+        #expect(abs(m["e2e_s"]! / expected - 1) < 0.05)
+        // The p50 of two values is their mean; p99 is near the larger (the 64-token request).
+        #expect(m["e2e_p99_s"]! > m["e2e_s"]!)
+    }
+
+    @Test func badTracesAreRefusedWithTheirLine() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func load(_ csv: String) -> String {
+            TestSupport.write(csv, to: "t.csv", in: dir)
+            TestSupport.write("name: s\ncluster: { system: h100-sxm }\nworkload: { kind: serving, model: llama3-8b, trace: t.csv }\n", to: "s.yaml", in: dir)
+            do {
+                _ = try ScenarioLoader.load(path: dir.appendingPathComponent("s.yaml").path)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(load("arrival_s,input_tokens\n0,5\n").contains("no output_tokens column"))
+        #expect(load("arrival_s,input_tokens,output_tokens\n0,5,1\n1,x,2\n").contains("t.csv line 3"))
+        #expect(load("arrival_s,input_tokens,output_tokens\n").contains("has no requests"))
+    }
+}
