@@ -59,7 +59,53 @@ enum ServingWorkload {
         case iterationDone
     }
 
+    /// Unit-rate exponential gaps, drawn as needed and shared by every arrival rate tried, so
+    /// that runs at different rates see the same arrival pattern, scaled.
+    final class Gaps {
+        let stream: RandomStream
+        var drawn: [Double] = []
+        init(_ stream: RandomStream) { self.stream = stream }
+        func callAsFunction(_ i: Int) -> Double {
+            while drawn.count <= i { drawn.append(stream.exponential(mean: 1)) }
+            return drawn[i]
+        }
+    }
+
     static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+        let gaps = Gaps(arrivalStream)
+        guard let slo = s.slo else { return simulate(spec, serving: s, rate: s.arrivalRate, gaps: gaps, jitter: jitter, stragglers: stragglers) }
+        // The highest rate meeting both p99 targets: double (or halve) from arrival_rate until
+        // the answer changes, then bisect geometrically 8 times (to about 0.3%).
+        func attempt(_ rate: Double) -> (ok: Bool, metrics: [Metric]) {
+            let m = simulate(spec, serving: s, rate: rate, gaps: gaps, jitter: jitter, stragglers: stragglers)
+            func value(_ name: String) -> Double { m.first { $0.name == name }?.value ?? .infinity }
+            return (value("tpot_p99_s") <= slo.tpotP99 && value("ttft_p99_s") <= slo.ttftP99, m)
+        }
+        var rate = s.arrivalRate
+        var first = attempt(rate)
+        var good: (rate: Double, metrics: [Metric])? = first.ok ? (rate, first.metrics) : nil
+        var bad: Double? = first.ok ? nil : rate
+        for _ in 0..<30 where good == nil || bad == nil {
+            rate = first.ok ? rate * 2 : rate / 2
+            first = attempt(rate)
+            if first.ok { good = (rate, first.metrics) } else { bad = rate }
+        }
+        if var lo = good, var hi = bad {
+            for _ in 0..<8 {
+                let mid = (lo.rate * hi).squareRoot()
+                let r = attempt(mid)
+                if r.ok { lo = (mid, r.metrics) } else { hi = mid }
+            }
+            good = lo
+            bad = hi
+        }
+        guard let best = good else {
+            return [Metric("slo_arrival_rate_per_s", unit: "requests/s", 0)]
+        }
+        return best.metrics + [Metric("slo_arrival_rate_per_s", unit: "requests/s", best.rate)]
+    }
+
+    static func simulate(_ spec: ScenarioSpec, serving s: ServingSpec, rate: Double, gaps: Gaps, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system else { return [] }
         let d = s.inference
@@ -76,7 +122,7 @@ enum ServingWorkload {
         } else {
             var t = 0.0
             while true {
-                t += arrivalStream.exponential(mean: 1 / s.arrivalRate)
+                t += gaps(requests.count) / rate
                 if let duration = s.duration, t > duration { break }
                 requests.append(Request(arrival: t, input: d.inputTokens, output: d.outputTokens))
                 if let limit = s.requests, requests.count >= limit { break }

@@ -435,7 +435,7 @@ public enum ScenarioLoader {
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
     }
 
-    static let servingKeys = ["arrival_rate", "trace", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction"]
+    static let servingKeys = ["arrival_rate", "trace", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction", "slo"]
 
     static func readServing(_ node: ConfigNode, log: DiagnosticLog) -> ServingSpec? {
         guard let f = FieldReader(node, path: "workload", log: log, allowed: nil) else { return nil }
@@ -460,9 +460,16 @@ public enum ScenarioLoader {
         let chunk = f.integer("chunk_tokens", in: 1...10_000_000) ?? 2048
         let fraction = f.quantity("memory_fraction", .count, minimum: 0, exclusive: true) ?? 0.9
         if fraction > 1 { log.error(f.origin("memory_fraction"), "workload.memory_fraction", "must be ≤ 1, got \(fraction)") }
+        var slo: ServingSLO?
+        if let node = f.value("slo"), let g = FieldReader(node, path: "workload.slo", log: log, allowed: ["tpot_p99", "ttft_p99"]) {
+            let tpot = g.quantity("tpot_p99", .time, minimum: 0, exclusive: true, required: true)
+            let ttft = g.quantity("ttft_p99", .time, minimum: 0, exclusive: true, required: true)
+            if traced { log.error(f.origin("slo"), "workload.slo", "searches the Poisson arrival rate; it cannot be used with a trace") }
+            if let tpot, let ttft { slo = ServingSLO(tpotP99: tpot, ttftP99: ttft) }
+        }
         guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
         return ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
-                           maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction)
+                           maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo)
     }
 
     /// A request trace: CSV with a header naming arrival_s, input_tokens and output_tokens (in

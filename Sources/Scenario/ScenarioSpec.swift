@@ -176,6 +176,19 @@ public struct ServingSpec: Sendable, Equatable {
     public var chunkTokens: Int
     /// Fraction of GPU memory the engine may use for weights and KV cache.
     public var memoryFraction: Double
+    /// Latency targets: when set, the run searches for the highest Poisson arrival rate
+    /// that meets both (starting from `arrivalRate`).
+    public var slo: ServingSLO? = nil
+}
+
+public struct ServingSLO: Sendable, Equatable {
+    public var tpotP99: Double
+    public var ttftP99: Double
+
+    public init(tpotP99: Double, ttftP99: Double) {
+        self.tpotP99 = tpotP99
+        self.ttftP99 = ttftP99
+    }
 }
 
 /// One request of an arrival trace.

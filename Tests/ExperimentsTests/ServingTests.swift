@@ -114,3 +114,23 @@ import Scenario
         #expect(load("arrival_s,input_tokens,output_tokens\n").contains("has no requests"))
     }
 }
+
+@Suite struct ServingSLOTests {
+    /// The search returns a rate whose run meets both p99 targets, and 5% more load (the same
+    /// arrival pattern, scaled) breaks one of them.
+    @Test func sloSearchFindsTheEdge() throws {
+        let base = """
+            name: s
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: serving, model: llama3-8b, parallelism: { tp: 1 }, input_tokens: 512, output_tokens: 128, arrival_rate: 2, duration: 60 s, max_batch: 512 }
+            """
+        let searched = try metrics(base.replacingOccurrences(of: "max_batch: 512", with: "max_batch: 512, slo: { tpot_p99: 25 ms, ttft_p99: 1 s }"))
+        let rate = searched["slo_arrival_rate_per_s"]!
+        print("SLO rate \(rate)/s: p99 TPOT \(searched["tpot_p99_s"]!) s, p99 TTFT \(searched["ttft_p99_s"]!) s")
+        #expect(rate > 2)
+        #expect(searched["tpot_p99_s"]! <= 0.025 && searched["ttft_p99_s"]! <= 1)
+        let above = try metrics(base.replacingOccurrences(of: "arrival_rate: 2", with: "arrival_rate: \(rate * 1.05)"))
+        #expect(above["tpot_p99_s"]! > 0.025 || above["ttft_p99_s"]! > 1)
+    }
+}
