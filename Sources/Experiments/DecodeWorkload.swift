@@ -39,12 +39,12 @@ enum DecodeWorkload {
     /// also holds the embeddings, split like the layers as an approximation).
     static func weightBytesPerGPU(_ d: DecodeSpec) -> Double {
         let layers = Double(stages(d).map(\.count).max() ?? d.model.layers)
-        return InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp) * layers / Double(d.model.layers)
+        return InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * layers / Double(d.model.layers)
     }
 
     static func kvCacheBytesPerGPU(_ d: DecodeSpec) -> Double {
         let layers = Double(stages(d).map(\.count).max() ?? d.model.layers)
-        return InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.batch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp)
+        return InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: d.groupBatch * (d.inputTokens + d.outputTokens), kvPrecision: d.kvPrecision, tp: d.tp)
             * layers / Double(d.model.layers)
     }
 
@@ -63,10 +63,18 @@ enum DecodeWorkload {
     static func pricer(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec) -> InferencePricer {
         let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
         // Every layer all-reduces the same size: the cache simulates it once.
-        let allReduce = AllReduceCache(ranks: d.tp, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: timing)
+        let (tp, gpu) = (d.tp, system.gpu)
+        let allReduce = CollectiveCache {
+            CollectiveRun.fastest(.allReduce, bytes: $0, ranks: tp, nvls: gpu.nvls, bandwidth: gpu.nvlinkBandwidthPerDirection, timing: timing).seconds
+        }
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
                                      tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
         pricer.attentionEfficiency = spec.stack.attentionEfficiency
+        if d.ep > 1 {
+            let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu)
+            let cache = CollectiveCache { group.seconds(.allToAll, bytes: $0) }
+            pricer.allToAll = { cache.seconds($0) }
+        }
         return pricer
     }
 
@@ -84,8 +92,10 @@ enum DecodeWorkload {
         var launches: [KernelLaunch] = []
         let layers = stage.map { stages(d)[$0] } ?? 0..<d.model.layers
         let head = stage.map { $0 == d.pp - 1 } ?? true
-        for (name, op) in InferenceOps.namedPass(model: d.model, batch: batch ?? d.batch, tokens: tokens, context: context, tp: d.tp,
-                                                 layers: layers, head: head) {
+        let sequences = batch ?? d.groupBatch
+        let wide = d.ep > 1 ? ExpertParallelism(ep: d.ep, instanceTokens: d.batch * tokens) : nil
+        for (name, op) in InferenceOps.namedPass(model: d.model, batch: sequences, tokens: tokens, context: context, tp: d.tp,
+                                                 layers: layers, head: head, expertParallel: wide) {
             // One draw per op; a faster kernel library shortens every kernel body.
             let jitterFactor = jitter.lognormalFactor(cv: spec.noise.kernelCV) / spec.stack.kernelEfficiency
             for k in pricer.kernels(name, op) {
@@ -123,7 +133,7 @@ enum DecodeWorkload {
 
         func run(_ ks: [KernelLaunch]) -> Double {
             // The TP group is synchronous: a pass is as slow as its slowest GPU.
-            let factor = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
+            let factor = straggling.isOff ? 1 : straggling.folded(gpus: d.instanceGPUs, stream: stragglers)
             return (KernelStream.run(ks, gpu: system.gpu, hbmEfficiency: model.factors.hbmEfficiency, launchInterval: launch).last ?? 0) * factor
         }
         // Pipeline parallelism: the batch runs as M = min(pp, batch) micro-batches, each stage
@@ -187,7 +197,7 @@ enum DecodeWorkload {
             Metric("tpot_s", unit: "s", tpot),
             Metric("e2e_s", unit: "s", e2e),
             Metric("tokens_per_s", unit: "tokens/s", tokens / e2e),
-            Metric("tokens_per_s_per_gpu", unit: "tokens/s", tokens / e2e / Double(d.tp * d.pp * d.dp)),
+            Metric("tokens_per_s_per_gpu", unit: "tokens/s", tokens / e2e / Double(d.instanceGPUs * d.pp * d.dp)),
             Metric("tokens_per_s_per_user", unit: "tokens/s", tpot > 0 ? 1 / tpot : .nan),
             Metric("weight_bytes_per_gpu", unit: "B", weightBytesPerGPU(d)),
             Metric("kv_cache_bytes_per_gpu", unit: "B", kvCacheBytesPerGPU(d)),

@@ -226,23 +226,19 @@ enum ServingWorkload {
     }
 }
 
-/// All-reduce times by message size, computed once each (serving repeats a few sizes). One
-/// run owns it; the lock only satisfies the pricer's Sendable closure.
-final class AllReduceCache: Sendable {
-    private let ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming
+/// Seconds of a collective by message size, each size computed once (a pass repeats a few
+/// sizes). One run owns it; the lock only satisfies the pricer's Sendable closure.
+final class CollectiveCache: Sendable {
+    private let compute: @Sendable (Double) -> Double
     private let cache = Mutex<[Double: Double]>([:])  // keys are looked up, never iterated
 
-    init(ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming) {
-        self.ranks = ranks
-        self.nvls = nvls
-        self.bandwidth = bandwidth
-        self.timing = timing
-    }
+    init(_ compute: @escaping @Sendable (Double) -> Double) { self.compute = compute }
 
     func seconds(_ bytes: Double) -> Double {
         if let t = cache.withLock({ $0[bytes] }) { return t }
-        let t = CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: ranks, nvls: nvls, bandwidth: bandwidth, timing: timing).seconds
+        let t = compute(bytes)
         cache.withLock { $0[bytes] = t }
         return t
     }
 }
+

@@ -529,12 +529,13 @@ public enum ScenarioLoader {
                 log.error(f.origin("kv_precision"), f.child("kv_precision"), "expected bf16 or fp8, got \"\(text)\"")
             }
         }
-        var tp = 1, pp = 1, dp = 1
-        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp"] : ["tp"]  // serving: one TP group
+        var tp = 1, pp = 1, dp = 1, ep = 1
+        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp", "ep"] : ["tp"]  // serving: one TP group
         if let parallel = f.value("parallelism"), let p = FieldReader(parallel, path: f.child("parallelism"), log: log, allowed: stages) {
             tp = p.integer("tp", in: 1...1024) ?? 1
             pp = p.integer("pp", in: 1...1024) ?? 1
             dp = p.integer("dp", in: 1...1_000_000) ?? 1
+            ep = p.integer("ep", in: 1...100_000) ?? 1
         }
         let batch = f.integer("batch", in: 1...1_000_000) ?? 1
         // Without sizes (a serving trace gives them per request) the defaults only size the check.
@@ -544,11 +545,23 @@ public enum ScenarioLoader {
             log.error(f.value("parallelism")?["tp"]?.origin, "workload.parallelism.tp", "\(model.name) has \(model.heads) heads, not divisible by tp \(tp)")
         }
         guard log.errors.count == errorsBefore, let model, let input, let output else { return nil }
+        if ep > 1 {
+            let origin = f.value("parallelism")?["ep"]?.origin
+            if let moe = model.moe {
+                if ep % tp != 0 || moe.experts % ep != 0 {
+                    log.error(origin, "workload.parallelism.ep", "ep \(ep) must be a multiple of tp \(tp) and divide \(model.name)'s \(moe.experts) experts")
+                } else if pp > 1 {
+                    log.error(origin, "workload.parallelism.ep", "wide expert parallelism with pipeline stages is not modelled")
+                }
+            } else {
+                log.error(origin, "workload.parallelism.ep", "\(model.name) is dense: expert parallelism needs a mixture-of-experts model")
+            }
+        }
         if pp > model.layers {
             log.error(f.value("parallelism")?["pp"]?.origin, "workload.parallelism.pp", "\(model.name) has \(model.layers) layers, fewer than pp \(pp) stages")
             return nil
         }
-        return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, pp: pp, dp: dp, batch: batch, inputTokens: input, outputTokens: output)
+        return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, pp: pp, dp: dp, ep: ep, batch: batch, inputTokens: input, outputTokens: output)
     }
 
     static func readTraining(_ node: ConfigNode, log: DiagnosticLog) -> TrainingSpec? {

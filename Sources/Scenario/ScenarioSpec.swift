@@ -215,9 +215,18 @@ public struct DecodeSpec: Sendable, Equatable {
     /// independent data-parallel replicas, each with its own `batch`.
     public var pp = 1
     public var dp = 1
+    /// Wide expert parallelism (MoE): routed experts over `ep` GPUs, which form ep / tp
+    /// attention groups of `tp` GPUs sharing the batch (1: experts split over the TP group).
+    public var ep = 1
     public var batch: Int
     public var inputTokens: Int
     public var outputTokens: Int
+
+    /// GPUs of one instance (the TP group, or the EP group under wide expert parallelism).
+    public var instanceGPUs: Int { ep > 1 ? ep : tp }
+    /// Attention groups per instance, and the sequences each holds.
+    public var attentionGroups: Int { ep > 1 ? ep / tp : 1 }
+    public var groupBatch: Int { (batch + attentionGroups - 1) / attentionGroups }
 }
 
 /// `kind: collective`: an nccl-tests-style sweep of one operation over message sizes

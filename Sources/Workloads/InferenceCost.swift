@@ -28,6 +28,8 @@ public struct InferencePricer: Sendable {
     public var communicationOverlap: Double
     /// Attention kernels' speed relative to the calibrated ones (stack.attention_efficiency).
     public var attentionEfficiency = 1.0
+    /// Seconds of one all-to-all of `bytes` per rank over the expert-parallel group.
+    public var allToAll: (@Sendable (Double) -> Double)?
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,
                 communicationOverlap: Double = 0, allReduce: @escaping @Sendable (Double) -> Double) {
@@ -68,6 +70,9 @@ public struct InferencePricer: Sendable {
         case let .allReduce(bytes):
             // The part hidden behind computation no longer delays the stream.
             let seconds = allReduce(bytes) * (1 - communicationOverlap)
+            return [OpKernel(name: name, cost: KernelCost(seconds: seconds), fixedSeconds: 0, isCommunication: true)]
+        case let .allToAll(bytes):
+            let seconds = (allToAll?(bytes) ?? 0) * (1 - communicationOverlap)
             return [OpKernel(name: name, cost: KernelCost(seconds: seconds), fixedSeconds: 0, isCommunication: true)]
         }
     }

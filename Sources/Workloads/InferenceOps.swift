@@ -27,6 +27,21 @@ public enum InferenceOp: Sendable, Equatable {
     case elementwise(bytes: Double)
     /// An all-reduce of `bytes` per rank over the tensor-parallel group.
     case allReduce(bytes: Double)
+    /// An all-to-all of `bytes` per rank over the expert-parallel group (MoE dispatch, combine).
+    case allToAll(bytes: Double)
+}
+
+/// Wide expert parallelism: the routed experts of MoE layers spread over `ep` GPUs (whole
+/// experts, not split over TP), serving the tokens of all `ep / tp` tensor-parallel groups
+/// together (`instanceTokens`), which exchange them by all-to-all.
+public struct ExpertParallelism: Sendable, Equatable {
+    public var ep: Int
+    public var instanceTokens: Int
+
+    public init(ep: Int, instanceTokens: Int) {
+        self.ep = ep
+        self.instanceTokens = instanceTokens
+    }
 }
 
 public enum InferenceOps {
@@ -43,7 +58,7 @@ public enum InferenceOps {
 
     /// The ops of `layers` only, and the head after them when `head` (one pipeline stage).
     public static func namedPass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int,
-                                 layers: Range<Int>, head includeHead: Bool) -> [(name: String, op: InferenceOp)] {
+                                 layers: Range<Int>, head includeHead: Bool, expertParallel: ExpertParallelism? = nil) -> [(name: String, op: InferenceOp)] {
         precondition(model.mla == nil, "MLA inference passes are not modelled yet")
         let m = batch * tokens
         let heads = model.heads / tp
@@ -56,7 +71,7 @@ public enum InferenceOps {
         let attentionName = tokens == 1 ? "attention_decode" : "attention_prefill"
         var ops: [(name: String, op: InferenceOp)] = []
         for layer in layers {
-            ops += self.layer(layer, model: model, tokens: m, tp: tp, attention: [(attentionName, attention)])
+            ops += self.layer(layer, model: model, tokens: m, tp: tp, attention: [(attentionName, attention)], expertParallel: expertParallel)
         }
         if includeHead { ops += head(model: model, sequences: batch, tp: tp) }
         return ops
@@ -65,7 +80,7 @@ public enum InferenceOps {
     /// The ops of layer `layer` (0-based) for `m` tokens on one rank, with `attention` in the
     /// attention slot (a decode, a prefill, or both for a mixed iteration).
     public static func layer(_ layer: Int, model: ModelSpec, tokens m: Int, tp: Int,
-                             attention: [(name: String, op: InferenceOp)]) -> [(name: String, op: InferenceOp)] {
+                             attention: [(name: String, op: InferenceOp)], expertParallel: ExpertParallelism? = nil) -> [(name: String, op: InferenceOp)] {
         let heads = model.heads / tp
         let kvHeads = Swift.max(1, model.kvHeads / tp)
         let hd = model.headDim, d = model.hidden
@@ -77,7 +92,9 @@ public enum InferenceOps {
         ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
         if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
         ops.append(("residual_rmsnorm", .elementwise(bytes: 3 * activationBytes)))
-        if let moe = model.moe, layer >= moe.denseLayers {
+        if let moe = model.moe, layer >= moe.denseLayers, let wide = expertParallel, wide.ep > 1 {
+            ops += wideExpertOps(model: model, moe: moe, tokens: m, tp: tp, wide: wide)
+        } else if let moe = model.moe, layer >= moe.denseLayers {
             ops += moeOps(model: model, moe: moe, tokens: m, tp: tp)
         } else {
             let f = model.ffn / tp
@@ -120,6 +137,45 @@ public enum InferenceOps {
         }
         ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
         return ops
+    }
+
+    /// The MoE part of a layer under wide expert parallelism, on one rank: the router; the
+    /// rank's 1/tp share of its group's tokens sent top-k times to the experts' GPUs
+    /// (all-to-all, bf16 hidden states); the rank's E/ep whole experts, each receiving
+    /// instance tokens × k / E tokens (or, at small batch, only those chosen: each expert is
+    /// used with probability 1 − (1 − k/E)^tokens); the results sent back (all-to-all) and
+    /// summed into the layer's all-reduce with the shared experts (split over TP as usual).
+    public static func wideExpertOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int, wide: ExpertParallelism) -> [(name: String, op: InferenceOp)] {
+        let d = model.hidden, f = moe.expertFFN
+        let sent = Double((m + tp - 1) / tp * moe.topK * d) * 2
+        var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)), ("moe_dispatch", .allToAll(bytes: sent))]
+        let localExperts = Double(moe.experts) / Double(wide.ep)
+        let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(wide.instanceTokens))
+        let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
+        let tokensPerExpert = Swift.max(1, Int((Double(wide.instanceTokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
+        for _ in 0..<activeLocal {
+            ops.append(("expert_up_gemm", .gemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d)))
+            ops.append(("expert_down_gemm", .gemm(m: tokensPerExpert, n: d, k: f)))
+        }
+        ops.append(("moe_combine", .allToAll(bytes: sent)))
+        if moe.sharedExperts > 0 {
+            let fs = moe.sharedExperts * f / tp
+            ops.append(("shared_expert_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * fs : fs, k: d)))
+            ops.append(("shared_expert_down_gemm", .gemm(m: m, n: d, k: fs)))
+        }
+        ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
+        return ops
+    }
+
+    /// Weight bytes per GPU under wide expert parallelism: attention, dense layers, shared
+    /// experts and embeddings split over TP, routed experts over EP.
+    public static func weightBytesPerRank(model: ModelSpec, precision: Precision, tp: Int, ep: Int) -> Double {
+        guard let moe = model.moe, ep > 1 else { return weightBytesPerRank(model: model, precision: precision, tp: tp) }
+        let expert = Double(model.mlp.matrices) * Double(model.hidden) * Double(moe.expertFFN)
+        let moeLayers = Double(model.layers - Swift.min(moe.denseLayers, model.layers))
+        let routed = moeLayers * Double(moe.experts) * expert
+        return (weightBytesPerRank(model: model, precision: precision, tp: 1) - routed * precision.bytesPerElement) / Double(tp)
+            + routed * precision.bytesPerElement / Double(ep)
     }
 
     /// Weight bytes per tensor-parallel rank at `precision` (embeddings in bf16).

@@ -186,3 +186,41 @@ import Workloads
         #expect(decodeGain < 1.05)
     }
 }
+
+@Suite struct WideExpertParallelTests {
+    static func yaml(_ parallelism: String, batch: Int) -> String {
+        """
+        name: w
+        cluster: { system: gb200-nvl72 }
+        stack: { cuda_graphs: true }
+        workload: { kind: decode, model: gpt-moe-1.8t, precision: fp4, kv_precision: fp8, parallelism: \(parallelism), batch: \(batch), input_tokens: 1024, output_tokens: 64 }
+        """
+    }
+
+    /// Wide EP places whole experts on GPUs: over the 16 GPUs of a TP 4 × EP 16 instance the
+    /// routed experts are stored once and everything else once per attention group (4).
+    @Test func expertsAreStoredOnceAcrossTheInstance() throws {
+        let m = try metrics(Self.yaml("{ tp: 4, ep: 16 }", batch: 64))
+        let model = ModelSpec.named("gpt-moe-1.8t")!, moe = model.moe!
+        let bytes = Precision.fp4.bytesPerElement
+        let routed = Double(model.layers - moe.denseLayers) * Double(moe.experts) * Double(model.mlp.matrices * model.hidden * moe.expertFFN) * bytes
+        let everything = InferenceOps.weightBytesPerRank(model: model, precision: .fp4, tp: 1)
+        #expect(abs(m["weight_bytes_per_gpu"]! * 16 / (routed + 4 * (everything - routed)) - 1) < 1e-9)
+    }
+
+    /// Why racks of 72 GPUs serve MoE models with wide EP: at the same batch, 16 GPUs with whole
+    /// experts and all-to-all dispatch give more tokens per GPU than 28 GPUs splitting every
+    /// expert over TP (less of each GPU's time goes to TP all-reduces).
+    @Test func wideEPBeatsTensorParallelPerGPU() throws {
+        let wide = try metrics(Self.yaml("{ tp: 4, ep: 16 }", batch: 256)), tp = try metrics(Self.yaml("{ tp: 28 }", batch: 256))
+        print("GPT-MoE-1.8T batch 256 on GB200: TP 4 × EP 16 \(wide["tokens_per_s_per_gpu"]!) tokens/s/GPU, TP 28 \(tp["tokens_per_s_per_gpu"]!)")
+        #expect(wide["tokens_per_s_per_gpu"]! > 1.5 * tp["tokens_per_s_per_gpu"]!)
+    }
+
+    @Test func expertParallelismNeedsExpertsThatDivide() {
+        #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.plan(text: Self.yaml("{ tp: 4, ep: 6 }", batch: 64), file: "w.yaml") }
+        #expect(throws: ScenarioError.self) {
+            _ = try ScenarioLoader.plan(text: Self.yaml("{ tp: 4, ep: 8 }", batch: 64).replacingOccurrences(of: "gpt-moe-1.8t", with: "llama3-70b"), file: "w.yaml")
+        }
+    }
+}
