@@ -128,6 +128,10 @@ enum ServingWorkload {
                 if let limit = s.requests, requests.count >= limit { break }
             }
         }
+        if let split = s.disaggregated {
+            return disaggregated(spec, serving: s, split: split, requests: requests, system: system, pricer: pricer, capacity: capacity,
+                                 jitter: jitter, stragglers: stragglers)
+        }
         func size(_ i: Int) -> Double { Double(requests[i].input + requests[i].output) }
         let sim = Simulator<Event>()
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
@@ -195,7 +199,141 @@ enum ServingWorkload {
             }
             startIteration()
         }
+        return summarize(requests, end: sim.now, gpus: d.tp, meanBatch: areaBatch / sim.now, kvUtilisation: areaKV / sim.now / capacity,
+                         meanInSystem: areaInSystem / sim.now)
+    }
+
+    enum PoolEvent {
+        case arrival(Int)
+        case prefillDone(instance: Int)
+        case transferred(Int)
+        case decodeDone(instance: Int)
+    }
+
+    /// Disaggregated serving: prefill instances take waiting prompts first come, first served,
+    /// one at a time in chunks of `chunk_tokens` (its first token comes with its last chunk);
+    /// its KV cache (every layer's, split over the TP ranks, each rank sending its share at
+    /// once) then moves to the decode instance with the fewest requests, over NVLink or the
+    /// NICs; decode instances admit transferred requests within `max_batch` and their KV
+    /// capacity and run decode-only iterations. Metrics as colocated, over all GPUs of both
+    /// pools, plus the mean KV transfer time.
+    static func disaggregated(_ spec: ScenarioSpec, serving s: ServingSpec, split: Disaggregation, requests initial: [Request], system: SystemSpec,
+                              pricer: InferencePricer, capacity: Double, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
+        let d = s.inference
+        var requests = initial
+        let sim = Simulator<PoolEvent>()
+        for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
+        func iteration(_ seconds: Double) -> Double {
+            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
+            return seconds / spec.stack.kernelEfficiency * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow
+        }
+        let kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
+        var transfers: [Double] = []
+
+        // Prefill pool.
+        var prompts: [Int] = [], promptHead = 0
+        var prefilling = [Int?](repeating: nil, count: split.prefillInstances)
+        var chunk = [Int](repeating: 0, count: split.prefillInstances)
+        func startPrefill(_ p: Int) {
+            if prefilling[p] == nil {
+                guard promptHead < prompts.count else { return }
+                prefilling[p] = prompts[promptHead]
+                promptHead += 1
+            }
+            let i = prefilling[p]!
+            chunk[p] = Swift.min(s.chunkTokens, requests[i].input - requests[i].prefilled)
+            let seconds = pricer.seconds(decodeSequences: 0, meanContext: 0, prefillTokens: chunk[p], prefillContext: requests[i].prefilled)
+            sim.schedule(.prefillDone(instance: p), after: iteration(seconds))
+        }
+
+        // Decode pool.
+        var queued = [[Int]](repeating: [], count: split.decodeInstances)
+        var running = [[Int]](repeating: [], count: split.decodeInstances)
+        var reserved = [Double](repeating: 0, count: split.decodeInstances)
+        var busy = [Bool](repeating: false, count: split.decodeInstances)
+        var stepping = [[Int]](repeating: [], count: split.decodeInstances)
+        var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
+        func account() {
+            let dt = sim.now - lastChange
+            areaInSystem += dt * Double(inSystem)
+            areaBatch += dt * Double(running.reduce(0) { $0 + $1.count })
+            areaKV += dt * reserved.reduce(0, +)
+            lastChange = sim.now
+        }
+        func size(_ i: Int) -> Double { Double(requests[i].input + requests[i].output) }
+        func startDecode(_ q: Int) {
+            guard !busy[q] else { return }
+            while let i = queued[q].first, running[q].count < s.maxBatch, reserved[q] + size(i) <= capacity {
+                queued[q].removeFirst()
+                running[q].append(i)
+                reserved[q] += size(i)
+            }
+            guard !running[q].isEmpty else { return }
+            let context = running[q].reduce(0) { $0 + requests[$1].input + requests[$1].generated } / running[q].count
+            stepping[q] = running[q]
+            busy[q] = true
+            let seconds = pricer.seconds(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0)
+            sim.schedule(.decodeDone(instance: q), after: iteration(seconds))
+        }
+        func finish(_ i: Int) {
+            requests[i].done = sim.now
+            inSystem -= 1
+        }
+
+        sim.run { event in
+            account()
+            switch event {
+            case .arrival(let i):
+                inSystem += 1
+                prompts.append(i)
+                for p in 0..<split.prefillInstances where prefilling[p] == nil { startPrefill(p); break }
+            case .prefillDone(let p):
+                let i = prefilling[p]!
+                requests[i].prefilled += chunk[p]
+                if requests[i].prefilled == requests[i].input {
+                    prefilling[p] = nil
+                    requests[i].generated = 1  // the prompt's last position yields the first token
+                    requests[i].firstToken = sim.now
+                    if requests[i].output == 1 {
+                        finish(i)
+                    } else {
+                        let bytes = Double(requests[i].input) * kvBytesPerToken
+                        let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain)
+                        transfers.append(seconds)
+                        sim.schedule(.transferred(i), after: seconds)
+                    }
+                }
+                startPrefill(p)
+            case .transferred(let i):
+                // The decode instance with the fewest requests (the first of equals).
+                let load: (Int) -> Int = { running[$0].count + queued[$0].count }
+                var q = 0
+                for candidate in 1..<split.decodeInstances where load(candidate) < load(q) { q = candidate }
+                queued[q].append(i)
+                startDecode(q)
+            case .decodeDone(let q):
+                busy[q] = false
+                for i in stepping[q] {
+                    requests[i].generated += 1
+                    if requests[i].generated == requests[i].output {
+                        finish(i)
+                        reserved[q] -= size(i)
+                    }
+                }
+                running[q].removeAll { requests[$0].done != nil }
+                startDecode(q)
+            }
+        }
         let end = sim.now
+        let gpus = d.tp * (split.prefillInstances + split.decodeInstances)
+        return summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
+                         kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
+            + [Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
+    }
+
+    /// The metrics of a finished run.
+    static func summarize(_ requests: [Request], end: Double, gpus: Int, meanBatch: Double, kvUtilisation: Double, meanInSystem: Double) -> [Metric] {
         let done = requests.filter { $0.done != nil }
         func stats(_ values: [Double], _ name: String) -> [Metric] {
             guard !values.isEmpty else { return [] }
@@ -214,11 +352,11 @@ enum ServingWorkload {
         var metrics = stats(ttft, "ttft") + stats(tpot, "tpot") + stats(e2e, "e2e")
         metrics += [
             Metric("tokens_per_s", unit: "tokens/s", outputTokens / end),
-            Metric("tokens_per_s_per_gpu", unit: "tokens/s", outputTokens / end / Double(d.tp)),
+            Metric("tokens_per_s_per_gpu", unit: "tokens/s", outputTokens / end / Double(gpus)),
             Metric("tokens_per_s_per_user", unit: "tokens/s", tpot.isEmpty ? .nan : tpot.map { 1 / $0 }.reduce(0, +) / Double(tpot.count)),
-            Metric("mean_batch_size", unit: "requests", areaBatch / end),
-            Metric("kv_cache_utilisation", unit: "ratio", areaKV / end / capacity),
-            Metric("mean_requests_in_system", unit: "requests", areaInSystem / end),
+            Metric("mean_batch_size", unit: "requests", meanBatch),
+            Metric("kv_cache_utilisation", unit: "ratio", kvUtilisation),
+            Metric("mean_requests_in_system", unit: "requests", meanInSystem),
             Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / end),
             Metric("requests_completed", unit: "requests", Double(done.count)),
         ]

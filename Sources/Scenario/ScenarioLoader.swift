@@ -435,7 +435,7 @@ public enum ScenarioLoader {
         return bytes.map { MemcpySpec(bytes: $0, iterations: iterations) }
     }
 
-    static let servingKeys = ["arrival_rate", "trace", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction", "slo"]
+    static let servingKeys = ["arrival_rate", "trace", "duration", "requests", "max_batch", "chunk_tokens", "memory_fraction", "slo", "disaggregated"]
 
     static func readServing(_ node: ConfigNode, log: DiagnosticLog) -> ServingSpec? {
         guard let f = FieldReader(node, path: "workload", log: log, allowed: nil) else { return nil }
@@ -467,9 +467,22 @@ public enum ScenarioLoader {
             if traced { log.error(f.origin("slo"), "workload.slo", "searches the Poisson arrival rate; it cannot be used with a trace") }
             if let tpot, let ttft { slo = ServingSLO(tpotP99: tpot, ttftP99: ttft) }
         }
+        var disaggregated: Disaggregation?
+        if let node = f.value("disaggregated"),
+           let g = FieldReader(node, path: "workload.disaggregated", log: log, allowed: ["prefill_instances", "decode_instances", "kv_transfer"]) {
+            let prefill = g.integer("prefill_instances", in: 1...100_000, required: true)
+            let decode = g.integer("decode_instances", in: 1...100_000, required: true)
+            var same = true
+            if let link = g.string("kv_transfer") {
+                if link == "nvlink" || link == "network" { same = link == "nvlink" } else {
+                    log.error(g.origin("kv_transfer"), "workload.disaggregated.kv_transfer", "expected nvlink or network, got \"\(link)\"")
+                }
+            }
+            if let prefill, let decode { disaggregated = Disaggregation(prefillInstances: prefill, decodeInstances: decode, sameDomain: same) }
+        }
         guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
         return ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
-                           maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo)
+                           maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
     }
 
     /// A request trace: CSV with a header naming arrival_s, input_tokens and output_tokens (in

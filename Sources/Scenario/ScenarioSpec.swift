@@ -179,6 +179,25 @@ public struct ServingSpec: Sendable, Equatable {
     /// Latency targets: when set, the run searches for the highest Poisson arrival rate
     /// that meets both (starting from `arrivalRate`).
     public var slo: ServingSLO? = nil
+    /// Separate prefill and decode pools (nil: every instance does both).
+    public var disaggregated: Disaggregation? = nil
+}
+
+/// Disaggregated serving (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA
+/// 2024): prompts run on prefill instances, their KV caches move over the network to decode
+/// instances, which only decode. Every instance is a TP group of the workload's `tp`.
+public struct Disaggregation: Sendable, Equatable {
+    public var prefillInstances: Int
+    public var decodeInstances: Int
+    /// Prefill and decode instances share an NVLink domain (KV moves over NVLink), or not
+    /// (over the NICs).
+    public var sameDomain: Bool
+
+    public init(prefillInstances: Int, decodeInstances: Int, sameDomain: Bool) {
+        self.prefillInstances = prefillInstances
+        self.decodeInstances = decodeInstances
+        self.sameDomain = sameDomain
+    }
 }
 
 public struct ServingSLO: Sendable, Equatable {
