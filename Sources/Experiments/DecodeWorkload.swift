@@ -70,6 +70,8 @@ enum DecodeWorkload {
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
                                      tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
         pricer.attentionEfficiency = spec.stack.attentionEfficiency
+        pricer.gemmEfficiency = spec.stack.gemmEfficiency
+        pricer.elementwiseEfficiency = spec.stack.elementwiseEfficiency
         if d.ep > 1 {
             let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu)
             let cache = CollectiveCache { group.seconds(.allToAll, bytes: $0) }

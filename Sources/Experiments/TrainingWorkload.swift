@@ -96,6 +96,10 @@ enum TrainingWorkload {
         var groups: [CommGroup: GroupCollective]
         var overlap: Double
         var kernelEfficiency: Double
+        /// Per kernel class (stack.kernel_efficiency's classes, stack.attention_efficiency).
+        var gemmEfficiency = 1.0
+        var attentionEfficiency = 1.0
+        var elementwiseEfficiency = 1.0
 
         /// A pass's kernels run back to back; of its collectives, the `overlap` fraction is
         /// hidden behind its GEMMs (Megatron's TP communication overlap splits each GEMM and
@@ -106,15 +110,15 @@ enum TrainingWorkload {
             for (_, op) in ops {
                 switch op {
                 case let .gemm(m, n, k, batch):
-                    if precision != .bf16 { compute += kernels.quantize(elements: Double(m * k * batch), to: precision).seconds }
-                    let gemm = kernels.gemm(m: m, n: n, k: k, precision: precision, batch: batch).seconds
+                    if precision != .bf16 { compute += kernels.quantize(elements: Double(m * k * batch), to: precision).seconds / elementwiseEfficiency }
+                    let gemm = kernels.gemm(m: m, n: n, k: k, precision: precision, batch: batch).seconds / gemmEfficiency
                     compute += gemm
                     gemms += gemm
                 case let .attention(b, seq, h, kv, hd, shards, backward):
                     let forward = kernels.attentionPrefill(batch: b, seq: seq, heads: h, kvHeads: kv, headDim: hd, precision: .bf16).seconds
-                    compute += forward / Double(shards) * (backward ? 2.5 : 1)
+                    compute += forward / Double(shards) * (backward ? 2.5 : 1) / attentionEfficiency
                 case let .elementwise(bytes):
-                    compute += kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds
+                    compute += kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds / elementwiseEfficiency
                 case let .communication(kind, group, bytes):
                     let op = CollectiveOperation(rawValue: kind.rawValue)!
                     guard let g = groups[group] else { continue }
@@ -148,9 +152,12 @@ enum TrainingWorkload {
         func group(_ size: Int, stride: Int) -> GroupCollective {
             GroupCollective(layout: layout(size: size, stride: stride, domain: domain), gpu: gpu, fatTree: fatTree, folded: t.fold)
         }
-        let pricing = Pricing(kernels: KernelModel(gpu: gpu), precision: t.precision,
+        var pricing = Pricing(kernels: KernelModel(gpu: gpu), precision: t.precision,
                               groups: [.tp: group(t.tp, stride: 1), .cp: group(t.cp, stride: t.tp), .ep: group(t.ep, stride: t.tp * t.cp)],
                               overlap: spec.stack.communicationOverlap, kernelEfficiency: spec.stack.kernelEfficiency)
+        pricing.gemmEfficiency = spec.stack.gemmEfficiency
+        pricing.attentionEfficiency = spec.stack.attentionEfficiency
+        pricing.elementwiseEfficiency = spec.stack.elementwiseEfficiency
         let dp = group(t.dp, stride: t.tp * t.cp)
         // Buckets of equal size cost the same: price each size once.
         var priced: [String: Double] = [:]

@@ -206,6 +206,9 @@ public enum ScenarioLoader {
             if system.gpu.tensor[d.precision] == nil {
                 log.error(top.value("workload")?["precision"]?.origin, "workload.precision", "\(system.gpu.name) has no \(d.precision.rawValue) tensor cores")
             }
+            if d.kvPrecision == .fp4 && system.gpu.tensor.fp4 == nil {
+                log.error(top.value("workload")?["kv_precision"]?.origin, "workload.kv_precision", "an fp4 (NVFP4) KV cache needs Blackwell; \(system.gpu.name) has no fp4")
+            }
         }
         if case .gemm(let gemm)? = workload, let gpu = cluster?.system.gpu, gpu.tensor[gemm.precision] == nil {
             log.error(top.value("workload")?["precision"]?.origin, "workload.precision", "\(gpu.name) has no \(gemm.precision.rawValue) tensor cores")
@@ -245,11 +248,20 @@ public enum ScenarioLoader {
         else { return stack }
         stack.cudaGraphs = fields.bool("cuda_graphs") ?? false
         stack.launchOverhead = fields.quantity("launch_overhead", .time) ?? stack.launchOverhead
-        stack.kernelEfficiency = fields.quantity("kernel_efficiency", .count, minimum: 0, exclusive: true) ?? 1
+        if let node = fields.value("kernel_efficiency"), case .mapping = node {
+            // Per kernel class.
+            if let c = FieldReader(node, path: "stack.kernel_efficiency", log: log, allowed: ["gemm", "attention", "elementwise"]) {
+                stack.gemmEfficiency = c.quantity("gemm", .count, minimum: 0, exclusive: true) ?? 1
+                stack.attentionEfficiency = c.quantity("attention", .count, minimum: 0, exclusive: true) ?? 1
+                stack.elementwiseEfficiency = c.quantity("elementwise", .count, minimum: 0, exclusive: true) ?? 1
+            }
+        } else {
+            stack.kernelEfficiency = fields.quantity("kernel_efficiency", .count, minimum: 0, exclusive: true) ?? 1
+        }
         let overlap = fields.quantity("communication_overlap", .count) ?? 0
         if overlap > 1 { log.error(fields.origin("communication_overlap"), "stack.communication_overlap", "must be between 0 and 1, got \(overlap)") }
         stack.communicationOverlap = Swift.min(overlap, 1)
-        stack.attentionEfficiency = fields.quantity("attention_efficiency", .count, minimum: 0, exclusive: true) ?? 1
+        stack.attentionEfficiency *= fields.quantity("attention_efficiency", .count, minimum: 0, exclusive: true) ?? 1
         if let node = fields.value("speculative"),
            let f = FieldReader(node, path: "stack.speculative", log: log, allowed: ["draft_model", "draft_tokens", "acceptance"]) {
             var draft: ModelSpec?
@@ -538,8 +550,8 @@ public enum ScenarioLoader {
         let precision = readPrecision(f, log: log) ?? .bf16
         var kvPrecision = Precision.bf16
         if let text = f.string("kv_precision") {
-            if let p = Precision(rawValue: text), p == .bf16 || p == .fp8 { kvPrecision = p } else {
-                log.error(f.origin("kv_precision"), f.child("kv_precision"), "expected bf16 or fp8, got \"\(text)\"")
+            if let p = Precision(rawValue: text), p == .bf16 || p == .fp8 || p == .fp4 { kvPrecision = p } else {
+                log.error(f.origin("kv_precision"), f.child("kv_precision"), "expected bf16, fp8 or fp4, got \"\(text)\"")
             }
         }
         var tp = 1, pp = 1, dp = 1, ep = 1

@@ -45,6 +45,10 @@ public struct StackSpec: Sendable, Equatable {
     /// Attention kernels' speed relative to the calibrated ones (the attention backend:
     /// 1.2 is a backend 20% faster than TensorRT-LLM's, whose kernels calibrate the model).
     public var attentionEfficiency = 1.0
+    /// Per kernel class, on top of `kernelEfficiency`: GEMMs, and element-wise kernels
+    /// (norms, activations, quantisation, sampling). `kernel_efficiency: { gemm: 1.1, ... }`.
+    public var gemmEfficiency = 1.0
+    public var elementwiseEfficiency = 1.0
     /// Speculative decoding (decode only): nil when off.
     public var speculative: SpeculativeSpec?
 }

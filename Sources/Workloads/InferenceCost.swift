@@ -26,8 +26,11 @@ public struct InferencePricer: Sendable {
     public var allReduce: @Sendable (Double) -> Double
     /// Fraction of each all-reduce hidden behind computation (stack.communication_overlap).
     public var communicationOverlap: Double
-    /// Attention kernels' speed relative to the calibrated ones (stack.attention_efficiency).
+    /// Kernel speed per class relative to the calibrated kernels (stack.kernel_efficiency's
+    /// classes and stack.attention_efficiency).
     public var attentionEfficiency = 1.0
+    public var gemmEfficiency = 1.0
+    public var elementwiseEfficiency = 1.0
     /// Seconds of one all-to-all of `bytes` per rank over the expert-parallel group.
     public var allToAll: (@Sendable (Double) -> Double)?
 
@@ -50,13 +53,13 @@ public struct InferencePricer: Sendable {
         }
         switch op {
         case let .gemm(m, n, k):
-            let gemm = kernel(kernels.gemm(m: m, n: n, k: k, precision: precision), f.fixedTime)
+            let gemm = kernel(faster(kernels.gemm(m: m, n: n, k: k, precision: precision), by: gemmEfficiency), f.fixedTime)
             guard precision != .bf16 else { return [gemm] }
-            return [kernel(kernels.quantize(elements: Double(m * k), to: precision), f.quantizeFixedTime, "quantize"), gemm]
+            return [kernel(faster(kernels.quantize(elements: Double(m * k), to: precision), by: elementwiseEfficiency), f.quantizeFixedTime, "quantize"), gemm]
         case let .attentionDecode(b, l, h, kv, hd):
-            return [kernel(faster(kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision)), f.decodeFixedTime)]
+            return [kernel(faster(by: attentionEfficiency, kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision)), f.decodeFixedTime)]
         case let .attentionPrefill(b, s, h, kv, hd):
-            return [kernel(faster(kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision)), f.prefillFixedTime)]
+            return [kernel(faster(by: attentionEfficiency, kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision)), f.prefillFixedTime)]
         case let .attentionPrefillChunk(b, tokens, context, h, kv, hd):
             // The difference of two causal prefills (work grows with the square of the length),
             // never less than one attention launch.
@@ -64,9 +67,9 @@ public struct InferencePricer: Sendable {
                 s == 0 ? 0 : kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision).seconds
             }
             let seconds = Swift.max(prefill(context + tokens) - prefill(context), f.prefillFixedTime)
-            return [kernel(faster(KernelCost(seconds: seconds)), f.prefillFixedTime)]
+            return [kernel(faster(KernelCost(seconds: seconds), by: attentionEfficiency), f.prefillFixedTime)]
         case let .elementwise(bytes):
-            return [kernel(kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2), f.fixedTime)]
+            return [kernel(faster(kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2), by: elementwiseEfficiency), f.fixedTime)]
         case let .allReduce(bytes):
             // The part hidden behind computation no longer delays the stream.
             let seconds = allReduce(bytes) * (1 - communicationOverlap)
@@ -79,15 +82,17 @@ public struct InferencePricer: Sendable {
 
     var prefillPrecision: Precision { precision == .bf16 ? .bf16 : .fp8 }
 
-    /// An attention kernel on a backend `attentionEfficiency` times as fast.
-    func faster(_ cost: KernelCost) -> KernelCost {
-        guard attentionEfficiency != 1 else { return cost }
+    /// A kernel `efficiency` times as fast (the stream still caps it at the HBM roofline).
+    func faster(_ cost: KernelCost, by efficiency: Double) -> KernelCost {
+        guard efficiency != 1 else { return cost }
         var c = cost
-        c.seconds /= attentionEfficiency
-        c.computeSeconds /= attentionEfficiency
-        c.memorySeconds /= attentionEfficiency
+        c.seconds /= efficiency
+        c.computeSeconds /= efficiency
+        c.memorySeconds /= efficiency
         return c
     }
+
+    func faster(by efficiency: Double, _ cost: KernelCost) -> KernelCost { faster(cost, by: efficiency) }
 
     func seconds(_ ops: [(name: String, op: InferenceOp)]) -> Double {
         ops.reduce(0.0) { total, item in kernels(item.name, item.op).reduce(total) { $0 + $1.cost.seconds } }
