@@ -120,21 +120,10 @@ public enum InferenceOps {
 
     /// The MoE part of a layer on one rank (see the header).
     public static func moeOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
-        let d = model.hidden, f = moe.expertFFN
+        let d = model.hidden
         var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d))]
-        let localExperts = Double(moe.experts) / Double(tp)
-        let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(m))
-        let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
-        let tokensPerExpert = Swift.max(1, Int((Double(m * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
-        for _ in 0..<activeLocal {
-            ops.append(("expert_up_gemm", .gemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d)))
-            ops.append(("expert_down_gemm", .gemm(m: tokensPerExpert, n: d, k: f)))
-        }
-        if moe.sharedExperts > 0 {
-            let fs = moe.sharedExperts * f / tp
-            ops.append(("shared_expert_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * fs : fs, k: d)))
-            ops.append(("shared_expert_down_gemm", .gemm(m: m, n: d, k: fs)))
-        }
+        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(tp), tokens: m)
+        ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
         ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
         return ops
     }
@@ -146,25 +135,36 @@ public enum InferenceOps {
     /// used with probability 1 − (1 − k/E)^tokens); the results sent back (all-to-all) and
     /// summed into the layer's all-reduce with the shared experts (split over TP as usual).
     public static func wideExpertOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int, wide: ExpertParallelism) -> [(name: String, op: InferenceOp)] {
-        let d = model.hidden, f = moe.expertFFN
+        let d = model.hidden
         let sent = Double((m + tp - 1) / tp * moe.topK * d) * 2
         var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)), ("moe_dispatch", .allToAll(bytes: sent))]
-        let localExperts = Double(moe.experts) / Double(wide.ep)
-        let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(wide.instanceTokens))
-        let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
-        let tokensPerExpert = Swift.max(1, Int((Double(wide.instanceTokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
-        for _ in 0..<activeLocal {
-            ops.append(("expert_up_gemm", .gemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d)))
-            ops.append(("expert_down_gemm", .gemm(m: tokensPerExpert, n: d, k: f)))
-        }
+        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens)
         ops.append(("moe_combine", .allToAll(bytes: sent)))
-        if moe.sharedExperts > 0 {
-            let fs = moe.sharedExperts * f / tp
-            ops.append(("shared_expert_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * fs : fs, k: d)))
-            ops.append(("shared_expert_down_gemm", .gemm(m: m, n: d, k: fs)))
-        }
+        ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
         ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
         return ops
+    }
+
+    /// The GEMMs of a rank's `localExperts` routed experts that receive any of `tokens` tokens:
+    /// routed top-k over E experts, each expert gets tokens·k/E on average and is used at all
+    /// with probability 1 − (1 − k/E)^tokens.
+    static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int) -> [(name: String, op: InferenceOp)] {
+        let d = model.hidden, f = moe.expertFFN
+        let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(tokens))
+        let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
+        let tokensPerExpert = Swift.max(1, Int((Double(tokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
+        return (0..<activeLocal).flatMap { _ -> [(name: String, op: InferenceOp)] in
+            [("expert_up_gemm", .gemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d)),
+             ("expert_down_gemm", .gemm(m: tokensPerExpert, n: d, k: f))]
+        }
+    }
+
+    /// The shared experts, split over the TP group like a dense MLP.
+    static func sharedExperts(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
+        guard moe.sharedExperts > 0 else { return [] }
+        let fs = moe.sharedExperts * moe.expertFFN / tp
+        return [("shared_expert_up_gemm", .gemm(m: m, n: model.mlp == .swiglu ? 2 * fs : fs, k: model.hidden)),
+                ("shared_expert_down_gemm", .gemm(m: m, n: model.hidden, k: fs))]
     }
 
     /// Weight bytes per GPU under wide expert parallelism: attention, dense layers, shared
