@@ -163,6 +163,28 @@ public struct KernelModel: Sendable {
                           computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
     }
 
+    /// One decode step of multi-head latent attention (DeepSeek's MLA, weights absorbed as
+    /// FlashMLA runs it): `batch` sequences each reading `kvLength` cached latents of `latent`
+    /// + `rope` elements, shared by all `heads` query heads on this GPU; per score the query
+    /// meets the latent and the rope key (2·(latent + rope) FLOP) and the latent is summed into
+    /// the output (2·latent FLOP). Many heads share one cache, so at large head counts the MMA
+    /// work, not the cache read, can bind. Same streaming model as `attentionDecode`, with one
+    /// cache per sequence to split over SMs.
+    public func attentionDecodeLatent(batch: Int, kvLength: Int, heads: Int, latent: Int, rope: Int, kvPrecision: Precision) -> KernelCost {
+        let kvBytes = Double(batch) * Double(kvLength) * Double(latent + rope) * kvPrecision.bytesPerElement
+        let ioBytes = Double(batch * heads) * Double(2 * latent + rope) * 2  // query in, output out, bf16
+        let bytes = kvBytes + ioBytes
+        let scores = Double(batch) * Double(heads) * Double(kvLength)
+        let flops = scores * Double(2 * (latent + rope) + 2 * latent)
+        let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
+        let activeSMs = Swift.min(Double(gpu.smCount), Double(batch) * factors.decodeMaxSplits)
+        let memorySeconds = combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency),
+                                    bytes / (activeSMs * factors.decodeBandwidthPerSM), p: factors.overlapExponent)
+        let fixed = kvPrecision == .bf16 ? factors.decodeFixedTime : factors.decodeFP8FixedTime
+        return KernelCost(seconds: Swift.max(compute, memorySeconds) + fixed, flops: flops, hbmBytes: bytes,
+                          computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+    }
+
     /// One decode step of attention: `batch` sequences each reading `kvLength` cached tokens
     /// (keys and values, `kvHeads` × `headDim` each, in `kvPrecision`) for one new query token.
     public func attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision) -> KernelCost {

@@ -541,9 +541,6 @@ public enum ScenarioLoader {
         var model: ModelSpec?
         if let modelNode = f.value("model") {
             model = ModelYAML.readModel(modelNode, path: "workload.model", log: log)
-            if let m = model, m.mla != nil {
-                log.error(modelNode.origin, "workload.model", "\(m.name): MLA attention is not modelled in decode yet (dense and MoE models with grouped-query attention are)")
-            }
         } else {
             f.missing("model", "a catalog name such as llama3-70b, or an inline model")
         }

@@ -58,6 +58,13 @@ public struct InferencePricer: Sendable {
             return [kernel(faster(kernels.quantize(elements: Double(m * k), to: precision), by: elementwiseEfficiency), f.quantizeFixedTime, "quantize"), gemm]
         case let .attentionDecode(b, l, h, kv, hd):
             return [kernel(faster(by: attentionEfficiency, kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision)), f.decodeFixedTime)]
+        case let .groupedGemm(m, n, k, groups):
+            let gemm = kernel(faster(kernels.gemm(m: m, n: n, k: k, precision: precision, batch: groups), by: gemmEfficiency), f.fixedTime)
+            guard precision != .bf16 else { return [gemm] }
+            return [kernel(faster(kernels.quantize(elements: Double(m * k * groups), to: precision), by: elementwiseEfficiency), f.quantizeFixedTime, "quantize"), gemm]
+        case let .attentionDecodeLatent(b, l, h, latent, rope):
+            return [kernel(faster(by: attentionEfficiency, kernels.attentionDecodeLatent(batch: b, kvLength: l, heads: h, latent: latent, rope: rope,
+                                                                                         kvPrecision: kvPrecision)), f.decodeFixedTime)]
         case let .attentionPrefill(b, s, h, kv, hd):
             return [kernel(faster(by: attentionEfficiency, kernels.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: kv, headDim: hd, precision: prefillPrecision)), f.prefillFixedTime)]
         case let .attentionPrefillChunk(b, tokens, context, h, kv, hd):

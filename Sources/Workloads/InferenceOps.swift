@@ -11,14 +11,20 @@
 // with m tokens routed top-k over E experts each expert gets m·k/E tokens on average and is
 // used at all with probability 1 − (1 − k/E)^m, so at small batch only the chosen experts'
 // weights are read — plus the shared experts.
-// Scope: MLA attention (DeepSeek) is not expanded here yet.
+// Multi-head latent attention (DeepSeek) replaces the QKV projection, attention and output
+// projection with its own ops (`latentAttention`). Local experts run as grouped GEMMs.
 import Foundation
 import Hardware
 
 public enum InferenceOp: Sendable, Equatable {
     /// A GEMM of m×k by k×n with weights in the pass's precision.
     case gemm(m: Int, n: Int, k: Int)
+    /// `groups` GEMMs of the same shape with their own weights in one kernel (a MoE layer's
+    /// local experts, as fused MoE kernels run them).
+    case groupedGemm(m: Int, n: Int, k: Int, groups: Int)
     case attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int)
+    /// A decode step of multi-head latent attention over caches of `latent` + `rope` elements.
+    case attentionDecodeLatent(batch: Int, kvLength: Int, heads: Int, latent: Int, rope: Int)
     case attentionPrefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int)
     /// `tokens` more tokens of each of `batch` sequences whose caches already hold `context`
     /// (chunked prefill; speculative verification).
@@ -59,7 +65,6 @@ public enum InferenceOps {
     /// The ops of `layers` only, and the head after them when `head` (one pipeline stage).
     public static func namedPass(model: ModelSpec, batch: Int, tokens: Int, context: Int, tp: Int,
                                  layers: Range<Int>, head includeHead: Bool, expertParallel: ExpertParallelism? = nil) -> [(name: String, op: InferenceOp)] {
-        precondition(model.mla == nil, "MLA inference passes are not modelled yet")
         let m = batch * tokens
         let heads = model.heads / tp
         let kvHeads = Swift.max(1, model.kvHeads / tp)
@@ -87,9 +92,13 @@ public enum InferenceOps {
         let activationBytes = Double(m * d) * 2  // bf16 hidden state
         var ops: [(name: String, op: InferenceOp)] = []
         ops.append(("rmsnorm", .elementwise(bytes: 2 * activationBytes)))
-        ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
-        ops += attention
-        ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
+        if let mla = model.mla {
+            ops += latentAttention(model: model, mla: mla, tokens: m, tp: tp, attention: attention)
+        } else {
+            ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
+            ops += attention
+            ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * hd)))
+        }
         if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
         ops.append(("residual_rmsnorm", .elementwise(bytes: 3 * activationBytes)))
         if let moe = model.moe, layer >= moe.denseLayers, let wide = expertParallel, wide.ep > 1 {
@@ -104,6 +113,52 @@ public enum InferenceOps {
         }
         if tp > 1 { ops.append(("all_reduce", .allReduce(bytes: activationBytes))) }
         ops.append(("residual", .elementwise(bytes: 2 * activationBytes)))
+        return ops
+    }
+
+    /// Multi-head latent attention on one rank (DeepSeek-V2/V3): queries through a low-rank
+    /// projection (d → q_lora → heads × (head_dim + rope)), keys and values through a shared
+    /// latent (d → kv_lora + rope, the cache). Decode absorbs the key and value up-projections
+    /// into per-head batched GEMMs around attention over the latent cache (FlashMLA); prefill
+    /// expands the latent into per-head keys and values and runs ordinary attention, whose
+    /// QKᵀ (head_dim + rope wide) and PV (value_head_dim wide) are priced as one head of their
+    /// mean width. The attention ops given (for the grouped-query shape) say which pass it is.
+    static func latentAttention(model: ModelSpec, mla: MLASpec, tokens m: Int, tp: Int,
+                                attention: [(name: String, op: InferenceOp)]) -> [(name: String, op: InferenceOp)] {
+        let d = model.hidden, heads = model.heads / tp, hd = model.headDim
+        let latent = mla.kvLoraRank, rope = mla.ropeHeadDim, v = mla.valueHeadDim
+        var ops: [(name: String, op: InferenceOp)] = [
+            ("q_down_gemm", .gemm(m: m, n: mla.qLoraRank, k: d)),
+            ("q_norm", .elementwise(bytes: Double(m * mla.qLoraRank) * 4)),
+            ("q_up_gemm", .gemm(m: m, n: heads * (hd + rope), k: mla.qLoraRank)),
+            ("kv_down_gemm", .gemm(m: m, n: latent + rope, k: d)),
+            ("kv_norm", .elementwise(bytes: Double(m * latent) * 4)),
+        ]
+        let width = (hd + rope + v) / 2
+        var decode = false
+        for (name, op) in attention {
+            switch op {
+            case let .attentionDecode(b, l, _, _, _):
+                decode = true
+                ops.append((name, .attentionDecodeLatent(batch: b, kvLength: l, heads: heads, latent: latent, rope: rope)))
+            case let .attentionPrefill(b, s, _, _, _):
+                ops.append((name, .attentionPrefill(batch: b, seq: s, heads: heads, kvHeads: heads, headDim: width)))
+            case let .attentionPrefillChunk(b, t, c, _, _, _):
+                ops.append((name, .attentionPrefillChunk(batch: b, tokens: t, context: c, heads: heads, kvHeads: heads, headDim: width)))
+            default:
+                ops.append((name, op))
+            }
+        }
+        if decode {
+            // Absorbed: q_nope · W_UK per head before, the latent output · W_UV per head after;
+            // priced as one GEMM over all heads' weights (the FLOPs and weight bytes of the
+            // per-head batch).
+            ops.insert(("q_absorb_gemm", .gemm(m: m, n: heads * latent, k: hd)), at: ops.count - attention.count)
+            ops.append(("v_absorb_gemm", .gemm(m: m, n: heads * v, k: latent)))
+        } else {
+            ops.insert(("kv_up_gemm", .gemm(m: m, n: heads * (hd + v), k: latent)), at: ops.count - attention.count)
+        }
+        ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * v)))
         return ops
     }
 
@@ -145,7 +200,7 @@ public enum InferenceOps {
         return ops
     }
 
-    /// The GEMMs of a rank's `localExperts` routed experts that receive any of `tokens` tokens:
+    /// The grouped GEMMs of a rank's `localExperts` routed experts that receive any of `tokens` tokens:
     /// routed top-k over E experts, each expert gets tokens·k/E on average and is used at all
     /// with probability 1 − (1 − k/E)^tokens.
     static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int) -> [(name: String, op: InferenceOp)] {
@@ -153,10 +208,8 @@ public enum InferenceOps {
         let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(tokens))
         let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
         let tokensPerExpert = Swift.max(1, Int((Double(tokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
-        return (0..<activeLocal).flatMap { _ -> [(name: String, op: InferenceOp)] in
-            [("expert_up_gemm", .gemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d)),
-             ("expert_down_gemm", .gemm(m: tokensPerExpert, n: d, k: f))]
-        }
+        return [("expert_up_gemm", .groupedGemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d, groups: activeLocal)),
+                ("expert_down_gemm", .groupedGemm(m: tokensPerExpert, n: d, k: f, groups: activeLocal))]
     }
 
     /// The shared experts, split over the TP group like a dense MLP.
@@ -186,6 +239,10 @@ public enum InferenceOps {
 
     /// KV-cache bytes per rank for `tokens` cached tokens in all sequences.
     public static func kvCacheBytesPerRank(model: ModelSpec, tokens: Int, kvPrecision: Precision, tp: Int) -> Double {
+        // A latent cache is shared by all heads, so every TP rank holds all of it.
+        if model.mla != nil {
+            return Double(tokens * model.layers) * model.kvCacheBytesPerTokenPerLayer(bytesPerElement: kvPrecision.bytesPerElement)
+        }
         let kvHeadsPerRank = Double(Swift.max(1, model.kvHeads / tp))
         return Double(tokens * model.layers) * 2 * kvHeadsPerRank * Double(model.headDim) * kvPrecision.bytesPerElement
     }

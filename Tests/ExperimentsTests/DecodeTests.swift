@@ -247,3 +247,35 @@ import Workloads
         #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.plan(text: yaml("", kv: "fp4", system: "h100-sxm"), file: "k.yaml") }
     }
 }
+
+@Suite struct LatentAttentionTests {
+    /// DeepSeek-V3's cache is the latent (512) and rope key (64) per token and layer, shared by
+    /// all heads: every TP rank holds all of it, whatever the TP degree.
+    @Test func latentCacheIsPerTokenNotPerHead() throws {
+        func kv(_ tp: Int) throws -> Double {
+            try metrics("name: m\ncluster: { system: gb200-nvl72 }\nworkload: { kind: decode, model: deepseek-v3, precision: fp4, kv_precision: fp8, parallelism: { tp: \(tp) }, batch: 8, input_tokens: 1000, output_tokens: 24 }\n")["kv_cache_bytes_per_gpu"]!
+        }
+        #expect(try kv(4) == 8 * 1024 * 61 * 576)
+        #expect(try kv(8) == kv(4))
+    }
+
+    /// With 128 query heads sharing one fp8 latent cache, MLA decode attention does ~480 FLOP per
+    /// cached byte (2,176 per score and head over 576 bytes), above H100's ridge of ~295:
+    /// compute-bound; the 16 heads of one TP-8 rank do ~60: memory-bound.
+    @Test func manyHeadsMakeLatentAttentionComputeBound() {
+        let model = KernelModel(gpu: SystemSpec.h100SXM.gpu)
+        let all = model.attentionDecodeLatent(batch: 64, kvLength: 4096, heads: 128, latent: 512, rope: 64, kvPrecision: .fp8)
+        let shard = model.attentionDecodeLatent(batch: 64, kvLength: 4096, heads: 16, latent: 512, rope: 64, kvPrecision: .fp8)
+        #expect(all.computeSeconds > all.memorySeconds)
+        #expect(shard.computeSeconds < shard.memorySeconds)
+    }
+
+    /// At batch 1 a step cannot beat streaming the weights a token uses (37B active, NVFP4).
+    @Test func batchOneStreamsTheActiveWeights() throws {
+        let m = try metrics("name: m\ncluster: { system: gb200-nvl72 }\nstack: { cuda_graphs: true }\nworkload: { kind: decode, model: deepseek-v3, precision: fp4, kv_precision: fp8, parallelism: { tp: 8 }, batch: 1, input_tokens: 1000, output_tokens: 16 }\n")
+        let gpu = SystemSpec.gb200NVL72.gpu
+        let streaming = ModelSpec.named("deepseek-v3")!.activeParameters * Precision.fp4.bytesPerElement / 8 / gpu.hbmBandwidth
+        print("DeepSeek-V3 batch 1 on 8 GB200: TPOT \(m["tpot_s"]! * 1e3) ms; active-weight streaming at peak \(streaming * 1e3) ms")
+        #expect(m["tpot_s"]! > streaming)
+    }
+}
