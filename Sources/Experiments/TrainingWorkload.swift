@@ -8,7 +8,8 @@
 // fall in the same one. Each group's collectives are priced by GroupCollective on that layout.
 //
 // Pricing: a layer pass is the sum of its kernels (KernelModel: GEMMs, FlashAttention,
-// element-wise kernels; an fp8 GEMM first quantises its input, as Transformer Engine does) and
+// element-wise kernels; an fp8 GEMM first quantises its input, as Transformer Engine does, and
+// fp8 weights are cast from bf16 once per step, or every pass under ZeRO-3) and
 // of its in-layer collectives, of which `stack.communication_overlap` is hidden (Megatron's
 // TP communication overlap). Training kernels are long, so CPU launch overhead is not modelled.
 //
@@ -180,14 +181,26 @@ enum TrainingWorkload {
             case .head: (TrainingOps.head(s), TrainingOps.mirror(TrainingOps.head(s)))
             }
         }
+        /// Casting `params` bf16 weights to the GEMM precision (read 2 bytes, write 1).
+        func castSeconds(_ params: Double) -> Double {
+            pricing.kernels.quantize(elements: params, to: t.precision).seconds / (spec.stack.elementwiseEfficiency * spec.stack.kernelEfficiency)
+        }
         func passes(_ unit: Unit) -> (LayerPass, LayerPass) {
             // Layers of one kind (dense or MoE) cost the same: key them by their first.
             let key: Unit = if case .layer(let l) = unit { .layer(s.isMoE(l) ? t.model.moe!.denseLayers : 0) } else { unit }
             if let f = forward[key], let b = backward[key] { return (f, b) }
             let o = ops(key)
-            forward[key] = pricing.pass(o.forward)
-            backward[key] = pricing.pass(o.backward)
-            return (forward[key]!, backward[key]!)
+            var f = pricing.pass(o.forward), b = pricing.pass(o.backward)
+            if t.precision != .bf16 && t.zero == 3 {
+                // Gathered bf16 weights are cast to fp8 for every pass (forward, and the
+                // transposed copy backward), as Transformer Engine does without a cached copy.
+                let cast = castSeconds(parameters(key, s))
+                f.compute += cast
+                b.compute += cast
+            }
+            forward[key] = f
+            backward[key] = b
+            return (f, b)
         }
 
         let stride = t.tp * t.cp * t.dp
@@ -244,6 +257,11 @@ enum TrainingWorkload {
             let shard = t.zero >= 1 ? stageParameters / Double(t.dp) : stageParameters
             // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
             var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / spec.stack.kernelEfficiency
+            if t.precision != .bf16 && t.zero < 3 {
+                // fp8 weights (and their transposes) are cast once per step from the updated
+                // bf16 weights, as Transformer Engine caches them over the micro-batches.
+                optimizer += 2 * castSeconds(stageParameters)
+            }
             if t.zero >= 1 && t.zero < 3 && !t.overlapParameterGather { optimizer += gather.reduce(0, +) }
             // Offloaded layers (the stage's first `offload_layers`): their activations leave HBM
             // on the copy engines while later layers compute and come back before their
