@@ -296,3 +296,28 @@ import TestSupport
         #expect(!buckets.isEmpty && buckets.allSatisfy { $0["tid"] as! Int == 2 })
     }
 }
+
+@Suite struct ValidateCLITests {
+    /// `clustersim validate REFERENCE.csv` (DESIGN.md's interface): a reference of three rows —
+    /// a kernel, a decode latency reproduced by scenarios/reference/decode-dec16.yaml, and a row
+    /// the model has no counterpart for — prints each with its prediction and error.
+    @Test func validatePrintsPredictionsAndErrors() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let full = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv"), encoding: .utf8)
+        let lines = full.split(whereSeparator: \.isNewline)  // "\r\n" is one Character in Swift
+        let keep = lines.filter { $0.hasPrefix("id,") || $0.hasPrefix("H200GEMM,") || $0.hasPrefix("DEC16,") || $0.hasPrefix("LINK01,") }
+        TestSupport.write(keep.joined(separator: "\n") + "\n", to: "ref.csv", in: dir)
+        let scenarios = TestSupport.packageRoot.appendingPathComponent("scenarios/reference").path
+        let run = try TestSupport.runClusterSim(["validate", "ref.csv", "--scenarios", scenarios], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = run.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        let gemm = rows.first { $0.first == "H200GEMM" }, decode = rows.first { $0.first == "DEC16" }, link = rows.first { $0.first == "LINK01" }
+        #expect(gemm?[1] == "kernel" && gemm?[4].hasSuffix("%") == true)
+        #expect(decode?[1] == "decode" && decode?[4].hasSuffix("%") == true)
+        #expect(link?.contains("modelled") == true)
+        #expect(run.stdout.contains("2 of 3 rows modelled"))
+        let missing = try TestSupport.runClusterSim(["validate", "nope.csv"], in: dir)
+        #expect(missing.status == 2)
+    }
+}

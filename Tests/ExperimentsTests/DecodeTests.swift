@@ -36,21 +36,18 @@ import Workloads
         #expect(abs(tpot / closedForm - 1) < 0.10)
     }
 
-    /// calibration.csv DEC16: Llama 3.3 70B, 2 × H100, TP 2, FP8, 5000 in / 500 out,
-    /// concurrency 1 (NVIDIA NIM 1.8.0): inter-token latency 18.58 ms, TTFT 406.77 ms.
+    /// calibration.csv DEC16 (scenarios/reference/decode-dec16.yaml): Llama 3.3 70B, 2 × H100,
+    /// TP 2, FP8, 5000 in / 500 out, concurrency 1 (NVIDIA NIM 1.8.0): inter-token latency
+    /// 18.58 ms, TTFT 406.77 ms.
     @Test func dec16WithinFifteenPercent() throws {
-        let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
-        let row = try CSVTable(contentsOf: file.path).records.first { $0["id"] == "DEC16" }!
+        let reference = TestSupport.packageRoot.appendingPathComponent("scenarios/reference")
+        let row = try CSVTable(contentsOf: reference.appendingPathComponent("calibration.csv").path).records.first { $0["id"] == "DEC16" }!
         let itl = Double(row["value"]!)! * 1e-3
-        let m = try metrics("""
-            name: d
-            cluster: { system: h100-sxm }
-            stack: { cuda_graphs: true }
-            workload: { kind: decode, model: llama3-70b, precision: fp8, kv_precision: fp8, parallelism: { tp: 2 }, batch: 1, input_tokens: 5000, output_tokens: 500 }
-            """)
-        print(String(format: "DEC16: TPOT %.2f ms (measured %.2f), TTFT %.1f ms (measured 406.77)", m["tpot_s"]! * 1e3, itl * 1e3, m["ttft_s"]! * 1e3))
-        #expect(abs(m["tpot_s"]! / itl - 1) < 0.15)
-        #expect(abs(m["ttft_s"]! / 0.40677 - 1) < 0.15)
+        let path = reference.appendingPathComponent("decode-dec16.yaml").path
+        let tpot = try Validation.metric("tpot_s", scenario: path), ttft = try Validation.metric("ttft_s", scenario: path)
+        print(String(format: "DEC16: TPOT %.2f ms (measured %.2f), TTFT %.1f ms (measured 406.77)", tpot * 1e3, itl * 1e3, ttft * 1e3))
+        #expect(abs(tpot / itl - 1) < 0.15)
+        #expect(abs(ttft / 0.40677 - 1) < 0.15)
     }
 
     /// Larger batches amortise the weights: tokens/s grows with batch; and a KV cache that does

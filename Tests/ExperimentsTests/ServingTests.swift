@@ -48,19 +48,11 @@ import Scenario
     /// 1000 in / 1000 out): every request is present at the start (a very high arrival rate),
     /// with TensorRT-LLM's default limits of 2,048 sequences and 8,192 tokens per iteration.
     /// Output tokens per second per GPU within 15%.
-    @Test(arguments: [("DEC01", "h100-sxm", 2, "fp8"), ("DEC04", "gb200-nvl72", 1, "fp4")])
-    func offlineThroughput(id: String, system: String, tp: Int, precision: String) throws {
-        let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
-        let measured = Double(try CSVTable(contentsOf: file.path).records.first { $0["id"] == id }!["value"]!)!
-        let yaml = """
-            name: offline
-            cluster: { system: \(system) }
-            stack: { cuda_graphs: true }
-            workload: { kind: serving, model: llama3-70b, precision: \(precision), kv_precision: fp8, parallelism: { tp: \(tp) }, input_tokens: 1000, output_tokens: 1000, arrival_rate: 100000, requests: 3000, max_batch: 2048, chunk_tokens: 8192 }
-            """
-        let plan = try ScenarioLoader.plan(text: yaml, file: "o.yaml")
-        let run = ExperimentRunner.run(plan, threads: 1).replications[0]
-        let predicted = run.metrics.first { $0.name == "tokens_per_s_per_gpu" }!.value
+    @Test(arguments: [("DEC01", "serving-dec01.yaml"), ("DEC04", "serving-dec04.yaml")])
+    func offlineThroughput(id: String, scenario: String) throws {
+        let reference = TestSupport.packageRoot.appendingPathComponent("scenarios/reference")
+        let measured = Double(try CSVTable(contentsOf: reference.appendingPathComponent("calibration.csv").path).records.first { $0["id"] == id }!["value"]!)!
+        let predicted = try Validation.metric("tokens_per_s_per_gpu", scenario: reference.appendingPathComponent(scenario).path)
         print(String(format: "%@: %.0f tokens/s/GPU (measured %.0f, %+.1f%%)", id, predicted, measured, (predicted / measured - 1) * 100))
         #expect(abs(predicted / measured - 1) < 0.15)
     }

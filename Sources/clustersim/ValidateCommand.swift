@@ -1,0 +1,44 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Compare the model's predictions with a reference of measurements (calibration.csv).",
+        discussion: """
+            For each row of REFERENCE.csv the model can reproduce — kernel and NCCL rows directly, \
+            training, decode and serving rows through the scenarios in --scenarios named after \
+            them — prints the measured value, the prediction and the error; rows without a \
+            counterpart are listed as not modelled.
+            """
+    )
+
+    @Argument(help: "The measurements (default: scenarios/reference/calibration.csv).")
+    var reference = "scenarios/reference/calibration.csv"
+
+    @Option(help: "The folder of the scenarios that reproduce workload rows.")
+    var scenarios = "scenarios/reference"
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: reference) else {
+            throw InputError(message: "\(reference): no such file")
+        }
+        let rows = try Validation.rows(reference: URL(fileURLWithPath: reference), scenarios: URL(fileURLWithPath: scenarios))
+        var lines = [["id", "kind", "measured", "predicted", "error", "unit"]]
+        for r in rows {
+            lines.append([r.id, r.kind, String(format: "%.4g", r.measured), r.predicted.map { String(format: "%.4g", $0) } ?? "not modelled",
+                          r.error.map { String(format: "%+.1f%%", $0 * 100) } ?? "-", r.unit])
+        }
+        let widths = (0..<lines[0].count).map { c in lines.map { $0[c].count }.max() ?? 0 }
+        for (i, line) in lines.enumerated() {
+            print(line.enumerated().map { c, f in f + String(repeating: " ", count: widths[c] - f.count) }.joined(separator: "  "))
+            if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        let errors = rows.compactMap(\.error).map(abs).sorted()
+        if !errors.isEmpty {
+            print(String(format: "%d of %d rows modelled; median |error| %.1f%%, max %.1f%%", errors.count, rows.count,
+                         errors[errors.count / 2] * 100, errors.last! * 100))
+        }
+    }
+}
