@@ -535,15 +535,19 @@ public enum ScenarioLoader {
         return requests.enumerated().sorted { ($0.element.arrival, $0.offset) < ($1.element.arrival, $1.offset) }.map(\.element)
     }
 
+    /// `workload.model`: a catalog name or an inline model (required).
+    static func readModel(_ f: FieldReader, log: DiagnosticLog) -> ModelSpec? {
+        guard let node = f.value("model") else {
+            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
+            return nil
+        }
+        return ModelYAML.readModel(node, path: "workload.model", log: log)
+    }
+
     static func readDecode(_ node: ConfigNode, log: DiagnosticLog, extraKeys: [String] = [], sizesRequired: Bool = true) -> DecodeSpec? {
         guard let f = FieldReader(node, path: "workload", log: log, allowed: ["kind", "model", "precision", "kv_precision", "parallelism", "batch", "input_tokens", "output_tokens"] + extraKeys) else { return nil }
         let errorsBefore = log.errors.count
-        var model: ModelSpec?
-        if let modelNode = f.value("model") {
-            model = ModelYAML.readModel(modelNode, path: "workload.model", log: log)
-        } else {
-            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
-        }
+        let model = readModel(f, log: log)
         let precision = readPrecision(f, log: log) ?? .bf16
         var kvPrecision = Precision.bf16
         if let text = f.string("kv_precision") {
@@ -592,12 +596,7 @@ public enum ScenarioLoader {
             "gradient_reduce_precision", "bucket_parameters", "overlap_grad_reduce", "overlap_param_gather", "communication_sms", "offload_layers", "fold",
         ]) else { return nil }
         let errorsBefore = log.errors.count
-        var model: ModelSpec?
-        if let modelNode = f.value("model") {
-            model = ModelYAML.readModel(modelNode, path: "workload.model", log: log)
-        } else {
-            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
-        }
+        let model = readModel(f, log: log)
         let precision = readPrecision(f, log: log) ?? .bf16
         if precision != .bf16 && precision != .fp8 {
             log.error(f.origin("precision"), "workload.precision", "training runs in bf16 or fp8, not \(precision.rawValue)")
