@@ -191,6 +191,7 @@ public enum TrainingStep {
         var communication = 0.0
         var gatherWait = 0.0
         var waitStart = 0.0
+        var passStart = 0.0
         var activations = 0.0
         var peakActivations = 0.0
         var arrived = Set<Int>()
@@ -227,7 +228,7 @@ public enum TrainingStep {
         for e in entities.indices { entities[e].slow = slowdown(e) }
         var streams = [Stream](repeating: Stream(), count: p)
         let fraction = plan.commSMFraction
-        // Stream keys: kind (0 reduce, 1 gather), chunk, layer, micro-batch, pass.
+        // Stream keys: bucket, micro-batch (ZeRO-3), pass (forward or backward), kind (gather or reduction).
         func key(gather: Bool, bucket: Int, microBatch: Int = 0, forward: Bool = true) -> Int {
             ((bucket * (m + 1) + microBatch) * 2 + (forward ? 1 : 0)) * 2 + (gather ? 1 : 0)
         }
@@ -354,7 +355,7 @@ public enum TrainingStep {
                 entities[e].lastUpdate = sim.now
                 entities[e].version += 1
                 entities[e].busy -= sim.now  // busy accumulates the span of the layer
-                entities[e].waitStart = sim.now  // the pass's start, for the trace
+                entities[e].passStart = sim.now
                 sim.schedule(.computeDone(entity: e, version: entities[e].version), after: entities[e].remaining / rate(stage))
             }
         }
@@ -450,7 +451,7 @@ public enum TrainingStep {
                 entities[e].communication += passes[index].communication
                 if record {
                     let name = passName(e, t, index)
-                    spans.append(StepSpan(entity: e, microBatch: t.microBatch, stream: 0, name: name, start: entities[e].waitStart, end: sim.now))
+                    spans.append(StepSpan(entity: e, microBatch: t.microBatch, stream: 0, name: name, start: entities[e].passStart, end: sim.now))
                     if passes[index].communication > 0 {
                         spans.append(StepSpan(entity: e, linkBytes: passes[index].linkBytes, microBatch: t.microBatch, stream: 1, name: name + " collectives", start: sim.now, end: sim.now + passes[index].communication))
                     }
