@@ -56,7 +56,7 @@ enum ServingWorkload {
 
     enum Event {
         case arrival(Int)
-        case iterationDone
+        case iterationDone(Int)
     }
 
     /// Unit-rate exponential gaps, drawn as needed and shared by every arrival rate tried, so
@@ -136,55 +136,61 @@ enum ServingWorkload {
         let sim = Simulator<Event>()
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
 
-        var waiting: [Int] = []
-        var waitingHead = 0
-        var running: [Int] = []
-        var kvReserved = 0.0
-        var busy = false
-        var inIteration: (decoding: [Int], prefill: Int?, chunk: Int) = ([], nil, 0)
+        // `dp` independent instances; an arriving request joins the one with the fewest
+        // requests waiting or running (the first of equals).
+        var instances = [Instance](repeating: Instance(), count: d.dp)
         // Time integrals for averages.
         var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
         func account() {
             let dt = sim.now - lastChange
-            areaInSystem += dt * Double(waiting.count - waitingHead + running.count)
-            areaBatch += dt * Double(running.count)
-            areaKV += dt * kvReserved
+            for q in instances {
+                areaInSystem += dt * Double(q.waiting.count - q.waitingHead + q.running.count)
+                areaBatch += dt * Double(q.running.count)
+                areaKV += dt * q.kvReserved
+            }
             lastChange = sim.now
         }
-        func startIteration() {
-            guard !busy else { return }
-            while waitingHead < waiting.count, running.count < s.maxBatch, kvReserved + size(waiting[waitingHead]) <= capacity {
-                kvReserved += size(waiting[waitingHead])
-                running.append(waiting[waitingHead])
-                waitingHead += 1
+        func startIteration(_ n: Int) {
+            var q = instances[n]
+            defer { instances[n] = q }
+            guard !q.busy else { return }
+            while q.waitingHead < q.waiting.count, q.running.count < s.maxBatch, q.kvReserved + size(q.waiting[q.waitingHead]) <= capacity {
+                q.kvReserved += size(q.waiting[q.waitingHead])
+                q.running.append(q.waiting[q.waitingHead])
+                q.waitingHead += 1
             }
-            guard !running.isEmpty else { return }
-            let decoding = running.filter { requests[$0].prefilled == requests[$0].input }
-            let prefill = running.first { requests[$0].prefilled < requests[$0].input }
+            guard !q.running.isEmpty else { return }
+            let decoding = q.running.filter { requests[$0].prefilled == requests[$0].input }
+            let prefill = q.running.first { requests[$0].prefilled < requests[$0].input }
             let chunk = prefill.map { Swift.min(s.chunkTokens, requests[$0].input - requests[$0].prefilled) } ?? 0
             let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
             // Kernel efficiency speeds every kernel; with overlap the all-reduces are already shortened.
             let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: chunk,
                                          prefillContext: prefill.map { requests[$0].prefilled } ?? 0) / spec.stack.kernelEfficiency
-            inIteration = (decoding, prefill, chunk)
-            busy = true
+            q.iteration = (decoding, prefill, chunk)
+            q.busy = true
             let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
-            sim.schedule(.iterationDone, after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow)
+            sim.schedule(.iterationDone(n), after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow)
         }
         sim.run { event in
             account()
             switch event {
             case .arrival(let i):
-                waiting.append(i)
-            case .iterationDone:
-                busy = false
+                let load = { (n: Int) in instances[n].waiting.count - instances[n].waitingHead + instances[n].running.count }
+                var n = 0
+                for candidate in 1..<d.dp where load(candidate) < load(n) { n = candidate }
+                instances[n].waiting.append(i)
+                startIteration(n)
+            case .iterationDone(let n):
+                var q = instances[n]
+                q.busy = false
                 var finished: [Int] = []
-                for i in inIteration.decoding {
+                for i in q.iteration.decoding {
                     requests[i].generated += 1
                     if requests[i].generated == requests[i].output { finished.append(i) }
                 }
-                if let p = inIteration.prefill {
-                    requests[p].prefilled += inIteration.chunk
+                if let p = q.iteration.prefill {
+                    requests[p].prefilled += q.iteration.chunk
                     if requests[p].prefilled == requests[p].input {
                         requests[p].generated = 1  // the prompt's last position yields the first token
                         requests[p].firstToken = sim.now
@@ -193,14 +199,26 @@ enum ServingWorkload {
                 }
                 for i in finished {
                     requests[i].done = sim.now
-                    kvReserved -= size(i)
+                    q.kvReserved -= size(i)
                 }
-                if !finished.isEmpty { running.removeAll { requests[$0].done != nil } }
+                if !finished.isEmpty { q.running.removeAll { requests[$0].done != nil } }
+                instances[n] = q
+                startIteration(n)
             }
-            startIteration()
         }
-        return summarize(requests, end: sim.now, gpus: d.tp, meanBatch: areaBatch / sim.now, kvUtilisation: areaKV / sim.now / capacity,
-                         meanInSystem: areaInSystem / sim.now)
+        let end = sim.now, replicas = Double(d.dp)
+        return summarize(requests, end: end, gpus: d.tp * d.dp, meanBatch: areaBatch / end / replicas,
+                         kvUtilisation: areaKV / end / (capacity * replicas), meanInSystem: areaInSystem / end)
+    }
+
+    /// One colocated instance's scheduler state.
+    struct Instance {
+        var waiting: [Int] = []
+        var waitingHead = 0
+        var running: [Int] = []
+        var kvReserved = 0.0
+        var busy = false
+        var iteration: (decoding: [Int], prefill: Int?, chunk: Int) = ([], nil, 0)
     }
 
     enum PoolEvent {

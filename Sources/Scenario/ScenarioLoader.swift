@@ -492,6 +492,9 @@ public enum ScenarioLoader {
             }
             if let prefill, let decode { disaggregated = Disaggregation(prefillInstances: prefill, decodeInstances: decode, sameDomain: same) }
         }
+        if disaggregated != nil, let inference, inference.dp > 1 {
+            log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")
+        }
         guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
         return ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
                            maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
@@ -556,7 +559,7 @@ public enum ScenarioLoader {
             }
         }
         var tp = 1, pp = 1, dp = 1, ep = 1
-        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp", "ep"] : ["tp"]  // serving: one TP group
+        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp", "ep"] : ["tp", "dp"]  // serving: replicas of a TP group
         if let parallel = f.value("parallelism"), let p = FieldReader(parallel, path: f.child("parallelism"), log: log, allowed: stages) {
             tp = p.integer("tp", in: 1...1024) ?? 1
             pp = p.integer("pp", in: 1...1024) ?? 1

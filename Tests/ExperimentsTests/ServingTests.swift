@@ -170,3 +170,21 @@ import Scenario
         #expect(network["kv_transfer_s"]! > 5 * nvlink["kv_transfer_s"]!)
     }
 }
+
+@Suite struct ServingReplicaTests {
+    /// Two replicas at twice the arrival rate serve twice the tokens per second at the same
+    /// tokens per GPU, no slower per request (each arrival joins the shorter queue), and the
+    /// system still obeys Little's law.
+    @Test func replicasShareTheLoad() throws {
+        func yaml(dp: Int, rate: Double) -> String {
+            "name: r\nseed: 5\ncluster: { system: h100-sxm }\nstack: { cuda_graphs: true }\nworkload: { kind: serving, model: llama3-8b, parallelism: { tp: 1, dp: \(dp) }, input_tokens: 512, output_tokens: 128, arrival_rate: \(rate), duration: 120 s }\n"
+        }
+        let one = try metrics(yaml(dp: 1, rate: 10)), two = try metrics(yaml(dp: 2, rate: 20))
+        print("1 replica at 10/s: \(one["tokens_per_s"]!) tokens/s, e2e \(one["e2e_s"]!) s; 2 at 20/s: \(two["tokens_per_s"]!), e2e \(two["e2e_s"]!) s")
+        #expect(abs(two["tokens_per_s"]! / one["tokens_per_s"]! - 2) < 0.1)
+        #expect(abs(two["tokens_per_s_per_gpu"]! / one["tokens_per_s_per_gpu"]! - 1) < 0.05)
+        #expect(two["e2e_s"]! <= one["e2e_s"]! * 1.05)
+        let little = two["arrival_rate_per_s"]! * two["e2e_s"]!
+        #expect(abs(two["mean_requests_in_system"]! / little - 1) < 0.05)
+    }
+}
