@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "clustersim-bench",
             dependencies: [
-                "Engine", "Hardware", "Network", "Cluster",
+                "Engine", "Hardware", "Network", "Cluster", "Scenario", "Experiments",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Benchmarks/EngineBench"

@@ -14,6 +14,8 @@ import Foundation
 import Hardware
 import HeapModule
 import Network
+import Scenario
+import Experiments
 
 /// SplitMix64: a fast, seeded generator so that the benchmark measures the queue, not the RNG.
 struct SplitMix {
@@ -168,3 +170,25 @@ for folded in [true, false] {
     }
     print(String(format: "  %@: simulated %.3f ms in %.2f s of wall time", folded ? "folded  " : "unfolded", simulated * 1e3, seconds(elapsed)))
 }
+
+// Workloads at the scales the issues name, run from their scenario files (as `clustersim run`
+// would, one replication, one thread).
+print("Workloads (scenario files, one replication, one thread):")
+func runScenario(_ path: String, overrides: [String] = [], report metric: String) {
+    do {
+        let plan = try ScenarioLoader.load(path: path, overrides: overrides)
+        let clock = ContinuousClock()
+        var value = 0.0
+        let elapsed = clock.measure {
+            value = ExperimentRunner.run(plan, threads: 1).replications[0].metrics.first { $0.name == metric }?.value ?? .nan
+        }
+        let label = ([path] + overrides).joined(separator: " ")
+        print(String(format: "  %@: %@ %.4g in %.2f s of wall time", label, metric, value, seconds(elapsed)))
+    } catch {
+        print("  \(path): \(error)")
+    }
+}
+runScenario("scenarios/llama3-405b-16k-gb200.yaml", report: "step_time_s")
+runScenario("scenarios/llama3-405b-16k-gb200.yaml", overrides: ["cluster.gpus=1024", "workload.parallelism.dp=8", "workload.global_batch=1024", "workload.fold=false"],
+            report: "step_time_s")
+runScenario("scenarios/llama3-70b-serving.yaml", overrides: ["variants=[{name: h100}]", "replications=1"], report: "requests_completed")
