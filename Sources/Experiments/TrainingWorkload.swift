@@ -346,7 +346,8 @@ enum TrainingWorkload {
             // While a data-parallel collective runs it holds `communication_sms` SMs and HBM
             // bandwidth: a reduction reads what it receives and its own data and writes the sum
             // (3 bytes of HBM traffic per byte on the links), an all-gather writes what it
-            // receives and reads it to pass on (2). Compute loses the larger of the two shares.
+            // receives and reads it to pass on (2). Compute loses the larger of the two shares,
+            // never more than 90% of the GPU (a collective cannot stop the kernels beside it).
             let smShare = Double(t.communicationSMs) / Double(gpu.smCount)
             let hbm = gpu.hbmBandwidth * pricing.kernels.factors.hbmEfficiency
             func share(_ bytes: [Double], _ seconds: [Double], perLinkByte: Double) -> [Double] {

@@ -638,6 +638,8 @@ public enum ScenarioLoader {
         let bucket = f.quantity("bucket_parameters", .count, minimum: 1) ?? 40e6
         let overlapGrad = f.bool("overlap_grad_reduce") ?? true
         let overlapParam = f.bool("overlap_param_gather") ?? true
+        // An assumption, not a measurement: NCCL runs one thread block (one SM) per channel, and
+        // inter-node rings commonly run 16 channels; ../shared/reference has no SM-occupancy data.
         let sms = f.integer("communication_sms", in: 0...1024) ?? 16
         let offload = f.integer("offload_layers", in: 0...100_000) ?? 0
         let fold = f.bool("fold") ?? true
