@@ -200,6 +200,10 @@ public enum ScenarioLoader {
             }
         }
         if let d = inference, let system = cluster?.system {
+            let needed = d.instanceGPUs * d.pp * d.dp * (servingPools(workload) ?? 1)
+            if let gpus = cluster?.gpus, gpus < needed {
+                log.error(top.value("cluster")?["gpus"]?.origin, "cluster.gpus", "\(gpus) GPUs, but the workload's parallelism needs \(needed)")
+            }
             if d.tp > system.gpusPerNVLinkDomain {
                 log.error(top.value("workload")?["parallelism"]?.origin, "workload.parallelism.tp", "tp \(d.tp) exceeds \(system.name)'s NVLink domain (\(system.gpusPerNVLinkDomain) GPUs)")
             }
@@ -662,6 +666,12 @@ public enum ScenarioLoader {
             sequenceLength: sequence, globalBatch: globalBatch, microBatch: microBatch, recompute: recompute, zero: zero,
             reduceGradientsInFP32: fp32, bucketParameters: bucket, overlapGradientReduce: overlapGrad, overlapParameterGather: overlapParam,
             communicationSMs: sms, offloadLayers: offload, fold: fold)
+    }
+
+    /// Instances of a disaggregated serving workload (nil otherwise).
+    static func servingPools(_ workload: WorkloadSpec?) -> Int? {
+        guard case .serving(let s)? = workload, let split = s.disaggregated else { return nil }
+        return split.prefillInstances + split.decodeInstances
     }
 
     /// Checks a training workload against its cluster, deriving dp from cluster.gpus when the

@@ -130,6 +130,13 @@ import Workloads
         #expect(two["tpot_s"]! == one["tpot_s"]!)
     }
 
+    /// cluster.gpus, when given, must hold the parallelism.
+    @Test func clusterMustHoldTheStages() {
+        #expect(throws: ScenarioError.self) {
+            _ = try ScenarioLoader.plan(text: Self.yaml("{ tp: 4, pp: 2 }").replacingOccurrences(of: "system: h100-sxm }", with: "system: h100-sxm, gpus: 4 }"), file: "p.yaml")
+        }
+    }
+
     /// A model too large for one node runs when pipeline stages spread it over nodes.
     @Test func pipelineAcrossNodesHoldsALargerModel() throws {
         let text = """
