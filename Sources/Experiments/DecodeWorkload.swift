@@ -72,6 +72,7 @@ enum DecodeWorkload {
         pricer.attentionEfficiency = spec.stack.attentionEfficiency
         pricer.gemmEfficiency = spec.stack.gemmEfficiency
         pricer.elementwiseEfficiency = spec.stack.elementwiseEfficiency
+        pricer.ep = d.ep
         if d.ep > 1 {
             let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu)
             let cache = CollectiveCache { group.seconds(.allToAll, bytes: $0) }

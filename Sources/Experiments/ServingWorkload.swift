@@ -7,7 +7,8 @@
 // requests are admitted first come, first served while the batch has room (`max_batch`) and
 // the KV cache can hold their whole prompt and output (reserved on admission, so no request
 // is ever preempted). An iteration decodes one token for every request past its prefill and
-// prefills up to `chunk_tokens` prompt tokens of the oldest request still in prefill. A
+// prefills up to `chunk_tokens` prompt tokens of the oldest request still in prefill (under
+// wide expert parallelism, of the oldest in each attention group). A
 // request's first token comes at the end of the iteration that finishes its prompt.
 // Iteration time: InferencePricer (CUDA graphs: the sum of its kernels), times the
 // `noise.kernel_cv` factor. KV capacity: memory_fraction × HBM − weights, per GPU.
@@ -26,11 +27,14 @@ import Synchronization
 import Workloads
 
 enum ServingWorkload {
+    /// Tokens of KV cache an instance holds: what the weights leave of each GPU's share, over
+    /// its attention groups (one under plain TP; ep / tp under wide expert parallelism, each
+    /// group caching its own sequences).
     static func kvCapacityTokens(_ s: ServingSpec, system: SystemSpec) -> Double {
         let d = s.inference
-        let free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp)
+        let free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep)
         let perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
-        return free / perToken
+        return free / perToken * Double(d.attentionGroups)
     }
 
     static func checkMemory(_ s: ServingSpec, system: SystemSpec) throws(MemoryError) {
@@ -39,7 +43,7 @@ enum ServingWorkload {
         // The weights, and the KV cache of the largest request, must fit.
         let largest = s.trace?.map { $0.inputTokens + $0.outputTokens }.max() ?? d.inputTokens + d.outputTokens
         try ledger.book([
-            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp), .weights),
+            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep), .weights),
             (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
         ])
     }
@@ -161,15 +165,19 @@ enum ServingWorkload {
             }
             guard !q.running.isEmpty else { return }
             let decoding = q.running.filter { requests[$0].prefilled == requests[$0].input }
-            let prefill = q.running.first { requests[$0].prefilled < requests[$0].input }
-            let chunk = prefill.map { Swift.min(s.chunkTokens, requests[$0].input - requests[$0].prefilled) } ?? 0
+            // Each attention group prefills a chunk of its own oldest prompt (one group under TP).
+            let prefills = q.running.filter { requests[$0].prefilled < requests[$0].input }.prefix(d.attentionGroups).map { i in
+                (request: i, chunk: Swift.min(s.chunkTokens, requests[i].input - requests[i].prefilled))
+            }
+            // The iteration lasts as long as the group with the longest chunk.
+            let longest = prefills.max { $0.chunk < $1.chunk }
             let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
             // Kernel efficiency speeds every kernel; with overlap the all-reduces are already shortened.
-            let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: chunk,
-                                         prefillContext: prefill.map { requests[$0].prefilled } ?? 0) / spec.stack.kernelEfficiency
-            q.iteration = (decoding, prefill, chunk)
+            let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
+                                         prefillContext: longest.map { requests[$0.request].prefilled } ?? 0) / spec.stack.kernelEfficiency
+            q.iteration = (decoding, Array(prefills))
             q.busy = true
-            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
+            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.instanceGPUs, stream: stragglers)
             sim.schedule(.iterationDone(n), after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow)
         }
         sim.run { event in
@@ -189,8 +197,8 @@ enum ServingWorkload {
                     requests[i].generated += 1
                     if requests[i].generated == requests[i].output { finished.append(i) }
                 }
-                if let p = q.iteration.prefill {
-                    requests[p].prefilled += q.iteration.chunk
+                for (p, chunk) in q.iteration.prefills {
+                    requests[p].prefilled += chunk
                     if requests[p].prefilled == requests[p].input {
                         requests[p].generated = 1  // the prompt's last position yields the first token
                         requests[p].firstToken = sim.now
@@ -207,7 +215,7 @@ enum ServingWorkload {
             }
         }
         let end = sim.now, replicas = Double(d.dp)
-        return summarize(requests, end: end, gpus: d.tp * d.dp, meanBatch: areaBatch / end / replicas,
+        return summarize(requests, end: end, gpus: d.instanceGPUs * d.dp, meanBatch: areaBatch / end / replicas,
                          kvUtilisation: areaKV / end / (capacity * replicas), meanInSystem: areaInSystem / end)
     }
 
@@ -218,7 +226,7 @@ enum ServingWorkload {
         var running: [Int] = []
         var kvReserved = 0.0
         var busy = false
-        var iteration: (decoding: [Int], prefill: Int?, chunk: Int) = ([], nil, 0)
+        var iteration: (decoding: [Int], prefills: [(request: Int, chunk: Int)]) = ([], [])
     }
 
     enum PoolEvent {
@@ -243,7 +251,7 @@ enum ServingWorkload {
         let sim = Simulator<PoolEvent>()
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
         func iteration(_ seconds: Double) -> Double {
-            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.tp, stream: stragglers)
+            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.instanceGPUs, stream: stragglers)
             return seconds / spec.stack.kernelEfficiency * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow
         }
         let kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
@@ -344,7 +352,7 @@ enum ServingWorkload {
             }
         }
         let end = sim.now
-        let gpus = d.tp * (split.prefillInstances + split.decodeInstances)
+        let gpus = d.instanceGPUs * (split.prefillInstances + split.decodeInstances)
         return summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
                          kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
             + [Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]

@@ -563,7 +563,7 @@ public enum ScenarioLoader {
             }
         }
         var tp = 1, pp = 1, dp = 1, ep = 1
-        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp", "ep"] : ["tp", "dp"]  // serving: replicas of a TP group
+        let stages = extraKeys.isEmpty ? ["tp", "pp", "dp", "ep"] : ["tp", "dp", "ep"]  // serving: replicas of a TP or EP group
         if let parallel = f.value("parallelism"), let p = FieldReader(parallel, path: f.child("parallelism"), log: log, allowed: stages) {
             tp = p.integer("tp", in: 1...1024) ?? 1
             pp = p.integer("pp", in: 1...1024) ?? 1

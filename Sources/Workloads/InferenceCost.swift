@@ -33,6 +33,8 @@ public struct InferencePricer: Sendable {
     public var elementwiseEfficiency = 1.0
     /// Seconds of one all-to-all of `bytes` per rank over the expert-parallel group.
     public var allToAll: (@Sendable (Double) -> Double)?
+    /// Wide expert parallelism: GPUs of the EP group (1: experts split over the TP group).
+    public var ep = 1
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,
                 communicationOverlap: Double = 0, allReduce: @escaping @Sendable (Double) -> Double) {
@@ -107,10 +109,16 @@ public struct InferencePricer: Sendable {
 
     /// Seconds of one iteration: `decodeSequences` sequences decoding one token each over a
     /// mean KV length `meanContext`, and `prefillTokens` prompt tokens of one sequence whose
-    /// cache already holds `prefillContext` tokens.
-    public func seconds(decodeSequences: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int) -> Double {
+    /// cache already holds `prefillContext` tokens. Under wide expert parallelism the decoding
+    /// sequences spread evenly over the ep / tp attention groups, which meet at every MoE
+    /// layer's all-to-all, so the iteration takes as long as the busiest group (the one that
+    /// also prefills), with the experts computing on every group's tokens.
+    public func seconds(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int) -> Double {
+        guard allDecoding + prefillTokens > 0 else { return 0 }
+        let groups = ep > 1 ? ep / tp : 1
+        let decodeSequences = (allDecoding + groups - 1) / groups
         let m = decodeSequences + prefillTokens
-        guard m > 0 else { return 0 }
+        let wide = ep > 1 ? ExpertParallelism(ep: ep, instanceTokens: allDecoding + prefillTokens) : nil
         let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim
         var attention: [(name: String, op: InferenceOp)] = []
         if decodeSequences > 0 {
@@ -125,10 +133,11 @@ public struct InferencePricer: Sendable {
         let denseLayers = model.moe.map { Swift.min($0.denseLayers, model.layers) } ?? model.layers
         var total = 0.0
         if denseLayers > 0 {
-            total += Double(denseLayers) * seconds(InferenceOps.layer(0, model: model, tokens: m, tp: tp, attention: attention))
+            total += Double(denseLayers) * seconds(InferenceOps.layer(0, model: model, tokens: m, tp: tp, attention: attention, expertParallel: wide))
         }
         if denseLayers < model.layers {
-            total += Double(model.layers - denseLayers) * seconds(InferenceOps.layer(denseLayers, model: model, tokens: m, tp: tp, attention: attention))
+            total += Double(model.layers - denseLayers) * seconds(InferenceOps.layer(denseLayers, model: model, tokens: m, tp: tp, attention: attention,
+                                                                                     expertParallel: wide))
         }
         let sequences = decodeSequences + (prefillTokens > 0 ? 1 : 0)
         return total + seconds(InferenceOps.head(model: model, sequences: sequences, tp: tp))

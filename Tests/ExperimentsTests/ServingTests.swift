@@ -188,3 +188,27 @@ import Scenario
         #expect(abs(two["mean_requests_in_system"]! / little - 1) < 0.05)
     }
 }
+
+@Suite struct WideEPServingTests {
+    /// Under wide expert parallelism every attention group prefills its own prompt each
+    /// iteration: a burst of 64 prompts on 64 groups (TP 1 × EP 64) clears in one iteration,
+    /// so its mean TTFT stays within a small factor of a lone prompt's (the experts then work
+    /// on 64 prompts' tokens at once) — not the ~32 iterations of one prefill per instance.
+    @Test func everyAttentionGroupPrefills() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func ttft(prompts: Int) throws -> Double {
+            TestSupport.write("arrival_s,input_tokens,output_tokens\n" + (0..<prompts).map { _ in "0,2048,16" }.joined(separator: "\n") + "\n", to: "burst.csv", in: dir)
+            let text = "name: w\ncluster: { system: gb200-nvl72 }\nstack: { cuda_graphs: true }\nworkload: { kind: serving, model: deepseek-v3, precision: fp4, kv_precision: fp8, parallelism: { tp: 1, ep: 64 }, trace: burst.csv, chunk_tokens: 2048 }\n"
+            TestSupport.write(text, to: "w.yaml", in: dir)
+            let plan = try ScenarioLoader.load(path: dir.appendingPathComponent("w.yaml").path)
+            try ExperimentRunner.check(plan)
+            let m = ExperimentRunner.run(plan, threads: 1).replications[0].metrics
+            #expect(m.first { $0.name == "requests_completed" }?.value == Double(prompts))
+            return m.first { $0.name == "ttft_s" }!.value
+        }
+        let lone = try ttft(prompts: 1), burst = try ttft(prompts: 64)
+        print("DeepSeek-V3 on 64 GB200 (TP 1 × EP 64): TTFT of a lone 2,048-token prompt \(lone) s, mean of a 64-prompt burst \(burst) s")
+        #expect(burst < 3 * lone)
+    }
+}
