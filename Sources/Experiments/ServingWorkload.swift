@@ -30,10 +30,15 @@ enum ServingWorkload {
     /// Tokens of KV cache an instance holds: what the weights leave of each GPU's share, over
     /// its attention groups (one under plain TP; ep / tp under wide expert parallelism, each
     /// group caching its own sequences).
-    static func kvCapacityTokens(_ s: ServingSpec, system: SystemSpec) -> Double {
+    /// A speculative draft model's weights and cache share the GPUs.
+    static func kvCapacityTokens(_ s: ServingSpec, system: SystemSpec, speculative: SpeculativeSpec? = nil) -> Double {
         let d = s.inference
-        let free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep)
-        let perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
+        var free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep)
+        var perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
+        if let draft = speculative?.draftModel {
+            free -= InferenceOps.weightBytesPerRank(model: draft, precision: d.precision, tp: d.tp)
+            perToken += InferenceOps.kvCacheBytesPerRank(model: draft, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
+        }
         return free / perToken * Double(d.attentionGroups)
     }
 
@@ -54,6 +59,8 @@ enum ServingWorkload {
         var output: Int
         var prefilled = 0
         var generated = 0
+        /// Speculative decoding: expected tokens accepted but not yet whole.
+        var credit = 0.0
         var firstToken: Double?
         var done: Double?
     }
@@ -114,7 +121,12 @@ enum ServingWorkload {
         guard let system = spec.cluster?.system else { return [] }
         let d = s.inference
         let pricer = DecodeWorkload.pricer(spec, d, system: system)
-        let capacity = kvCapacityTokens(s, system: system)
+        // Speculative decoding: an iteration runs k draft steps for the decoding sequences and
+        // verifies k + 1 positions each, and every decoding sequence gains the expected
+        // (1 − α^(k+1))/(1 − α) tokens (whole tokens as they accumulate).
+        let speculation = spec.stack.speculative
+        let draftPricer = speculation.map { DecodeWorkload.pricer(spec, DecodeWorkload.draft(d, $0), system: system) }
+        let capacity = kvCapacityTokens(s, system: system, speculative: spec.stack.speculative)
         // Arrivals: the trace's, or Poisson times drawn up front in order from their own stream.
         var requests: [Request] = []
         if let trace = s.trace {
@@ -173,8 +185,14 @@ enum ServingWorkload {
             let longest = prefills.max { $0.chunk < $1.chunk }
             let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
             // Kernel efficiency speeds every kernel; with overlap the all-reduces are already shortened.
-            let seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
-                                         prefillContext: longest.map { requests[$0.request].prefilled } ?? 0) / spec.stack.kernelEfficiency
+            let positions = speculation.map { $0.draftTokens + 1 } ?? 1
+            var seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
+                                         prefillContext: longest.map { requests[$0.request].prefilled } ?? 0, positions: positions)
+            if let speculation, let draftPricer, !decoding.isEmpty {
+                seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding.count, meanContext: meanContext,
+                                                                                 prefillTokens: 0, prefillContext: 0)
+            }
+            seconds /= spec.stack.kernelEfficiency
             q.iteration = (decoding, Array(prefills))
             q.busy = true
             let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.instanceGPUs, stream: stragglers)
@@ -194,7 +212,14 @@ enum ServingWorkload {
                 q.busy = false
                 var finished: [Int] = []
                 for i in q.iteration.decoding {
-                    requests[i].generated += 1
+                    if let speculation {
+                        requests[i].credit += speculation.tokensPerStep
+                        let whole = Int(requests[i].credit)
+                        requests[i].credit -= Double(whole)
+                        requests[i].generated = Swift.min(requests[i].output, requests[i].generated + whole)
+                    } else {
+                        requests[i].generated += 1
+                    }
                     if requests[i].generated == requests[i].output { finished.append(i) }
                 }
                 for (p, chunk) in q.iteration.prefills {

@@ -190,13 +190,18 @@ public enum ScenarioLoader {
         default: break
         }
         if let speculative = stack.speculative {
-            if case .decode(let d)? = workload {
+            let inferenceSpec: DecodeSpec? = switch workload {
+            case .decode(let d)?: d
+            case .serving(let s)?: s.disaggregated == nil ? s.inference : nil
+            default: nil
+            }
+            if let d = inferenceSpec {
                 if speculative.draftModel.heads % d.tp != 0 || speculative.draftModel.mla != nil || d.pp > 1 {
                     log.error(top.value("stack")?["speculative"]?.origin, "stack.speculative",
                               d.pp > 1 ? "speculative decoding with pipeline stages is not modelled" : "draft model \(speculative.draftModel.name) must have grouped-query attention with heads divisible by tp \(d.tp)")
                 }
             } else if let workload {
-                log.warning(top.value("stack")?["speculative"]?.origin, "stack.speculative", "has no effect on workload kind \"\(workload.kind.rawValue)\" (decode only)")
+                log.warning(top.value("stack")?["speculative"]?.origin, "stack.speculative", "has no effect on workload kind \"\(workload.kind.rawValue)\" (decode and colocated serving only)")
             }
         }
         if let d = inference, let system = cluster?.system {

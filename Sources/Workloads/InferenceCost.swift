@@ -113,15 +113,20 @@ public struct InferencePricer: Sendable {
     /// sequences spread evenly over the ep / tp attention groups, which meet at every MoE
     /// layer's all-to-all, so the iteration takes as long as the busiest group (the one that
     /// also prefills), with the experts computing on every group's tokens.
-    public func seconds(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int) -> Double {
+    /// With `positions` > 1 each decoding sequence runs that many positions (speculative
+    /// verification of positions − 1 drafted tokens).
+    public func seconds(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> Double {
         guard allDecoding + prefillTokens > 0 else { return 0 }
         let groups = ep > 1 ? ep / tp : 1
         let decodeSequences = (allDecoding + groups - 1) / groups
-        let m = decodeSequences + prefillTokens
-        let wide = ep > 1 ? ExpertParallelism(ep: ep, instanceTokens: allDecoding + prefillTokens) : nil
+        let m = decodeSequences * positions + prefillTokens
+        let wide = ep > 1 ? ExpertParallelism(ep: ep, instanceTokens: allDecoding * positions + prefillTokens) : nil
         let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim
         var attention: [(name: String, op: InferenceOp)] = []
-        if decodeSequences > 0 {
+        if decodeSequences > 0 && positions > 1 {
+            attention.append(("attention_verify", .attentionPrefillChunk(batch: decodeSequences, tokens: positions, context: Swift.max(1, meanContext),
+                                                                         heads: heads, kvHeads: kvHeads, headDim: hd)))
+        } else if decodeSequences > 0 {
             attention.append(("attention_decode", .attentionDecode(batch: decodeSequences, kvLength: Swift.max(1, meanContext),
                                                                     heads: heads, kvHeads: kvHeads, headDim: hd)))
         }
