@@ -94,7 +94,7 @@ public enum ExperimentRunner {
     /// communication streams (the prefill and the first `steps` decode steps, or a kernel
     /// workload's loop), or a training step's stages (its first `steps` micro-batches). Nil
     /// when the workload kind has no trace.
-    public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int) -> TraceData? {
+    public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int, stages: Set<Int>? = nil) -> TraceData? {
         let spec = plan.variants[variant].spec
         let jitter = RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
                                             replication: 1, source: Source.kernel.rawValue))
@@ -105,7 +105,7 @@ public enum ExperimentRunner {
         case .gemm, .memcpy:
             spans = KernelWorkloads.trace(spec, jitter: jitter)
         case .training(let t):
-            return TrainingWorkload.trace(spec, t, microBatches: steps, jitter: jitter)
+            return TrainingWorkload.trace(spec, t, microBatches: steps, stages: stages, jitter: jitter)
         default:
             return nil
         }

@@ -396,18 +396,20 @@ enum TrainingWorkload {
     /// by its first GPU): the layer passes and exposed collectives of the first `microBatches`
     /// micro-batches, every data-parallel operation, and arrows for the activations and
     /// gradients those micro-batches send between stages.
-    static func trace(_ spec: ScenarioSpec, _ t: TrainingSpec, microBatches: Int, jitter: RandomStream) -> TraceData? {
+    static func trace(_ spec: ScenarioSpec, _ t: TrainingSpec, microBatches: Int, stages: Set<Int>? = nil, jitter: RandomStream) -> TraceData? {
         guard var built = build(spec, t) else { return nil }
         built.plan.replicas = 1
         let cv = spec.noise.kernelCV / Double(built.kernelsPerPass).squareRoot()
         let result = TrainingStep.run(built.plan, jitter: { _ in cv > 0 ? jitter.lognormalFactor(cv: cv) : 1 }, record: true)
         let gpu = { (entity: Int) in entity * built.ranksPerStage }
-        let spans = result.spans.filter { ($0.microBatch ?? 0) < microBatches }
-        let sends = result.sends.filter { ($0.microBatch ?? 0) < microBatches }
+        // Entities are the first replica's stages, numbered by stage.
+        let kept = { (entity: Int) in stages?.contains(entity) ?? true }
+        let spans = result.spans.filter { ($0.microBatch ?? 0) < microBatches && kept($0.entity) }
+        let sends = result.sends.filter { ($0.microBatch ?? 0) < microBatches && kept($0.from) && kept($0.to) }
         return TraceData(
             spans: spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: gpu($0.entity), stream: $0.stream, hbmBytes: 0, linkBytes: $0.linkBytes) },
             flows: sends.map { TraceFlow(name: $0.name, fromGPU: gpu($0.from), fromStream: $0.fromStream, start: $0.start, toGPU: gpu($0.to), toStream: $0.toStream, end: $0.end) },
-            processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }))
+            processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).filter(kept).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }))
     }
 
     static func modelFLOPsPerToken(_ t: TrainingSpec) -> Double {

@@ -37,9 +37,15 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Decode steps to trace after the prefill, or training micro-batches to trace (default 2; the trace stays small).")
     var traceSteps = 2
 
+    @Option(help: "Training: the pipeline stages to trace, comma-separated (default all).")
+    var traceStages: String?
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let replications, replications < 1 { throw ValidationError("--replications must be at least 1, got \(replications)") }
+        if let traceStages, traceStages.split(separator: ",").contains(where: { Int($0.trimmingCharacters(in: .whitespaces)).map { $0 < 0 } ?? true }) {
+            throw ValidationError("--trace-stages: expected stage numbers such as 0,15, got \"\(traceStages)\"")
+        }
     }
 
     /// Loads, checks and runs the scenario; writes the standard files plus `extraFiles` (made
@@ -65,7 +71,9 @@ struct RunOptions: ParsableArguments {
             if let name = traceVariant, plan.variants[index].name != name {
                 throw InputError(message: "--trace-variant: no variant is named \"\(name)\"")
             }
-            guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps) else {
+            // Checked in validate().
+            let stages = traceStages.map { Set($0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }) }
+            guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps, stages: stages) else {
                 throw InputError(message: "--trace: traces are available for workload kinds gemm, memcpy, decode and training")
             }
             do {

@@ -294,6 +294,13 @@ import TestSupport
         #expect(pipeline.count == 4)
         let buckets = finishes.filter { ($0["name"] as! String).hasPrefix("gradient bucket") }
         #expect(!buckets.isEmpty && buckets.allSatisfy { $0["tid"] as! Int == 2 })
+        // --trace-stages keeps the stages asked for (and the arrows between kept stages only).
+        let one = try TestSupport.runClusterSim(["run", "t.yaml", "--quiet", "--trace", "s.json", "--trace-stages", "1", "--out", "r2"], in: dir)
+        #expect(one.status == 0, "\(one.stderr)")
+        let stageEvents = (try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("s.json"))) as! [String: Any])["traceEvents"] as! [[String: Any]]
+        #expect(Set(stageEvents.map { $0["pid"] as! Int }) == [8])
+        let bad = try TestSupport.runClusterSim(["run", "t.yaml", "--quiet", "--trace", "b.json", "--trace-stages", "one", "--out", "r3"], in: dir)
+        #expect(bad.status == 2 && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("r3").path))
     }
 }
 
