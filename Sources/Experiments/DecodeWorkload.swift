@@ -13,7 +13,7 @@
 //
 // Metrics: ttft_s (the prefill pass, which yields the first token), tpot_s (mean decode step
 // after it), e2e_s, tokens_per_s (dp × batch × output tokens / e2e), tokens_per_s_per_gpu (over
-// the tp × pp × dp GPUs), tokens_per_s_per_user (1 / tpot_s), kv_cache_bytes and weight_bytes
+// the instance's GPUs — tp, or ep under wide expert parallelism — × pp × dp), tokens_per_s_per_user (1 / tpot_s), kv_cache_bytes and weight_bytes
 // per GPU (of the stage with the most layers).
 import Cluster
 import Hardware
@@ -61,12 +61,10 @@ enum DecodeWorkload {
     }
 
     static func pricer(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec) -> InferencePricer {
-        let timing = CollectiveTiming.calibrated(for: system.gpu.architecture)
-        // Every layer all-reduces the same size: the cache simulates it once.
-        let (tp, gpu) = (d.tp, system.gpu)
-        let allReduce = CollectiveCache {
-            CollectiveRun.fastest(.allReduce, bytes: $0, ranks: tp, nvls: gpu.nvls, bandwidth: gpu.nvlinkBandwidthPerDirection, timing: timing).seconds
-        }
+        // Every layer all-reduces the same size: the cache simulates it once. The TP group sits
+        // in one NVLink domain.
+        let tpGroup = GroupCollective(layout: DomainLayout(gpus: d.tp, perDomain: d.tp), gpu: system.gpu)
+        let allReduce = CollectiveCache { tpGroup.seconds(.allReduce, bytes: $0) }
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
                                      tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
         pricer.attentionEfficiency = spec.stack.attentionEfficiency

@@ -28,7 +28,6 @@ public enum KernelShape: Sendable, Equatable {
         }
     }
 
-    public var isGEMM: Bool { if case .gemm = self { true } else { false } }
     public var isAttention: Bool {
         switch self {
         case .prefill, .decode: true

@@ -63,6 +63,49 @@ enum ServingWorkload {
         var credit = 0.0
         var firstToken: Double?
         var done: Double?
+
+        /// KV-cache tokens reserved for the request on admission.
+        var size: Double { Double(input + output) }
+        var isComplete: Bool { generated == output }
+
+        /// Runs `tokens` more prompt tokens; when the prompt is done its last position yields
+        /// the first token. Returns whether the prompt is done.
+        mutating func prefill(_ tokens: Int, at now: Double) -> Bool {
+            prefilled += tokens
+            guard prefilled == input else { return false }
+            generated = 1
+            firstToken = now
+            return true
+        }
+
+        /// One decode iteration: one token, or with speculative decoding the expected accepted
+        /// tokens, counted whole as they accumulate.
+        mutating func decode(_ speculation: SpeculativeSpec?) {
+            guard let speculation else {
+                generated += 1
+                return
+            }
+            credit += speculation.tokensPerStep
+            let whole = Int(credit)
+            credit -= Double(whole)
+            generated = Swift.min(output, generated + whole)
+        }
+    }
+
+    /// An iteration's time in a run: the priced seconds on a kernel library `kernel_efficiency`
+    /// times as fast, times the run's kernel jitter and, when one of the instance's GPUs
+    /// straggles, its slowdown.
+    struct IterationTime {
+        let spec: ScenarioSpec
+        let gpus: Int
+        let jitter: RandomStream
+        let stragglers: RandomStream
+
+        func callAsFunction(_ seconds: Double) -> Double {
+            let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
+            let slow = straggling.isOff ? 1 : straggling.folded(gpus: gpus, stream: stragglers)
+            return seconds / spec.stack.kernelEfficiency * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow
+        }
     }
 
     enum Event {
@@ -117,9 +160,9 @@ enum ServingWorkload {
     }
 
     static func simulate(_ spec: ScenarioSpec, serving s: ServingSpec, rate: Double, gaps: Gaps, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
-        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         guard let system = spec.cluster?.system else { return [] }
         let d = s.inference
+        let time = IterationTime(spec: spec, gpus: d.instanceGPUs, jitter: jitter, stragglers: stragglers)
         let pricer = DecodeWorkload.pricer(spec, d, system: system)
         // Speculative decoding: an iteration runs k draft steps for the decoding sequences and
         // verifies k + 1 positions each, and every decoding sequence gains the expected
@@ -145,10 +188,8 @@ enum ServingWorkload {
             }
         }
         if let split = s.disaggregated {
-            return disaggregated(spec, serving: s, split: split, requests: requests, system: system, pricer: pricer, capacity: capacity,
-                                 jitter: jitter, stragglers: stragglers)
+            return disaggregated(spec, serving: s, split: split, requests: requests, system: system, pricer: pricer, capacity: capacity, time: time)
         }
-        func size(_ i: Int) -> Double { Double(requests[i].input + requests[i].output) }
         let sim = Simulator<Event>()
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
 
@@ -170,8 +211,8 @@ enum ServingWorkload {
             var q = instances[n]
             defer { instances[n] = q }
             guard !q.busy else { return }
-            while q.waitingHead < q.waiting.count, q.running.count < s.maxBatch, q.kvReserved + size(q.waiting[q.waitingHead]) <= capacity {
-                q.kvReserved += size(q.waiting[q.waitingHead])
+            while q.waitingHead < q.waiting.count, q.running.count < s.maxBatch, q.kvReserved + requests[q.waiting[q.waitingHead]].size <= capacity {
+                q.kvReserved += requests[q.waiting[q.waitingHead]].size
                 q.running.append(q.waiting[q.waitingHead])
                 q.waitingHead += 1
             }
@@ -184,7 +225,6 @@ enum ServingWorkload {
             // The iteration lasts as long as the group with the longest chunk.
             let longest = prefills.max { $0.chunk < $1.chunk }
             let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
-            // Kernel efficiency speeds every kernel; with overlap the all-reduces are already shortened.
             let positions = speculation.map { $0.draftTokens + 1 } ?? 1
             var seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
                                          prefillContext: longest.map { requests[$0.request].prefilled } ?? 0, positions: positions)
@@ -192,11 +232,9 @@ enum ServingWorkload {
                 seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding.count, meanContext: meanContext,
                                                                                  prefillTokens: 0, prefillContext: 0)
             }
-            seconds /= spec.stack.kernelEfficiency
             q.iteration = (decoding, Array(prefills))
             q.busy = true
-            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.instanceGPUs, stream: stragglers)
-            sim.schedule(.iterationDone(n), after: seconds * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow)
+            sim.schedule(.iterationDone(n), after: time(seconds))
         }
         sim.run { event in
             account()
@@ -212,27 +250,15 @@ enum ServingWorkload {
                 q.busy = false
                 var finished: [Int] = []
                 for i in q.iteration.decoding {
-                    if let speculation {
-                        requests[i].credit += speculation.tokensPerStep
-                        let whole = Int(requests[i].credit)
-                        requests[i].credit -= Double(whole)
-                        requests[i].generated = Swift.min(requests[i].output, requests[i].generated + whole)
-                    } else {
-                        requests[i].generated += 1
-                    }
-                    if requests[i].generated == requests[i].output { finished.append(i) }
+                    requests[i].decode(speculation)
+                    if requests[i].isComplete { finished.append(i) }
                 }
-                for (p, chunk) in q.iteration.prefills {
-                    requests[p].prefilled += chunk
-                    if requests[p].prefilled == requests[p].input {
-                        requests[p].generated = 1  // the prompt's last position yields the first token
-                        requests[p].firstToken = sim.now
-                        if requests[p].output == 1 { finished.append(p) }
-                    }
+                for (p, chunk) in q.iteration.prefills where requests[p].prefill(chunk, at: sim.now) && requests[p].isComplete {
+                    finished.append(p)
                 }
                 for i in finished {
                     requests[i].done = sim.now
-                    q.kvReserved -= size(i)
+                    q.kvReserved -= requests[i].size
                 }
                 if !finished.isEmpty { q.running.removeAll { requests[$0].done != nil } }
                 instances[n] = q
@@ -269,16 +295,11 @@ enum ServingWorkload {
     /// capacity and run decode-only iterations. Metrics as colocated, over all GPUs of both
     /// pools, plus the mean KV transfer time.
     static func disaggregated(_ spec: ScenarioSpec, serving s: ServingSpec, split: Disaggregation, requests initial: [Request], system: SystemSpec,
-                              pricer: InferencePricer, capacity: Double, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
-        let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
+                              pricer: InferencePricer, capacity: Double, time: IterationTime) -> [Metric] {
         let d = s.inference
         var requests = initial
         let sim = Simulator<PoolEvent>()
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
-        func iteration(_ seconds: Double) -> Double {
-            let slow = straggling.isOff ? 1 : straggling.folded(gpus: d.instanceGPUs, stream: stragglers)
-            return seconds / spec.stack.kernelEfficiency * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow
-        }
         let kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
         var transfers: [Double] = []
 
@@ -295,7 +316,7 @@ enum ServingWorkload {
             let i = prefilling[p]!
             chunk[p] = Swift.min(s.chunkTokens, requests[i].input - requests[i].prefilled)
             let seconds = pricer.seconds(decodeSequences: 0, meanContext: 0, prefillTokens: chunk[p], prefillContext: requests[i].prefilled)
-            sim.schedule(.prefillDone(instance: p), after: iteration(seconds))
+            sim.schedule(.prefillDone(instance: p), after: time(seconds))
         }
 
         // Decode pool.
@@ -312,20 +333,19 @@ enum ServingWorkload {
             areaKV += dt * reserved.reduce(0, +)
             lastChange = sim.now
         }
-        func size(_ i: Int) -> Double { Double(requests[i].input + requests[i].output) }
         func startDecode(_ q: Int) {
             guard !busy[q] else { return }
-            while let i = queued[q].first, running[q].count < s.maxBatch, reserved[q] + size(i) <= capacity {
+            while let i = queued[q].first, running[q].count < s.maxBatch, reserved[q] + requests[i].size <= capacity {
                 queued[q].removeFirst()
                 running[q].append(i)
-                reserved[q] += size(i)
+                reserved[q] += requests[i].size
             }
             guard !running[q].isEmpty else { return }
             let context = running[q].reduce(0) { $0 + requests[$1].input + requests[$1].generated } / running[q].count
             stepping[q] = running[q]
             busy[q] = true
             let seconds = pricer.seconds(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0)
-            sim.schedule(.decodeDone(instance: q), after: iteration(seconds))
+            sim.schedule(.decodeDone(instance: q), after: time(seconds))
         }
         func finish(_ i: Int) {
             requests[i].done = sim.now
@@ -341,12 +361,9 @@ enum ServingWorkload {
                 for p in 0..<split.prefillInstances where prefilling[p] == nil { startPrefill(p); break }
             case .prefillDone(let p):
                 let i = prefilling[p]!
-                requests[i].prefilled += chunk[p]
-                if requests[i].prefilled == requests[i].input {
+                if requests[i].prefill(chunk[p], at: sim.now) {
                     prefilling[p] = nil
-                    requests[i].generated = 1  // the prompt's last position yields the first token
-                    requests[i].firstToken = sim.now
-                    if requests[i].output == 1 {
+                    if requests[i].isComplete {
                         finish(i)
                     } else {
                         let bytes = Double(requests[i].input) * kvBytesPerToken
@@ -366,10 +383,10 @@ enum ServingWorkload {
             case .decodeDone(let q):
                 busy[q] = false
                 for i in stepping[q] {
-                    requests[i].generated += 1
-                    if requests[i].generated == requests[i].output {
+                    requests[i].decode(nil)  // speculative decoding is not modelled in disaggregated pools
+                    if requests[i].isComplete {
                         finish(i)
-                        reserved[q] -= size(i)
+                        reserved[q] -= requests[i].size
                     }
                 }
                 running[q].removeAll { requests[$0].done != nil }

@@ -201,7 +201,7 @@ enum TrainingWorkload {
 
         /// Casting `params` bf16 weights to the GEMM precision (read 2 bytes, write 1).
         func castSeconds(_ params: Double) -> Double {
-            pricing.kernels.quantize(elements: params, to: t.precision).seconds / (spec.stack.elementwiseEfficiency * spec.stack.kernelEfficiency)
+            pricing.kernels.quantize(elements: params, to: t.precision).seconds / (pricing.elementwiseEfficiency * pricing.kernelEfficiency)
         }
 
         mutating func passes(_ unit: Unit) -> (forward: LayerPass, backward: LayerPass) {
@@ -320,7 +320,7 @@ enum TrainingWorkload {
             let stageParameters = chunks.joined().reduce(0.0) { $0 + parameters($1, s) }
             let shard = t.zero >= 1 ? stageParameters / Double(t.dp) : stageParameters
             // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
-            var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / spec.stack.kernelEfficiency
+            var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / pricing.kernelEfficiency
             if t.precision != .bf16 && t.zero < 3 {
                 // fp8 weights (and their transposes) are cast once per step from the updated
                 // bf16 weights, as Transformer Engine caches them over the micro-batches.

@@ -173,16 +173,9 @@ public struct KernelModel: Sendable {
     public func attentionDecodeLatent(batch: Int, kvLength: Int, heads: Int, latent: Int, rope: Int, kvPrecision: Precision) -> KernelCost {
         let kvBytes = Double(batch) * Double(kvLength) * Double(latent + rope) * kvPrecision.bytesPerElement
         let ioBytes = Double(batch * heads) * Double(2 * latent + rope) * 2  // query in, output out, bf16
-        let bytes = kvBytes + ioBytes
         let scores = Double(batch) * Double(heads) * Double(kvLength)
-        let flops = scores * Double(2 * (latent + rope) + 2 * latent)
-        let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
-        let activeSMs = Swift.min(Double(gpu.smCount), Double(batch) * factors.decodeMaxSplits)
-        let memorySeconds = combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency),
-                                    bytes / (activeSMs * factors.decodeBandwidthPerSM), p: factors.overlapExponent)
-        let fixed = kvPrecision == .bf16 ? factors.decodeFixedTime : factors.decodeFP8FixedTime
-        return KernelCost(seconds: Swift.max(compute, memorySeconds) + fixed, flops: flops, hbmBytes: bytes,
-                          computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+        return decodeAttention(bytes: kvBytes + ioBytes, flops: scores * Double(2 * (latent + rope) + 2 * latent), scores: scores,
+                               caches: batch, kvPrecision: kvPrecision)
     }
 
     /// One decode step of attention: `batch` sequences each reading `kvLength` cached tokens
@@ -190,15 +183,20 @@ public struct KernelModel: Sendable {
     public func attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision) -> KernelCost {
         let kvBytes = Double(batch) * Double(kvLength) * Double(kvHeads * headDim) * 2 * kvPrecision.bytesPerElement
         let ioBytes = Double(batch * heads * headDim) * 2 * 2  // query in, output out, bf16
-        let bytes = kvBytes + ioBytes
         let scores = Double(batch) * Double(heads) * Double(kvLength)
-        let flops = 4 * Double(headDim) * scores
+        return decodeAttention(bytes: kvBytes + ioBytes, flops: 4 * Double(headDim) * scores, scores: scores, caches: batch * kvHeads,
+                               kvPrecision: kvPrecision)
+    }
+
+    /// A decode step of attention that moves `bytes`, does `flops` of MMA work and `scores`
+    /// exponentials, over `caches` separate caches ((sequence, KV head) pairs).
+    func decodeAttention(bytes: Double, flops: Double, scores: Double, caches: Int, kvPrecision: Precision) -> KernelCost {
         // Decode attention runs on CUDA-core/tensor paths far below peak; its compute is the exp
         // and MMA work at the prefill rates, which matters only for very wide GQA groups.
         let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
-        // Streaming is limited by HBM and by the loads the active SMs keep in flight. A
-        // (sequence, KV head) pair is split into at most `decodeMaxSplits` chunks, each on an SM.
-        let activeSMs = Swift.min(Double(gpu.smCount), Double(batch * kvHeads) * factors.decodeMaxSplits)
+        // Streaming is limited by HBM and by the loads the active SMs keep in flight. A cache
+        // is split into at most `decodeMaxSplits` chunks, each on an SM.
+        let activeSMs = Swift.min(Double(gpu.smCount), Double(caches) * factors.decodeMaxSplits)
         let memorySeconds = combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency),
                                     bytes / (activeSMs * factors.decodeBandwidthPerSM), p: factors.overlapExponent)
         let fixed = kvPrecision == .bf16 ? factors.decodeFixedTime : factors.decodeFP8FixedTime

@@ -687,17 +687,17 @@ public enum ScenarioLoader {
         func bad(_ key: String, _ message: String) {
             log.error(parallel?[key]?.origin ?? parallel?.origin ?? workload?.origin, "workload.parallelism.\(key)", message)
         }
-        let model = t.tp * t.pp * t.cp
+        let modelParallel = t.tp * t.pp * t.cp
         if t.dp == 0 {
             guard let gpus = cluster.gpus else {
-                bad("dp", "missing: give parallelism.dp, or cluster.gpus (a multiple of tp × pp × cp = \(model))")
+                bad("dp", "missing: give parallelism.dp, or cluster.gpus (a multiple of tp × pp × cp = \(modelParallel))")
                 return
             }
-            guard gpus % model == 0 else {
-                log.error(top.value("cluster")?["gpus"]?.origin, "cluster.gpus", "\(gpus) GPUs do not split into tp × pp × cp = \(model)")
+            guard gpus % modelParallel == 0 else {
+                log.error(top.value("cluster")?["gpus"]?.origin, "cluster.gpus", "\(gpus) GPUs do not split into tp × pp × cp = \(modelParallel)")
                 return
             }
-            t.dp = gpus / model
+            t.dp = gpus / modelParallel
         } else if let gpus = cluster.gpus, gpus != t.gpus {
             log.error(top.value("cluster")?["gpus"]?.origin, "cluster.gpus", "\(gpus) GPUs, but tp × pp × dp × cp = \(t.gpus)")
         }

@@ -136,27 +136,29 @@ public enum InferenceOps {
         ]
         let width = (hd + rope + v) / 2
         var decode = false
-        for (name, op) in attention {
+        let mapped: [(name: String, op: InferenceOp)] = attention.map { name, op in
             switch op {
             case let .attentionDecode(b, l, _, _, _):
                 decode = true
-                ops.append((name, .attentionDecodeLatent(batch: b, kvLength: l, heads: heads, latent: latent, rope: rope)))
+                return (name, .attentionDecodeLatent(batch: b, kvLength: l, heads: heads, latent: latent, rope: rope))
             case let .attentionPrefill(b, s, _, _, _):
-                ops.append((name, .attentionPrefill(batch: b, seq: s, heads: heads, kvHeads: heads, headDim: width)))
+                return (name, .attentionPrefill(batch: b, seq: s, heads: heads, kvHeads: heads, headDim: width))
             case let .attentionPrefillChunk(b, t, c, _, _, _):
-                ops.append((name, .attentionPrefillChunk(batch: b, tokens: t, context: c, heads: heads, kvHeads: heads, headDim: width)))
+                return (name, .attentionPrefillChunk(batch: b, tokens: t, context: c, heads: heads, kvHeads: heads, headDim: width))
             default:
-                ops.append((name, op))
+                return (name, op)
             }
         }
         if decode {
             // Absorbed: q_nope · W_UK per head before, the latent output · W_UV per head after;
             // priced as one GEMM over all heads' weights (the FLOPs and weight bytes of the
             // per-head batch).
-            ops.insert(("q_absorb_gemm", .gemm(m: m, n: heads * latent, k: hd)), at: ops.count - attention.count)
+            ops.append(("q_absorb_gemm", .gemm(m: m, n: heads * latent, k: hd)))
+            ops += mapped
             ops.append(("v_absorb_gemm", .gemm(m: m, n: heads * v, k: latent)))
         } else {
-            ops.insert(("kv_up_gemm", .gemm(m: m, n: heads * (hd + v), k: latent)), at: ops.count - attention.count)
+            ops.append(("kv_up_gemm", .gemm(m: m, n: heads * (hd + v), k: latent)))
+            ops += mapped
         }
         ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * v)))
         return ops

@@ -148,20 +148,15 @@ public struct StepSend: Sendable, Equatable {
 
 public struct TrainingStepResult: Sendable, Equatable {
     public var stepTime: Double
-    /// When the last backward pass ended.
-    public var pipelineEnd: Double
-    /// Mean over entities of the time within [0, pipelineEnd] their compute stream waited on
-    /// neighbours (not on parameter gathers), over pipelineEnd.
+    /// Mean over entities of the time until the last backward pass ended that their compute
+    /// stream waited on neighbours (not on parameter gathers), over that time.
     public var bubbleFraction: Double
     /// Per stage, the most activation bytes stored at once on any of its entities.
     public var peakActivationBytes: [Double]
-    /// Longest time any entity waited on parameter gathers.
-    public var gatherWait: Double
     /// On the busiest entity (the longest time running layers): seconds running kernels, and
     /// seconds of exposed in-layer communication (TP, CP, EP collectives).
     public var computeTime: Double
     public var layerCommunication: Double
-    public var events: Int
     /// With `record`: the entities' spans and sends, in time order of their ends.
     public var spans: [StepSpan] = []
     public var sends: [StepSend] = []
@@ -246,17 +241,16 @@ public enum TrainingStep {
 
         // MARK: the data-parallel stream
         func post(_ stage: Int, key: Int, seconds: Double, gather: Bool, from entity: Int? = nil) {
-            var s = streams[stage]
+            // Mutated in place: a copy of the stream would copy its whole queue on every post.
             let i: Int
-            if let found = s.queue[s.head...].firstIndex(where: { $0.key == key }) {
+            if let found = streams[stage].queue[streams[stage].head...].firstIndex(where: { $0.key == key }) {
                 i = found
-                s.queue[i].posts += 1
+                streams[stage].queue[i].posts += 1
             } else {
-                i = s.queue.count
-                s.queue.append(StreamOp(key: key, bucket: key / 4 / (m + 1), seconds: seconds, posts: 1, isGather: gather))
+                i = streams[stage].queue.count
+                streams[stage].queue.append(StreamOp(key: key, bucket: key / 4 / (m + 1), seconds: seconds, posts: 1, isGather: gather))
             }
-            if record, let entity { s.queue[i].posters.append((entity, sim.now)) }
-            streams[stage] = s
+            if record, let entity { streams[stage].queue[i].posters.append((entity, sim.now)) }
             startStream(stage)
         }
         func startStream(_ stage: Int) {
@@ -375,7 +369,7 @@ public enum TrainingStep {
                 case .perStep:
                     if t.microBatch == m - 1 && work.reduceSeconds[bucket] > 0 && plan.overlapGradientReduce {
                         // Every replica posts once, when the bucket's last layer is done.
-                        if layersDone(e, chunk: t.chunk, bucket: bucket, index: index) {
+                        if completesBucket(stage, chunk: t.chunk, index: index) {
                             post(stage, key: key(gather: false, bucket: bucket), seconds: work.reduceSeconds[bucket], gather: false, from: e)
                         }
                     }
@@ -392,9 +386,9 @@ public enum TrainingStep {
         }
         /// Whether layer `index` is the last of its bucket to finish its backward (buckets are
         /// runs of consecutive layers, and backward runs them from the last to the first).
-        func layersDone(_ e: Int, chunk: Int, bucket: Int, index: Int) -> Bool {
-            let buckets = plan.stages[entities[e].stage].bucket[chunk]
-            return index == 0 || buckets[index - 1] != bucket
+        func completesBucket(_ stage: Int, chunk: Int, index: Int) -> Bool {
+            let buckets = plan.stages[stage].bucket[chunk]
+            return index == 0 || buckets[index - 1] != buckets[index]
         }
         func taskFinished(_ e: Int, _ t: PipelineTask) {
             entities[e].layer = 0
@@ -491,11 +485,10 @@ public enum TrainingStep {
         let busiest = entities.indices.max { entities[$0].busy < entities[$1].busy }!
         let idle = entities.map { pipelineEnd > 0 ? Swift.max(0, pipelineEnd - $0.busy - $0.gatherWait) / pipelineEnd : 0 }
         return TrainingStepResult(
-            stepTime: step, pipelineEnd: pipelineEnd, bubbleFraction: idle.reduce(0, +) / Double(idle.count),
+            stepTime: step, bubbleFraction: idle.reduce(0, +) / Double(idle.count),
             peakActivationBytes: (0..<p).map { stage in stride(from: stage, to: entities.count, by: p).map { entities[$0].peakActivations }.max() ?? 0 },
-            gatherWait: entities.map(\.gatherWait).max() ?? 0,
             computeTime: entities[busiest].busy - entities[busiest].communication, layerCommunication: entities[busiest].communication,
-            events: sim.eventsProcessed, spans: spans, sends: sends
+            spans: spans, sends: sends
         )
     }
 }
