@@ -40,7 +40,7 @@ public enum ExperimentRunner {
                     try DecodeWorkload.checkMemory(d, system: system, speculative: variant.spec.stack.speculative)
                 }
                 if case .serving(let s) = variant.spec.workload, let system = variant.spec.cluster?.system {
-                    try ServingWorkload.checkMemory(s, system: system)
+                    try ServingWorkload.checkMemory(s, system: system, speculative: variant.spec.stack.speculative)
                 }
                 if case .training(let t) = variant.spec.workload {
                     try TrainingWorkload.checkMemory(variant.spec, t)

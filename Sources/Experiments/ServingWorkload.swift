@@ -42,15 +42,20 @@ enum ServingWorkload {
         return free / perToken * Double(d.attentionGroups)
     }
 
-    static func checkMemory(_ s: ServingSpec, system: SystemSpec) throws(MemoryError) {
+    /// The weights (and a speculative draft's), and the KV cache of the largest request, must fit.
+    static func checkMemory(_ s: ServingSpec, system: SystemSpec, speculative: SpeculativeSpec? = nil) throws(MemoryError) {
         let d = s.inference
         var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: s.memoryFraction * system.gpu.hbmCapacity)
-        // The weights, and the KV cache of the largest request, must fit.
         let largest = s.trace?.map { $0.inputTokens + $0.outputTokens }.max() ?? d.inputTokens + d.outputTokens
-        try ledger.book([
+        var items: [(bytes: Double, category: MemoryCategory)] = [
             (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep), .weights),
             (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
-        ])
+        ]
+        if let draft = speculative?.draftModel {
+            items += [(InferenceOps.weightBytesPerRank(model: draft, precision: d.precision, tp: d.tp), .weights),
+                      (InferenceOps.kvCacheBytesPerRank(model: draft, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache)]
+        }
+        try ledger.book(items)
     }
 
     struct Request {

@@ -226,4 +226,12 @@ import Scenario
         #expect(plain / good > 1.3)
         #expect(bad > plain)
     }
+
+    /// The draft's weights count against the serving memory: a 70B draft beside a 70B target on
+    /// two H100s is refused, not run with no room for any request.
+    @Test func draftWeightsMustFit() {
+        #expect(throws: ExperimentError.self) {
+            _ = try metrics("name: s\ncluster: { system: h100-sxm }\nstack: { speculative: { draft_model: llama3-70b, draft_tokens: 2, acceptance: 0.5 } }\nworkload: { kind: serving, model: llama3-70b, precision: fp8, parallelism: { tp: 2 }, input_tokens: 100, output_tokens: 10, arrival_rate: 1, requests: 5 }\n")
+        }
+    }
 }
