@@ -20,10 +20,14 @@ import Foundation
 // the SFU rate (doubled on Blackwell Ultra) enters. The work is split by (batch, head,
 // query block); the longest query block (the last, attending to all keys) bounds the time
 // from below. Decode reads the whole KV cache once: HBM-bound at its own achievable fraction.
+// A decode step inside a model finds its layer's cache cold (every other layer's weights and
+// caches have streamed through L2 since), so workloads price decode from HBM. A microbenchmark
+// that replays one decode kernel without flushing L2 (as the kernels/ tables were timed) finds
+// a cache no larger than L2 already there: `warmL2` prices that case at a warm-L2 read rate.
 //
 // Validation: `clustersim validate-kernels` (make calibrate) and HardwareTests compare this
 // model with ../shared/reference/kernels/ and calibration.csv; the factors are fitted there.
-// Limitations: no L2 reuse model (operands read once), no power or clock throttling, three tile
+// Limitations: no L2 reuse inside workloads (operands read once from HBM), no power or clock throttling, three tile
 // shapes per architecture and no stream-K scheduling, dense tensor rates only.
 
 /// What a kernel needs and how long it takes alone.
@@ -174,34 +178,44 @@ public struct KernelModel: Sendable {
         let kvBytes = Double(batch) * Double(kvLength) * Double(latent + rope) * kvPrecision.bytesPerElement
         let ioBytes = Double(batch * heads) * Double(2 * latent + rope) * 2  // query in, output out, bf16
         let scores = Double(batch) * Double(heads) * Double(kvLength)
-        return decodeAttention(bytes: kvBytes + ioBytes, flops: scores * Double(2 * (latent + rope) + 2 * latent), scores: scores,
-                               caches: batch, kvPrecision: kvPrecision)
+        return decodeAttention(kvBytes: kvBytes, ioBytes: ioBytes, flops: scores * Double(2 * (latent + rope) + 2 * latent), scores: scores,
+                               caches: batch, kvPrecision: kvPrecision, warmL2: false)
     }
 
     /// One decode step of attention: `batch` sequences each reading `kvLength` cached tokens
     /// (keys and values, `kvHeads` × `headDim` each, in `kvPrecision`) for one new query token.
-    public func attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision) -> KernelCost {
+    /// `warmL2`: the kernel is replayed on the same cache without flushing L2 (a microbenchmark),
+    /// so a cache that fits in L2 is read from there.
+    public func attentionDecode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision,
+                                warmL2: Bool = false) -> KernelCost {
         let kvBytes = Double(batch) * Double(kvLength) * Double(kvHeads * headDim) * 2 * kvPrecision.bytesPerElement
         let ioBytes = Double(batch * heads * headDim) * 2 * 2  // query in, output out, bf16
         let scores = Double(batch) * Double(heads) * Double(kvLength)
-        return decodeAttention(bytes: kvBytes + ioBytes, flops: 4 * Double(headDim) * scores, scores: scores, caches: batch * kvHeads,
-                               kvPrecision: kvPrecision)
+        return decodeAttention(kvBytes: kvBytes, ioBytes: ioBytes, flops: 4 * Double(headDim) * scores, scores: scores,
+                               caches: batch * kvHeads, kvPrecision: kvPrecision, warmL2: warmL2)
     }
 
-    /// A decode step of attention that moves `bytes`, does `flops` of MMA work and `scores`
-    /// exponentials, over `caches` separate caches ((sequence, KV head) pairs).
-    func decodeAttention(bytes: Double, flops: Double, scores: Double, caches: Int, kvPrecision: Precision) -> KernelCost {
+    /// A decode step of attention that reads `kvBytes` of cache and moves `ioBytes` of queries
+    /// and outputs, does `flops` of MMA work and `scores` exponentials, over `caches` separate
+    /// caches ((sequence, KV head) pairs).
+    func decodeAttention(kvBytes: Double, ioBytes: Double, flops: Double, scores: Double, caches: Int, kvPrecision: Precision,
+                         warmL2: Bool) -> KernelCost {
+        let bytes = kvBytes + ioBytes
         // Decode attention runs on CUDA-core/tensor paths far below peak; its compute is the exp
         // and MMA work at the prefill rates, which matters only for very wide GQA groups.
         let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
         // Streaming is limited by HBM and by the loads the active SMs keep in flight. A cache
         // is split into at most `decodeMaxSplits` chunks, each on an SM.
+        // A warm cache that fits in L2 is read from there: the HBM limit goes and the SMs' own
+        // limit is what remains (no datasheet gives an L2 bandwidth to bound it further).
         let activeSMs = Swift.min(Double(gpu.smCount), Double(caches) * factors.decodeMaxSplits)
-        let memorySeconds = combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency),
-                                    bytes / (activeSMs * factors.decodeBandwidthPerSM), p: factors.overlapExponent)
+        let smSeconds = bytes / (activeSMs * factors.decodeBandwidthPerSM)
+        let fromL2 = warmL2 && kvBytes <= gpu.l2Size
+        let memorySeconds = fromL2 ? smSeconds
+            : combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency), smSeconds, p: factors.overlapExponent)
         let fixed = kvPrecision == .bf16 ? factors.decodeFixedTime : factors.decodeFP8FixedTime
         let body = Swift.max(compute, memorySeconds) + fixed
-        return KernelCost(seconds: body, flops: flops, hbmBytes: bytes,
+        return KernelCost(seconds: body, flops: flops, hbmBytes: fromL2 ? ioBytes : bytes,
                           computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
     }
 }

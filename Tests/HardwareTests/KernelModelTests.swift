@@ -34,6 +34,19 @@ import Experiments
         #expect(prefill.computeSeconds > 10 * prefill.memorySeconds)
     }
 
+    /// A decode kernel replayed on a cache that fits in L2 (the kernels/ tables' condition)
+    /// skips HBM; one whose cache exceeds L2 costs the same warm or cold. Workloads price cold.
+    @Test func warmL2OnlyHelpsCachesThatFit() {
+        // 8 sequences × 4096 tokens × 1 KV head × 128 × 2 (K, V) × 2 B = 16.8 MB < 50 MB L2.
+        let small = { (warm: Bool) in self.h100.attentionDecode(batch: 8, kvLength: 4096, heads: 8, kvHeads: 1, headDim: 128, kvPrecision: .bf16, warmL2: warm) }
+        #expect(small(true).seconds < small(false).seconds)
+        #expect(small(true).hbmBytes < 0.01 * small(false).hbmBytes)
+        // 64 sequences: 134 MB, more than L2 — the warm replay has nothing to reuse.
+        let large = { (warm: Bool) in self.h100.attentionDecode(batch: 64, kvLength: 4096, heads: 8, kvHeads: 1, headDim: 128, kvPrecision: .bf16, warmL2: warm) }
+        #expect(large(true) == large(false))
+        print("decode 16.8 MB cache warm \(small(true).seconds * 1e6) us, cold \(small(false).seconds * 1e6) us")
+    }
+
     /// GB300 and GB200 have the same tensor rate for bf16 (2.5 PF) and the same HBM; B300's
     /// SFUs run exp twice as fast. So GB300 wins prefill attention (where exponentials bind
     /// part of the time) and ties decode attention (bound by HBM) and GEMMs.
@@ -93,9 +106,7 @@ import Experiments
         print("kernels/attention.csv: \(figures)")
         #expect(figures.count == 228)
         #expect(figures.medianAbsoluteError <= 0.10)
-        // Issue #3 asks for ≤ 35%; the model reaches 37% on decode of mid-size KV caches (see
-        // the notes). This bound guards against regressions until that is closed.
-        #expect(figures.maxAbsoluteError <= 0.40)
+        #expect(figures.maxAbsoluteError <= 0.35)
     }
 
     /// calibration.csv is copied into the repository, so this runs everywhere.
