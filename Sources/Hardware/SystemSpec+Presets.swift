@@ -36,7 +36,8 @@ extension SystemSpec {
             clock: 1.83e9,                         // clock the spec tensor TFLOP/s correspond to [b][m]
             tensor: hopperTensor,
             expRate: hopperExpRate,
-            hbmCapacity: 80e9,                     // 80 GB HBM3 [a]
+            hbmCapacity: 81_559 * 1_048_576,       // 80 GB HBM3 [a]; nvidia-smi total 81,559 MiB (454 reserved), as for the
+                                                   // Blackwell presets: github.com/thamada/nvidia-smi/blob/03fbe6e68c0bb4c28b72d5da786a9712a33cf408/nvsim/H100SXMx8_smi.py
             hbmBandwidth: 3.35e12,                 // 3.35 TB/s [a]
             l2Size: 50e6,                          // 50 MB [a]
             nvlinkBandwidthPerDirection: 450e9,    // NVLink 4: 900 GB/s bidirectional [n]

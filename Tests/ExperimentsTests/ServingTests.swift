@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Experiments
+import Hardware
 import Report
 import Scenario
 
@@ -33,9 +34,10 @@ import Scenario
     /// queue, the batch stays small, the cache never over-fills, and TTFT grows.
     @Test func kvCapacityLimitsAdmission() throws {
         let ample = try metrics(scenario(rate: 40, requests: 500))
-        // 8B bf16 weights take 16.06 GB; 0.208 × 80 GB leaves 0.58 GB for KV at 128 KiB per
+        // 8B bf16 weights take 16.06 GB; the fraction leaves 0.58 GB for KV at 128 KiB per
         // token (32 layers × 2 × 8 heads × 128 × 2 B): ~4,400 tokens, 7 requests of 576.
-        let tight = try metrics(scenario(rate: 40, requests: 500, memoryFraction: 0.208))
+        let fraction = ((16.64e9 / SystemSpec.h100SXM.gpu.hbmCapacity) * 1000).rounded() / 1000
+        let tight = try metrics(scenario(rate: 40, requests: 500, memoryFraction: fraction))
         print("ample: batch \(ample["mean_batch_size"]!), TTFT \(ample["ttft_s"]!); tight: batch \(tight["mean_batch_size"]!), TTFT \(tight["ttft_s"]!), KV use \(tight["kv_cache_utilisation"]!)")
         #expect(tight["kv_cache_utilisation"]! <= 1)
         #expect(tight["mean_batch_size"]! < ample["mean_batch_size"]!)
@@ -227,11 +229,16 @@ import Scenario
         #expect(bad > plain)
     }
 
-    /// The draft's weights count against the serving memory: a 70B draft beside a 70B target on
-    /// two H100s is refused, not run with no room for any request.
-    @Test func draftWeightsMustFit() {
+    /// The draft's weights count against the serving memory: a 70B fp8 target fits one H100
+    /// (70.6 GB of weights), but not with a 70B draft beside it, which is refused, not run with
+    /// no room for any request.
+    @Test func draftWeightsMustFit() throws {
+        func yaml(_ stack: String) -> String {
+            "name: s\ncluster: { system: h100-sxm }\nstack: { cuda_graphs: true\(stack) }\nworkload: { kind: serving, model: llama3-70b, precision: fp8, parallelism: { tp: 1 }, input_tokens: 100, output_tokens: 10, arrival_rate: 1, requests: 5 }\n"
+        }
+        #expect(try metrics(yaml(""))["requests_completed"] == 5)
         #expect(throws: ExperimentError.self) {
-            _ = try metrics("name: s\ncluster: { system: h100-sxm }\nstack: { speculative: { draft_model: llama3-70b, draft_tokens: 2, acceptance: 0.5 } }\nworkload: { kind: serving, model: llama3-70b, precision: fp8, parallelism: { tp: 2 }, input_tokens: 100, output_tokens: 10, arrival_rate: 1, requests: 5 }\n")
+            _ = try metrics(yaml(", speculative: { draft_model: llama3-70b, draft_tokens: 2, acceptance: 0.5 }"))
         }
     }
 }

@@ -27,9 +27,10 @@ import Workloads
 
     /// The training points of calibration.csv, each simulated from its scenario in
     /// scenarios/reference/ (which states what the source gives and what is assumed). The
-    /// issue asks for 10%; the bound here guards what the model achieves today (see the
-    /// closing note for the remaining gap) and fails if a change moves a point further away.
-    @Test(arguments: [("L301", "training-l301", 0.20), ("MEG04", "training-meg04", 0.20), ("MB02", "training-mb02", 0.25)])
+    /// issue asks for 10%; L301 meets it, and the looser bounds of MEG04 and MB02 guard what
+    /// the model achieves today (see the closing note for their gaps) and fail if a change
+    /// moves a point further away.
+    @Test(arguments: [("L301", "training-l301", 0.10), ("MEG04", "training-meg04", 0.20), ("MB02", "training-mb02", 0.25)])
     func calibrationPoints(id: String, scenario: String, tolerance: Double) throws {
         let reference = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
         let row = try CSVTable(contentsOf: reference.path).records.first { $0["id"] == id }!
