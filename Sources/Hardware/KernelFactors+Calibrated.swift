@@ -5,7 +5,7 @@
 // GEMM05, HBM01, HBM03). Blackwell Ultra (GB300) has no measurements: it uses Blackwell's.
 // Fit quality with these factors:
 //   kernels/gemm.csv: 240 rows, median |error| 5.9%, max 34.5% (gemm b200 fp4 m=1024 n=4096 k=4096: predicted 0.02502 ms, measured 0.0186 ms)
-//   kernels/attention.csv: 228 rows, median |error| 4.7%, max 32.1% (generation h200-sxm bf16/bf16 b=8 s=4096 h=8/1: predicted 0.01925 ms, measured 0.01458 ms)
+//   kernels/attention.csv: 228 rows, median |error| 4.7%, max 32.1% (generation h200-sxm bf16/bf16 b=8 s=4096 h=8/1: predicted 0.01926 ms, measured 0.01458 ms)
 //   calibration.csv kernel rows: 9 rows, median |error| 3.5%, max 14.3% (GEMM02 (FP8 e4m3; best shape 1024x9216x14336): predicted 0.2204 ms, measured 0.1929 ms)
 extension KernelFactors {
     public static let hopperCalibrated = KernelFactors(
