@@ -39,7 +39,7 @@ extension SystemSpec {
             hbmCapacity: 81_559 * 1_048_576,       // 80 GB HBM3 [a]; nvidia-smi total 81,559 MiB (454 reserved), as for the
                                                    // Blackwell presets: github.com/thamada/nvidia-smi/blob/03fbe6e68c0bb4c28b72d5da786a9712a33cf408/nvsim/H100SXMx8_smi.py
             hbmBandwidth: 3.35e12,                 // 3.35 TB/s [a]
-            l2Size: 50e6,                          // 50 MB [a]
+            l2Size: 50 * 1_048_576,                // 50 MB [a]; deviceQuery 52,428,800 bytes (same repository, nvsim/H100SXMx8_deviceQuery.py)
             nvlinkBandwidthPerDirection: 450e9,    // NVLink 4: 900 GB/s bidirectional [n]
             nvls: true,                            // NVSwitch gen3 SHARP [m]
             nicBandwidthPerDirection: 50e9,        // 1 × ConnectX-7 400 Gb/s per GPU [n]
@@ -58,9 +58,10 @@ extension SystemSpec {
             clock: 1.83e9,                         // as H100 [m]
             tensor: hopperTensor,                  // as H100 [m]
             expRate: hopperExpRate,
-            hbmCapacity: 141e9,                    // 141 GB HBM3e, 6 stacks [datasheets.md 1.2]
+            hbmCapacity: 143_771 * 1_048_576,      // 141 GB HBM3e, 6 stacks [datasheets.md 1.2]; nvidia-smi total 143,771 MiB on
+                                                   // the H200 SXM that measured calibration.csv's H200GEMM and H200COPY (2026-10-27)
             hbmBandwidth: 4.8e12,                  // 4.8 TB/s [datasheets.md 1.2]
-            l2Size: 50e6,                          // 50 MB
+            l2Size: 60 * 1_048_576,                // PyTorch's device properties on that H200: 60 MB (2026-10-28)
             nvlinkBandwidthPerDirection: 450e9,    // "18x 4th Gen NVLink, 900GB/s" [n]
             nvls: true,                            // measured (NCCL01) [datasheets.md 1.3]
             nicBandwidthPerDirection: 50e9,        // "10x 400Gbe Infiniband" per 8 GPUs + storage [n]
