@@ -117,7 +117,7 @@ enum TrainingWorkload {
                     gemms += gemm
                 case let .attention(b, seq, h, kv, hd, shards, backward):
                     let forward = kernels.attentionPrefill(batch: b, seq: seq, heads: h, kvHeads: kv, headDim: hd, precision: .bf16).seconds
-                    compute += forward / Double(shards) * (backward ? 2.5 : 1) / attentionEfficiency
+                    compute += forward / Double(shards) * (backward ? TrainingOps.attentionBackwardWork : 1) / attentionEfficiency
                 case let .elementwise(bytes):
                     compute += kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds / elementwiseEfficiency
                 case let .communication(kind, group, bytes):

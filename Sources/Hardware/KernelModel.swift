@@ -23,12 +23,13 @@ import Foundation
 // A decode step inside a model finds its layer's cache cold (every other layer's weights and
 // caches have streamed through L2 since), so workloads price decode from HBM. A microbenchmark
 // that replays one decode kernel without flushing L2 (as the kernels/ tables were timed) finds
-// a cache no larger than L2 already there: `warmL2` prices that case at a warm-L2 read rate.
+// a cache no larger than L2 already there: `warmL2` drops the HBM limit for that case.
 //
-// Validation: `clustersim validate-kernels` (make calibrate) and HardwareTests compare this
-// model with ../shared/reference/kernels/ and calibration.csv; the factors are fitted there.
-// Limitations: no L2 reuse inside workloads (operands read once from HBM), no power or clock throttling, three tile
-// shapes per architecture and no stream-K scheduling, dense tensor rates only.
+// Validation: `clustersim calibrate` (make calibrate) and HardwareTests compare this model with
+// ../shared/reference/kernels/ and calibration.csv; the factors are fitted there.
+// Limitations: no L2 reuse inside workloads (operands read once from HBM), no power or clock
+// throttling, three tile shapes per architecture and no stream-K scheduling, dense tensor rates
+// only.
 
 /// What a kernel needs and how long it takes alone.
 public struct KernelCost: Sendable, Equatable {
@@ -204,10 +205,9 @@ public struct KernelModel: Sendable {
         // Decode attention runs on CUDA-core/tensor paths far below peak; its compute is the exp
         // and MMA work at the prefill rates, which matters only for very wide GQA groups.
         let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
-        // Streaming is limited by HBM and by the loads the active SMs keep in flight. A cache
-        // is split into at most `decodeMaxSplits` chunks, each on an SM.
-        // A warm cache that fits in L2 is read from there: the HBM limit goes and the SMs' own
-        // limit is what remains (no datasheet gives an L2 bandwidth to bound it further).
+        // Streaming is limited by HBM and by the loads the active SMs keep in flight (a cache
+        // is split into at most `decodeMaxSplits` chunks, each on an SM). A warm cache that fits
+        // in L2 has only the SMs' limit (no datasheet gives an L2 bandwidth to bound it further).
         let activeSMs = Swift.min(Double(gpu.smCount), Double(caches) * factors.decodeMaxSplits)
         let smSeconds = bytes / (activeSMs * factors.decodeBandwidthPerSM)
         let fromL2 = warmL2 && kvBytes <= gpu.l2Size

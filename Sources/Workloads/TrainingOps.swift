@@ -92,6 +92,10 @@ public struct TrainingShape: Sendable, Equatable {
 public typealias NamedTrainingOp = (name: String, op: TrainingOp)
 
 public enum TrainingOps {
+    /// Attention's backward work as a multiple of its forward's (FlashAttention-2's five GEMMs
+    /// to the forward's two, with the scores recomputed: see the header).
+    public static let attentionBackwardWork = 2.5
+
     /// Forward ops of layer `layer` on one rank.
     public static func forward(_ layer: Int, _ s: TrainingShape) -> [NamedTrainingOp] {
         attentionBlock(s) + mlpBlock(layer, s)
