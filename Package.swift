@@ -27,17 +27,22 @@ let package = Package(
         .target(name: "Hardware"),
         .target(name: "Network"),
         .target(name: "Cluster", dependencies: ["Engine", "Hardware", "Network"]),
-        .target(name: "Workloads", dependencies: ["Engine", "Hardware"]),
-        .target(name: "Scenario", dependencies: ["Hardware", "Workloads", "Yams"]),
+        .target(name: "Models"),
+        .target(name: "Scenario", dependencies: ["Hardware", "Models", "Yams"]),
         .target(name: "Report", dependencies: ["Stats"]),
+        // One folder per workload kind: its spec, key table, reader, simulation and metrics.
+        .target(
+            name: "Workloads",
+            dependencies: ["Stats", "Engine", "Hardware", "Network", "Cluster", "Models", "Scenario", "Report"]
+        ),
         .target(
             name: "Experiments",
-            dependencies: ["Stats", "Engine", "Hardware", "Network", "Cluster", "Workloads", "Scenario", "Report"]
+            dependencies: ["Stats", "Engine", "Hardware", "Network", "Cluster", "Models", "Workloads", "Scenario", "Report"]
         ),
         .executableTarget(
             name: "clustersim",
             dependencies: [
-                "Experiments", "Hardware", "Workloads", "Scenario", "Report",
+                "Experiments", "Hardware", "Models", "Workloads", "Scenario", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "clustersim-bench",
             dependencies: [
-                "Engine", "Hardware", "Network", "Cluster", "Scenario", "Experiments",
+                "Engine", "Hardware", "Network", "Cluster", "Scenario", "Workloads", "Experiments",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Benchmarks/EngineBench"
@@ -54,12 +59,12 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Scenario"], path: "Tests/TestSupport"),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "CGSL"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Stats"]),
-        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "Experiments", "TestSupport"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Scenario"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "Cluster", "Hardware", "Experiments", "TestSupport"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "TestSupport"]),
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "Scenario", "Workloads", "Experiments", "TestSupport"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Models", "Workloads", "Scenario", "Hardware", "Engine", "TestSupport"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Cluster", "Hardware", "Scenario", "Workloads", "Experiments", "TestSupport"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "Workloads", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Stats"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "Cluster", "Hardware", "Workloads", "Report", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Scenario", "Cluster", "Hardware", "Models", "Workloads", "Report", "Stats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["clustersim", "TestSupport"]),
     ]
 )

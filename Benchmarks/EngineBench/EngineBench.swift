@@ -16,6 +16,7 @@ import HeapModule
 import Network
 import Scenario
 import Experiments
+import Workloads
 
 /// SplitMix64: a fast, seeded generator so that the benchmark measures the queue, not the RNG.
 struct SplitMix {

@@ -10,8 +10,8 @@ import Dispatch
 import Report
 import Scenario
 import Stats
-import Cluster
 import Synchronization
+import Workloads
 
 /// A scenario that is valid YAML but asks for what the hardware cannot do (exit status 2).
 public struct ExperimentError: Error, Sendable, CustomStringConvertible {
@@ -35,16 +35,7 @@ public enum ExperimentRunner {
         var problems: [String] = []
         for variant in plan.variants {
             do {
-                try KernelWorkloads.checkMemory(variant.spec.workload, cluster: variant.spec.cluster)
-                if case .decode(let d) = variant.spec.workload, let system = variant.spec.cluster?.system {
-                    try DecodeWorkload.checkMemory(d, system: system, speculative: variant.spec.stack.speculative)
-                }
-                if case .serving(let s) = variant.spec.workload, let system = variant.spec.cluster?.system {
-                    try ServingWorkload.checkMemory(s, system: system, speculative: variant.spec.stack.speculative)
-                }
-                if case .training(let t) = variant.spec.workload {
-                    try TrainingWorkload.checkMemory(variant.spec, t)
-                }
+                try variant.spec.kind.check(in: variant.spec)
             } catch {
                 let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
                 problems.append("\(plan.file): \(error)\(context)")
@@ -90,34 +81,18 @@ public enum ExperimentRunner {
         return ExperimentResults(scenario: plan.name, seed: plan.seed, variants: plan.variants.map(\.name), replications: results)
     }
 
-    /// The trace of replication 1 of `variant`: GPU 0's kernels on its compute and
-    /// communication streams (the prefill and the first `steps` decode steps, or a kernel
-    /// workload's loop), or a training step's stages (its first `steps` micro-batches). Nil
-    /// when the workload kind has no trace.
+    /// The trace of replication 1 of `variant` (the kind's `trace`); nil when the workload
+    /// kind has none.
     public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int, stages: Set<Int>? = nil) -> TraceData? {
         let spec = plan.variants[variant].spec
         let jitter = RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
                                             replication: 1, source: Source.kernel.rawValue))
-        let spans: [KernelSpan]
-        switch spec.workload {
-        case .decode(let d):
-            spans = DecodeWorkload.trace(spec, decode: d, steps: steps, jitter: jitter)
-        case .gemm, .memcpy:
-            spans = KernelWorkloads.trace(spec, jitter: jitter)
-        case .training(let t):
-            return TrainingWorkload.trace(spec, t, microBatches: steps, stages: stages, jitter: jitter)
-        default:
-            return nil
-        }
-        return TraceData(spans: spans.map {
-            TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes)
-        })
+        return spec.kind.trace(in: spec, steps: steps, stages: stages, jitter: jitter)
     }
 
     /// A run without noise whose workload draws nothing at random (serving draws arrivals).
     static func isDeterministic(_ spec: ScenarioSpec) -> Bool {
-        if case .serving = spec.workload { return false }
-        return spec.noise.isOff
+        !spec.kind.drawsRandomNumbers && spec.noise.isOff
     }
 
     /// One replication (numbered from 1) of one variant.
@@ -129,21 +104,8 @@ public enum ExperimentRunner {
         }
         // Clock throttling: one draw per run slows every kernel alike (as a lower kernel efficiency).
         if spec.noise.clockCV > 0 { spec.stack.kernelEfficiency /= stream(.clock).lognormalFactor(cv: spec.noise.clockCV) }
-        let metrics: [Metric]
-        switch spec.workload {
-        case .transfers(let transfers):
-            metrics = TransferSimulation.run(transfers, noise: spec.noise, jitter: stream(.network))
-        case .gemm, .memcpy:
-            metrics = KernelWorkloads.run(spec, jitter: stream(.kernel))
-        case .collective(let collective):
-            metrics = CollectiveWorkload.run(spec, collective: collective, jitter: stream(.network), stragglers: stream(.stragglers))
-        case .training(let training):
-            metrics = TrainingWorkload.run(spec, training: training, jitter: stream(.kernel), stragglers: stream(.stragglers), network: stream(.network))
-        case .decode(let decode):
-            metrics = DecodeWorkload.run(spec, decode: decode, jitter: stream(.kernel), stragglers: stream(.stragglers))
-        case .serving(let serving):
-            metrics = ServingWorkload.run(spec, serving: serving, arrivals: stream(.arrivals), jitter: stream(.kernel), stragglers: stream(.stragglers))
-        }
+        let streams = RunStreams(network: stream(.network), kernel: stream(.kernel), arrivals: stream(.arrivals), stragglers: stream(.stragglers))
+        let metrics = spec.kind.run(in: spec, streams: streams)
         return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
     }
 }

@@ -3,6 +3,7 @@
 // calibration.csv (copied to scenarios/reference/calibration.csv).
 import Foundation
 import Hardware
+import Models
 import Report
 
 /// A kernel the model can price.

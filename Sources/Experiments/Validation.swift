@@ -10,6 +10,7 @@ import Cluster
 import Foundation
 import Report
 import Scenario
+import Workloads
 
 public struct ValidationRow: Sendable {
     public var id: String

@@ -40,3 +40,56 @@ public struct ExperimentResults: Sendable {
         self.replications = replications
     }
 }
+
+/// One entry of a workload kind's metric catalogue: what a metric is and which way is better.
+/// `compare` ranks only metrics that are better lower or higher; `clustersim metrics` and
+/// docs/metrics.md print the catalogue.
+public struct MetricInfo: Sendable {
+    public enum Better: String, Sendable {
+        /// A time or a cost: the speedup is baseline / variant.
+        case lower
+        /// A rate: the speedup is variant / baseline.
+        case higher
+        /// An input, a size or a count: reported, never ranked.
+        case neither
+    }
+
+    /// The name; `<word>` stands for a part that varies ("transfer.<name>.duration_s").
+    public let name: String
+    public let unit: String
+    public let better: Better
+    public let meaning: String
+
+    public init(_ name: String, unit: String, _ better: Better, _ meaning: String) {
+        self.name = name
+        self.unit = unit
+        self.better = better
+        self.meaning = meaning
+    }
+
+    /// Whether `metric` is this entry's name with each `<word>` replaced by text without dots.
+    public func matches(_ metric: String) -> Bool {
+        Self.match(Array(name.utf8)[...], Array(metric.utf8)[...])
+    }
+
+    private static func match(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
+        guard let first = pattern.first else { return text.isEmpty }
+        guard first == UInt8(ascii: "<"), let close = pattern.firstIndex(of: UInt8(ascii: ">")) else {
+            guard let c = text.first, c == first else { return false }
+            return match(pattern.dropFirst(), text.dropFirst())
+        }
+        // A placeholder takes one or more characters up to (not across) a dot.
+        let rest = pattern[(close + 1)...]
+        var end = text.startIndex
+        while end < text.endIndex && text[end] != UInt8(ascii: ".") {
+            end += 1
+            if match(rest, text[end...]) { return true }
+        }
+        return false
+    }
+}
+
+extension Array where Element == MetricInfo {
+    /// The entry that describes `metric`, if any.
+    public func entry(for metric: String) -> MetricInfo? { first { $0.matches(metric) } }
+}

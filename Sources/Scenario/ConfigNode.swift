@@ -23,7 +23,7 @@ public indirect enum ConfigNode: Sendable {
     }
 
     /// What kind of value this is, for messages ("a mapping", "a list", "\"abc\"").
-    var described: String {
+    public var described: String {
         switch self {
         case .scalar(let text, _): "\"\(text)\""
         case .mapping: "a mapping"

@@ -2,33 +2,69 @@
 // so a user sees all of them at once. Unknown keys get a did-you-mean suggestion.
 
 /// Collects diagnostics for one file.
-final class DiagnosticLog {
-    let file: String
-    var errors: [Diagnostic] = []
-    var warnings: [Diagnostic] = []
+public final class DiagnosticLog {
+    public let file: String
+    public var errors: [Diagnostic] = []
+    public var warnings: [Diagnostic] = []
     /// Added after each key path, e.g. " (variant \"gb300\")".
-    var context = ""
+    public var context = ""
+    /// The full paths of the table keys read so far (present or not), e.g. "workload.slo.tpot_p99":
+    /// a test compares them with the tables, so a declared key that no reader asks for is found.
+    public var queried: Set<String> = []
 
-    init(file: String) { self.file = file }
+    public init(file: String) { self.file = file }
 
-    func error(_ origin: Origin?, _ path: String, _ message: String) {
+    public func error(_ origin: Origin?, _ path: String, _ message: String) {
         errors.append(Diagnostic(file: file, origin: origin, path: path, message: message + context))
     }
 
-    func warning(_ origin: Origin?, _ path: String, _ message: String) {
+    public func warning(_ origin: Origin?, _ path: String, _ message: String) {
         warnings.append(Diagnostic(file: file, origin: origin, path: path, message: message + context))
     }
 }
 
 /// The fields of one mapping, read with their key paths.
-struct FieldReader {
-    let node: ConfigNode
-    let path: String
-    let log: DiagnosticLog
+public struct FieldReader {
+    public let node: ConfigNode
+    public let path: String
+    public let log: DiagnosticLog
+    /// The table the mapping's keys come from, and the mapping's path in it ("" for the
+    /// section itself, "slo" for `workload.slo`, "links[]" for an item of `workload.links`).
+    public let table: KeyTable?
+    public let parent: String
 
     /// Reads `node` as a mapping whose keys must be among `allowed` (nil: not checked here);
     /// nil (with an error logged) when it is not a mapping.
-    init?(_ node: ConfigNode, path: String, log: DiagnosticLog, allowed: [String]?) {
+    public init?(_ node: ConfigNode, path: String, log: DiagnosticLog, allowed: [String]?) {
+        self.init(node, path: path, log: log, allowed: allowed, table: nil, parent: "")
+    }
+
+    /// Reads `node` as the mapping at `parent` of `table`: its keys must be the table's
+    /// (checked unless `checkingKeys` is false, for a second reader of the same mapping).
+    public init?(_ node: ConfigNode, path: String, log: DiagnosticLog, table: KeyTable, under parent: String = "", checkingKeys: Bool = true) {
+        self.init(node, path: path, log: log, allowed: checkingKeys ? table.children(of: parent) : nil, table: table, parent: parent)
+    }
+
+    /// The mapping at `key` of this one, read against the same table (nil when absent or not
+    /// a mapping, the latter logged).
+    public func mapping(_ key: String) -> FieldReader? {
+        guard let table, let value = value(key) else { return nil }
+        let declared = table.key(childKey(key))
+        log.queried.insert(table.fullPath(declared))
+        return FieldReader(value, path: child(key), log: log, table: table, under: declared.path)
+    }
+
+    /// The items of the list at `key`, each read against the table's `key[]` entries.
+    public func items(_ key: String) -> [FieldReader?]? {
+        guard let table, let items = sequence(key) else { return nil }
+        let declared = table.key(childKey(key))
+        log.queried.insert(table.fullPath(declared))
+        return items.enumerated().map { i, item in
+            FieldReader(item, path: "\(child(key))[\(i)]", log: log, table: table, under: "\(declared.path)[]")
+        }
+    }
+
+    private init?(_ node: ConfigNode, path: String, log: DiagnosticLog, allowed: [String]?, table: KeyTable?, parent: String) {
         guard case .mapping(let pairs, _) = node else {
             log.error(node.origin, path, "expected a mapping of keys, got \(node.described)")
             return nil
@@ -36,6 +72,8 @@ struct FieldReader {
         self.node = node
         self.path = path
         self.log = log
+        self.table = table
+        self.parent = parent
         guard let allowed else { return }
         for (key, value) in pairs where !allowed.contains(key) {
             var message = "unknown key \"\(key)\""
@@ -45,24 +83,27 @@ struct FieldReader {
         }
     }
 
-    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The key's path in the table ("slo.tpot_p99").
+    func childKey(_ key: String) -> String { parent.isEmpty ? key : "\(parent).\(key)" }
 
     /// The node under `key`, nil when absent or null.
-    func value(_ key: String) -> ConfigNode? {
+    public func value(_ key: String) -> ConfigNode? {
         guard let value = node[key] else { return nil }
         if case .null = value { return nil }
         return value
     }
 
-    func has(_ key: String) -> Bool { value(key) != nil }
+    public func has(_ key: String) -> Bool { value(key) != nil }
 
-    func origin(_ key: String) -> Origin? { node[key]?.origin ?? node.origin }
+    public func origin(_ key: String) -> Origin? { node[key]?.origin ?? node.origin }
 
-    func missing(_ key: String, _ what: String) {
+    public func missing(_ key: String, _ what: String) {
         log.error(node.origin, child(key), "missing required key (\(what))")
     }
 
-    func string(_ key: String, required: Bool = false) -> String? {
+    public func string(_ key: String, required: Bool = false) -> String? {
         guard let value = value(key) else {
             if required { missing(key, "a name") }
             return nil
@@ -74,7 +115,7 @@ struct FieldReader {
         return text
     }
 
-    func bool(_ key: String) -> Bool? {
+    public func bool(_ key: String) -> Bool? {
         guard let value = value(key) else { return nil }
         if case .scalar(let text, _) = value {
             switch text {
@@ -87,7 +128,7 @@ struct FieldReader {
         return nil
     }
 
-    func integer(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
+    public func integer(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
         guard let value = value(key) else {
             if required { missing(key, "an integer") }
             return nil
@@ -104,7 +145,7 @@ struct FieldReader {
     }
 
     /// A quantity in SI base units that must be ≥ `minimum` (or > it when `exclusive`).
-    func quantity(
+    public func quantity(
         _ key: String, _ dimension: Dimension, minimum: Double = 0, exclusive: Bool = false, required: Bool = false
     ) -> Double? {
         guard let value = value(key) else {
@@ -129,7 +170,7 @@ struct FieldReader {
         }
     }
 
-    func sequence(_ key: String) -> [ConfigNode]? {
+    public func sequence(_ key: String) -> [ConfigNode]? {
         guard let value = value(key) else { return nil }
         guard case .sequence(let items, _) = value else {
             log.error(value.origin, child(key), "expected a list, got \(value.described)")
@@ -155,7 +196,7 @@ extension String {
 
 /// The candidate nearest to `name` by edit distance, if it is near enough to be a typo
 /// (distance at most a third of the longer name, and at least 1 allowed).
-func closestName(to name: String, among candidates: [String]) -> String? {
+public func closestName(to name: String, among candidates: [String]) -> String? {
     var best: (String, Int)?
     for candidate in candidates {
         let d = editDistance(name.lowercased(), candidate.lowercased())

@@ -1,7 +1,7 @@
 // Models in scenario files: a catalog name, or a mapping that defines a model inline (optionally
 // starting from a catalog model: `preset: llama3-70b`). `clustersim models show NAME` prints the
 // mapping form, which reads back to the same model.
-import Workloads
+import Models
 
 public enum ModelYAML {
     static let modelKeys = ["preset", "name", "description", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "mlp",
@@ -37,7 +37,7 @@ public enum ModelYAML {
     }
 
     /// Reads a model: a catalog name or a mapping.
-    static func readModel(_ node: ConfigNode, path: String, log: DiagnosticLog) -> ModelSpec? {
+    public static func readModel(_ node: ConfigNode, path: String, log: DiagnosticLog) -> ModelSpec? {
         if case .scalar(let name, let origin) = node {
             if let model = ModelSpec.named(name) { return model }
             var message = "unknown model \"\(name)\""

@@ -1,8 +1,10 @@
-// The typed scenario: what one variant of an experiment simulates, in SI units.
-// The YAML schema is in ../shared/DESIGN.md ("Scenario files") and README.md.
+// The typed scenario: what one variant of an experiment simulates, in SI units. The parts
+// every workload kind shares live here; each kind's own spec lives in its folder under
+// Sources/Workloads and conforms to `WorkloadSpec`. Keys: ScenarioKeys.swift and each kind's
+// table (docs/scenario-keys.md prints them all).
 import Foundation
 import Hardware
-import Workloads
+import Models
 
 /// One fully resolved scenario (the base, or a variant with its overrides applied).
 public struct ScenarioSpec: Sendable {
@@ -11,7 +13,7 @@ public struct ScenarioSpec: Sendable {
     public var seed: UInt64
     public var replications: Int
     public var cluster: ClusterSpec?
-    public var workload: WorkloadSpec
+    public var workload: any WorkloadSpec
     public var stack: StackSpec
     public var noise: NoiseSpec
 }
@@ -95,218 +97,55 @@ public struct NoiseSpec: Sendable, Equatable {
     public var isOff: Bool { kernelCV == 0 && networkCV == 0 && clockCV == 0 && (stragglerProbability == 0 || stragglerSlowdown == 1) }
 }
 
-public enum WorkloadKind: String, CaseIterable, Sendable {
-    case transfers, gemm, memcpy, collective, training, decode, serving
+/// What the generic loader needs of a workload kind. Each kind's spec (Sources/Workloads)
+/// conforms; the Workloads module's `Workload` protocol adds the simulation and the metrics.
+public protocol WorkloadSpec: Sendable {
+    /// The kind's name, as `workload.kind` writes it.
+    static var kind: String { get }
+    /// One line: what the kind simulates.
+    static var summary: String { get }
+    /// The keys of its `workload` section (`kind` among them).
+    static var keys: KeyTable { get }
+    /// Whether the kind needs a `cluster:` section (transfers defines its own links).
+    static var needsCluster: Bool { get }
+    /// Reads and checks the `workload` section against the rest of the scenario; nil when
+    /// something is wrong (every problem logged).
+    static func read(_ workload: FieldReader, in scenario: ScenarioContext) -> Self?
 }
 
-public enum WorkloadSpec: Sendable {
-    case transfers(TransfersSpec)
-    case gemm(GEMMSpec)
-    case memcpy(MemcpySpec)
-    case collective(CollectiveSpec)
-    case training(TrainingSpec)
-    case decode(DecodeSpec)
-    case serving(ServingSpec)
+/// The parts of a scenario already read when its workload is: for checks across sections.
+public struct ScenarioContext {
+    /// The top-level mapping (for the origins of other sections' keys).
+    public let top: FieldReader
+    public let cluster: ClusterSpec?
+    public let stack: StackSpec
+    public let noise: NoiseSpec
+    public var log: DiagnosticLog { top.log }
 
-    public var kind: WorkloadKind {
-        switch self {
-        case .transfers: .transfers
-        case .gemm: .gemm
-        case .memcpy: .memcpy
-        case .collective: .collective
-        case .training: .training
-        case .decode: .decode
-        case .serving: .serving
+    /// Where the value at a dotted path of the file came from ("cluster.gpus"), or the
+    /// nearest mapping above it that exists.
+    public func origin(_ path: String) -> Origin? {
+        var node: ConfigNode = top.node
+        for component in path.split(separator: ".") {
+            guard let next = node[String(component)] else { return node.origin }
+            node = next
         }
+        return node.origin
     }
-}
 
-/// `kind: training`: one step of a transformer under TP × CP × PP × DP (EP inside DP × CP).
-public struct TrainingSpec: Sendable, Equatable {
-    public var model: ModelSpec
-    /// GEMM precision (bf16 or fp8); weights kept in bf16, attention in bf16.
-    public var precision: Precision
-    public var tp: Int
-    public var pp: Int
-    public var dp: Int
-    public var cp: Int
-    public var ep: Int
-    /// Model chunks per pipeline stage (> 1: interleaved 1F1B).
-    public var virtualStages: Int
-    public var sequenceParallel: Bool
-    public var sequenceLength: Int
-    /// Sequences per step (all replicas) and per micro-batch.
-    public var globalBatch: Int
-    public var microBatch: Int
-    public var recompute: Recompute
-    /// ZeRO stage: 0 (replicated optimizer, gradient all-reduce), 1 (sharded optimizer:
-    /// gradient reduce-scatter, parameter all-gather; Megatron's distributed optimizer), 2
-    /// (and sharded gradients), 3 (and sharded parameters, gathered for every pass: FSDP).
-    public var zero: Int
-    /// Gradients reduced in fp32 (4 bytes) rather than bf16.
-    public var reduceGradientsInFP32: Bool
-    /// Parameters per data-parallel bucket.
-    public var bucketParameters: Double
-    public var overlapGradientReduce: Bool
-    public var overlapParameterGather: Bool
-    /// SMs per GPU that data-parallel communication kernels hold while they run.
-    public var communicationSMs: Int
-    /// Transformer layers per pipeline stage whose activations are copied to host memory after
-    /// their forward and back before their backward (Megatron's cpu_offloading_num_layers).
-    public var offloadLayers: Int
-    /// Simulate one data-parallel replica (symmetry folding) or all of them.
-    public var fold: Bool
-
-    /// GPUs the step runs on.
-    public var gpus: Int { tp * pp * dp * cp }
-    /// Micro-batches each replica runs per step.
-    public var microBatches: Int { globalBatch / (dp * microBatch) }
-}
-
-/// `kind: serving`: Poisson arrivals of fixed-size requests served by continuous batching
-/// with chunked prefill on one tensor-parallel group.
-public struct ServingSpec: Sendable, Equatable {
-    public var inference: DecodeSpec
-    /// Requests per second (Poisson), when the requests are not a trace.
-    public var arrivalRate: Double
-    /// Requests read from a CSV trace (arrival_s, input_tokens, output_tokens), in arrival
-    /// order; nil: Poisson arrivals of `inference`'s input and output tokens.
-    public var trace: [TracedRequest]?
-    /// Arrivals stop after this many seconds, or after `requests` requests, whichever first.
-    public var duration: Double?
-    public var requests: Int?
-    public var maxBatch: Int
-    /// Prompt tokens prefilled per iteration (chunked prefill).
-    public var chunkTokens: Int
-    /// Fraction of GPU memory the engine may use for weights and KV cache.
-    public var memoryFraction: Double
-    /// Latency targets: when set, the run searches for the highest Poisson arrival rate
-    /// that meets both (starting from `arrivalRate`).
-    public var slo: ServingSLO? = nil
-    /// Separate prefill and decode pools (nil: every instance does both).
-    public var disaggregated: Disaggregation? = nil
-}
-
-/// Disaggregated serving (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA
-/// 2024): prompts run on prefill instances, their KV caches move over the network to decode
-/// instances, which only decode. Every instance is a TP group of the workload's `tp`.
-public struct Disaggregation: Sendable, Equatable {
-    public var prefillInstances: Int
-    public var decodeInstances: Int
-    /// Prefill and decode instances share an NVLink domain (KV moves over NVLink), or not
-    /// (over the NICs).
-    public var sameDomain: Bool
-
-    public init(prefillInstances: Int, decodeInstances: Int, sameDomain: Bool) {
-        self.prefillInstances = prefillInstances
-        self.decodeInstances = decodeInstances
-        self.sameDomain = sameDomain
+    /// Whether the file sets the key at a dotted path.
+    public func has(_ path: String) -> Bool {
+        var node: ConfigNode = top.node
+        for component in path.split(separator: ".") {
+            guard let next = node[String(component)] else { return false }
+            node = next
+        }
+        if case .null = node { return false }
+        return true
     }
-}
 
-public struct ServingSLO: Sendable, Equatable {
-    public var tpotP99: Double
-    public var ttftP99: Double
-
-    public init(tpotP99: Double, ttftP99: Double) {
-        self.tpotP99 = tpotP99
-        self.ttftP99 = ttftP99
-    }
-}
-
-/// One request of an arrival trace.
-public struct TracedRequest: Sendable, Equatable {
-    public var arrival: Double
-    public var inputTokens: Int
-    public var outputTokens: Int
-
-    public init(arrival: Double, inputTokens: Int, outputTokens: Int) {
-        self.arrival = arrival
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-    }
-}
-
-/// `kind: decode`: a static batch; prefill of `inputTokens`, then decode to `outputTokens`.
-public struct DecodeSpec: Sendable, Equatable {
-    public var model: ModelSpec
-    /// Weights and GEMM inputs.
-    public var precision: Precision
-    public var kvPrecision: Precision
-    public var tp: Int
-    /// Pipeline stages (layers split evenly; the batch runs as up to `pp` micro-batches) and
-    /// independent data-parallel replicas, each with its own `batch`.
-    public var pp = 1
-    public var dp = 1
-    /// Wide expert parallelism (MoE): routed experts over `ep` GPUs, which form ep / tp
-    /// attention groups of `tp` GPUs sharing the batch (1: experts split over the TP group).
-    public var ep = 1
-    public var batch: Int
-    public var inputTokens: Int
-    public var outputTokens: Int
-
-    /// GPUs of one instance (the TP group, or the EP group under wide expert parallelism).
-    public var instanceGPUs: Int { ep > 1 ? ep : tp }
-    /// Attention groups per instance, and the sequences each holds.
-    public var attentionGroups: Int { ep > 1 ? ep / tp : 1 }
-    public var groupBatch: Int { (batch + attentionGroups - 1) / attentionGroups }
-}
-
-/// `kind: collective`: an nccl-tests-style sweep of one operation over message sizes
-/// min_bytes, min_bytes·factor, … up to max_bytes, on `gpus` GPUs of one NVLink domain.
-public struct CollectiveSpec: Sendable, Equatable {
-    /// all_reduce, all_gather, reduce_scatter or alltoall (nccl-tests' names).
-    public var operation: String
-    public var gpus: Int
-    public var sizes: [Double]
-    /// nil: the faster algorithm the hardware allows, as NCCL's tuner picks.
-    public var algorithm: String?
-    /// Beyond one NVLink domain: simulate one representative group per phase (symmetry folding).
-    public var fold: Bool
-    /// Placement: GPUs of the group per NVLink domain (nil: fill domains, the default); 1 puts
-    /// every GPU in its own domain, so all traffic crosses the NICs.
-    public var gpusPerDomain: Int?
-}
-
-/// `kind: gemm`: one GEMM launched `iterations` times back to back, like a matmul benchmark.
-public struct GEMMSpec: Sendable, Equatable {
-    public var m: Int
-    public var n: Int
-    public var k: Int
-    public var precision: Precision
-    public var batch: Int
-    public var iterations: Int
-    /// Quantise bf16 activations to the GEMM's precision first (TensorRT-LLM's fp8/fp4 layers).
-    public var quantizeActivations: Bool
-}
-
-/// `kind: memcpy`: a device-to-device copy of `bytes`, `iterations` times.
-public struct MemcpySpec: Sendable, Equatable {
-    public var bytes: Double
-    public var iterations: Int
-}
-
-/// `kind: transfers`: named links and transfers over paths of them.
-public struct TransfersSpec: Sendable, Equatable {
-    public var links: [LinkSpec]
-    public var transfers: [TransferSpec]
-}
-
-public struct LinkSpec: Sendable, Equatable {
-    public var name: String
-    /// Bytes per second in the direction of the transfers that cross it.
-    public var bandwidth: Double
-    /// Seconds added once to each transfer that crosses it.
-    public var latency: Double
-}
-
-public struct TransferSpec: Sendable, Equatable {
-    public var name: String
-    public var bytes: Double
-    /// Indices into `TransfersSpec.links`, in path order.
-    public var path: [Int]
-    /// When the transfer is posted, in seconds.
-    public var start: Double
+    public func error(_ path: String, _ message: String) { log.error(origin(path), path, message) }
+    public func warning(_ path: String, _ message: String) { log.warning(origin(path), path, message) }
 }
 
 /// One variant of an experiment: its name and its resolved scenario.

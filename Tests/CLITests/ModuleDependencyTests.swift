@@ -2,11 +2,11 @@ import Foundation
 import Testing
 import TestSupport
 
-/// DESIGN.md's rule: each module imports only modules listed before it. A transitive import
+/// The layering of docs/architecture.md: each module imports only modules listed before it. A transitive import
 /// (C importing A through B) compiles on a warm build, so it is checked here from the sources.
 @Suite struct ModuleDependencyTests {
-    /// The order of DESIGN.md's module table (modules not yet written are simply absent).
-    static let order = ["CGSL", "Stats", "Engine", "Hardware", "Network", "Cluster", "Workloads", "Scenario", "Report", "Experiments", "clustersim"]
+    /// The order of docs/architecture.md's module table.
+    static let order = ["CGSL", "Stats", "Engine", "Hardware", "Network", "Cluster", "Models", "Scenario", "Report", "Workloads", "Experiments", "clustersim"]
     /// Modules that are not ours and may be imported anywhere they are declared in Package.swift.
     static let external: Set<String> = ["Foundation", "Dispatch", "Synchronization", "Yams", "ArgumentParser", "HeapModule", "Glibc"]
 
@@ -15,7 +15,7 @@ import TestSupport
         var problems: [String] = []
         for module in try FileManager.default.contentsOfDirectory(atPath: sources.path).sorted() {
             guard let rank = Self.order.firstIndex(of: module) else {
-                problems.append("Sources/\(module) is not in DESIGN.md's module table")
+                problems.append("Sources/\(module) is not in docs/architecture.md's module table")
                 continue
             }
             let folder = sources.appendingPathComponent(module)

@@ -4,6 +4,7 @@ import TestSupport
 import Report
 import Scenario
 import Stats
+import Workloads
 
 @Suite struct ComparisonTests {
     /// One transfer alone on one link; the variant's link is twice as fast, so its true

@@ -6,7 +6,8 @@ import Cluster
 import Hardware
 import Report
 import Scenario
-import Workloads
+import Models
+@testable import Workloads
 
 @Suite struct DecodeTests {
     /// Batch 1, CUDA graphs: a decode step streams every weight once, so it takes at least

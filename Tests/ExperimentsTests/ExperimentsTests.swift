@@ -3,6 +3,7 @@ import TestSupport
 @testable import Experiments
 import Report
 import Scenario
+import Workloads
 
 @Suite struct TransferSimulationTests {
     func metric(_ name: String, _ metrics: [Metric]) -> Double { metrics.first { $0.name == name }!.value }

@@ -1,5 +1,6 @@
 import Experiments
 import Scenario
+import Workloads
 
 /// The metrics of the first replication of the scenario in `yaml`, by name; the scenario is
 /// checked first, as the CLI does, so a bad scenario throws.

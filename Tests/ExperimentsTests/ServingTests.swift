@@ -5,6 +5,7 @@ import TestSupport
 import Hardware
 import Report
 import Scenario
+import Workloads
 
 @Suite struct ServingTests {
     func scenario(rate: Double, requests: Int, memoryFraction: Double = 0.9) -> String {

@@ -150,7 +150,7 @@ import Workloads
         #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.plan(text: Self.yaml(gpus: 64, tp: 8, pp: 2, dp: 4, batch: 63), file: "b.yaml") }
         // dp may be left out: it follows from cluster.gpus.
         let plan = try ScenarioLoader.plan(text: Self.yaml(gpus: 64, tp: 8, pp: 2, dp: 4, batch: 64).replacingOccurrences(of: ", dp: 4", with: ""), file: "b.yaml")
-        guard case .training(let t) = plan.variants[0].spec.workload else { Issue.record("not training"); return }
+        guard let t = plan.variants[0].spec.workload as? TrainingSpec else { Issue.record("not training"); return }
         #expect(t.dp == 4)
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Hardware
 @testable import Scenario
+import Workloads
 
 @Suite struct HardwareYAMLTests {
     /// `hardware show NAME` reads back to the same preset, for every preset.

@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 @testable import Scenario
+import Workloads
 
 /// Every class of bad input gets its exact message: file, line, key path and problem.
 @Suite struct ScenarioLoaderTests {
@@ -18,7 +19,7 @@ import TestSupport
         #expect(plan.name == "tiny")
         #expect(plan.seed == 7 && plan.replications == 3)
         #expect(plan.variants.map(\.name) == ["base"])
-        guard case .transfers(let t) = plan.variants[0].spec.workload else { Issue.record("kind"); return }
+        guard let t = plan.variants[0].spec.workload as? TransfersSpec else { Issue.record("kind"); return }
         #expect(t.links == [LinkSpec(name: "up", bandwidth: 100e9, latency: 1e-6), LinkSpec(name: "down", bandwidth: 50e9, latency: 0)])
         #expect(t.transfers[1] == TransferSpec(name: "b", bytes: 2e9, path: [1], start: 1e-3))
         #expect(plan.variants[0].spec.noise.networkCV == 0.05)
@@ -84,7 +85,7 @@ import TestSupport
 
     @Test func commandLineOverrideAppliesBeforeValidation() throws {
         let plan = try ScenarioLoader.plan(text: TestSupport.transfersScenario(), file: "s.yaml", overrides: ["workload.links[1].bandwidth=25 GB/s", "replications=9"])
-        guard case .transfers(let t) = plan.variants[0].spec.workload else { return }
+        guard let t = plan.variants[0].spec.workload as? TransfersSpec else { return }
         #expect(t.links[1].bandwidth == 25e9)
         #expect(plan.replications == 9)
         #expect(errors(TestSupport.transfersScenario(), overrides: ["workload.links[1].bandwidth=-1"]) ==
@@ -118,7 +119,7 @@ import TestSupport
         let plan = try ScenarioLoader.plan(text: TestSupport.transfersScenario(extra: good), file: "s.yaml")
         #expect(plan.variants.map(\.name) == ["fast", "slow"])
         #expect(plan.compare == CompareSpec(baseline: "fast", claim: 1.2))
-        guard case .transfers(let slow) = plan.variants[1].spec.workload else { return }
+        guard let slow = plan.variants[1].spec.workload as? TransfersSpec else { return }
         #expect(slow.links[1].bandwidth == 10e9)
     }
 

@@ -33,6 +33,7 @@ import Testing
 }
 
 import Scenario
+import Models
 
 @Suite struct ModelYAMLTests {
     /// `models show NAME` reads back to the same model, for every catalog model.

@@ -7,6 +7,7 @@
 // chunk through the same GEMMs: m = decode sequences + prefill tokens, attention is priced for
 // both parts.
 import Hardware
+import Models
 
 /// One kernel of an op: its cost, the fixed part of it, and whether it is communication.
 public struct OpKernel: Sendable {

@@ -9,6 +9,12 @@ import Report
 import Scenario
 import Stats
 
+extension CollectiveSpec {
+    public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
+        CollectiveWorkload.run(scenario, collective: self, jitter: streams.network, stragglers: streams.stragglers)
+    }
+}
+
 enum CollectiveWorkload {
     static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)

@@ -27,6 +27,7 @@
 // approximated by its parameter count with grouped-query attention shapes.
 import Foundation
 import Hardware
+import Models
 
 public enum Recompute: String, Sendable, CaseIterable {
     case none, selective, full

@@ -33,11 +33,11 @@
 // published model TFLOP/s (e.g. Llama 3 70B: 449 GFLOP per token at 8,192 tokens).
 import Cluster
 import Hardware
+import Models
 import Network
 import Report
 import Scenario
 import Stats
-import Workloads
 
 enum TrainingWorkload {
     /// The layers of each virtual stage (pp × vp of them, in model order): as even as
@@ -473,5 +473,17 @@ enum TrainingWorkload {
             Metric("weight_bytes_per_gpu", unit: "B", built.staticMemory.map { $0.filter { $0.category == .weights }.reduce(0) { $0 + $1.bytes } }.max() ?? 0),
             Metric("activation_bytes_per_gpu", unit: "B", result.peakActivationBytes.max() ?? 0),
         ]
+    }
+}
+
+extension TrainingSpec {
+    public func check(in scenario: ScenarioSpec) throws(MemoryError) { try TrainingWorkload.checkMemory(scenario, self) }
+
+    public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
+        TrainingWorkload.run(scenario, training: self, jitter: streams.kernel, stragglers: streams.stragglers, network: streams.network)
+    }
+
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
+        TrainingWorkload.trace(scenario, self, microBatches: steps, stages: stages, jitter: jitter)
     }
 }

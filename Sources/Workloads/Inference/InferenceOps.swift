@@ -15,6 +15,7 @@
 // projection with its own ops (`latentAttention`). Local experts run as grouped GEMMs.
 import Foundation
 import Hardware
+import Models
 
 public enum InferenceOp: Sendable, Equatable {
     /// A GEMM of m×k by k×n with weights in the pass's precision.

@@ -19,12 +19,12 @@
 import Cluster
 import Engine
 import Hardware
+import Models
 import Network
 import Report
 import Scenario
 import Stats
 import Synchronization
-import Workloads
 
 enum ServingWorkload {
     /// Tokens of KV cache an instance holds: what the weights leave of each GPU's share, over
@@ -453,3 +453,17 @@ final class CollectiveCache: Sendable {
     }
 }
 
+
+extension ServingSpec {
+    public func check(in scenario: ScenarioSpec) throws(MemoryError) {
+        guard let system = scenario.cluster?.system else { return }
+        try ServingWorkload.checkMemory(self, system: system, speculative: scenario.stack.speculative)
+    }
+
+    public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
+        ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers)
+    }
+
+    /// Arrivals are drawn at random even without noise.
+    public var drawsRandomNumbers: Bool { true }
+}

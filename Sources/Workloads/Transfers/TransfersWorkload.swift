@@ -15,6 +15,12 @@ import Report
 import Scenario
 import Stats
 
+extension TransfersSpec {
+    public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
+        TransferSimulation.run(self, noise: scenario.noise, jitter: streams.network)
+    }
+}
+
 enum TransferSimulation {
     enum Event {
         case post(Int)

@@ -17,11 +17,11 @@
 // per GPU (of the stage with the most layers).
 import Cluster
 import Hardware
+import Models
 import Network
 import Report
 import Scenario
 import Stats
-import Workloads
 
 enum DecodeWorkload {
     static func checkMemory(_ d: DecodeSpec, system: SystemSpec, speculative: SpeculativeSpec? = nil) throws(MemoryError) {
@@ -203,5 +203,20 @@ enum DecodeWorkload {
             Metric("weight_bytes_per_gpu", unit: "B", weightBytesPerGPU(d)),
             Metric("kv_cache_bytes_per_gpu", unit: "B", kvCacheBytesPerGPU(d)),
         ]
+    }
+}
+
+extension DecodeSpec {
+    public func check(in scenario: ScenarioSpec) throws(MemoryError) {
+        guard let system = scenario.cluster?.system else { return }
+        try DecodeWorkload.checkMemory(self, system: system, speculative: scenario.stack.speculative)
+    }
+
+    public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
+        DecodeWorkload.run(scenario, decode: self, jitter: streams.kernel, stragglers: streams.stragglers)
+    }
+
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
+        TraceData(kernelSpans: DecodeWorkload.trace(scenario, decode: self, steps: steps, jitter: jitter))
     }
 }

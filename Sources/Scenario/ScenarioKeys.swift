@@ -1,0 +1,65 @@
+// The keys every scenario may use, whatever its workload kind: the experiment, the cluster,
+// the inference stack, the noise and the comparison. Each kind's own keys (under `workload`)
+// are in its folder's table.
+
+public enum ScenarioKeys {
+    public static let table = KeyTable(section: "", [
+        Key("name", .text, default: .required, "The scenario's name: letters, digits, '.', '_' or '-'; also the default results folder"),
+        Key("description", .text, "Free text, for people"),
+        Key("seed", .integer(0...Int.max), default: "1", "Seed of every random stream (with variant and replication)"),
+        Key("replications", .integer(1...1_000_000), default: "1", "Replications per variant"),
+
+        Key("cluster", .mapping, default: .required(when: "for every kind but transfers"), "The hardware"),
+        Key("cluster.system", .system, default: .required, "A preset (clustersim hardware list) or an inline system of the same shape"),
+        Key("cluster.gpus", .integer(1...1_000_000), default: .derived("the kind's parallelism, or one NVLink domain"), "GPUs in the cluster"),
+        Key("cluster.scale_out", .mapping, "The scale-out fabric of each rail (NICs into a leaf-spine fat tree)"),
+        Key("cluster.scale_out.domains_per_leaf", .integer(1...1_000_000), default: .derived("all (one non-blocking leaf)"),
+            "NVLink domains under one leaf switch"),
+        Key("cluster.scale_out.oversubscription", .quantity(.count, minimum: 1), default: "1", "Leaf downlink over uplink bandwidth"),
+
+        Key("workload", .mapping, default: .required, "What runs: `kind` and that kind's keys (clustersim schema KIND)"),
+
+        Key("stack", .mapping, "Inference-stack knobs (kernel workloads, decode, serving, training)"),
+        Key("stack.cuda_graphs", .bool, default: "false", "Replay each pass from a CUDA graph: no per-kernel CPU launch"),
+        // 3.8 µs: time per kernel of back-to-back asynchronous launches of a short kernel (NVIDIA
+        // Developer Blog, "Getting Started with CUDA Graphs", 2019; one V100/Xeon system, so an
+        // order of magnitude rather than a constant of nature).
+        Key("stack.launch_overhead", .quantity(.time), default: "3.8e-6", "Interval between CPU kernel launches without CUDA graphs"),
+        Key("stack.kernel_efficiency", .quantityOrMapping(.count, minimum: 0, exclusive: true), default: "1",
+            "Kernel speed relative to the calibrated library (1.1: 10% faster), or a mapping per kernel class"),
+        Key("stack.kernel_efficiency.gemm", .quantity(.count, minimum: 0, exclusive: true), default: "1", "GEMM kernels' relative speed"),
+        Key("stack.kernel_efficiency.attention", .quantity(.count, minimum: 0, exclusive: true), default: "1", "Attention kernels' relative speed"),
+        Key("stack.kernel_efficiency.elementwise", .quantity(.count, minimum: 0, exclusive: true), default: "1",
+            "Element-wise kernels' (norms, activations, quantisation, sampling) relative speed"),
+        Key("stack.communication_overlap", .quantity(.count, maximum: 1), default: "0",
+            "Fraction of tensor-parallel all-reduce time hidden behind computation"),
+        Key("stack.attention_efficiency", .quantity(.count, minimum: 0, exclusive: true), default: "1",
+            "Attention backend speed relative to the calibrated one (multiplies kernel_efficiency.attention)"),
+        Key("stack.speculative", .mapping, "Speculative decoding (decode and colocated serving)"),
+        Key("stack.speculative.draft_model", .model, default: .required, "The draft model: a catalog name or an inline model"),
+        Key("stack.speculative.draft_tokens", .integer(1...64), default: .required, "Tokens the draft proposes per verification step"),
+        Key("stack.speculative.acceptance", .quantity(.count, maximum: 1), default: .required, "Probability each proposed token is accepted"),
+
+        Key("noise", .mapping, "Stochastic effects, drawn from per-run GSL streams (all zero: every replication is exact)"),
+        Key("noise.kernel_cv", .quantity(.count), default: "0", "Coefficient of variation of kernel durations (lognormal, mean 1)"),
+        Key("noise.network_cv", .quantity(.count), default: "0", "Coefficient of variation of each transfer's achieved bandwidth (lognormal, mean 1)"),
+        Key("noise.clock_cv", .quantity(.count), default: "0", "Coefficient of variation of a run's clock: slows every kernel of a replication alike"),
+        Key("noise.common_random_numbers", .bool, default: "true", "Replication r of every variant draws the same numbers (paired comparisons)"),
+        Key("noise.stragglers", .mapping, "Per GPU and synchronous step: the chance it straggles, and by how much"),
+        Key("noise.stragglers.probability", .quantity(.count, maximum: 1), default: "0", "Probability a GPU straggles in a step"),
+        Key("noise.stragglers.slowdown", .quantity(.count, minimum: 1), default: "1", "A straggler's time factor"),
+
+        Key("variants", .list, default: .derived("the base scenario alone, named base"), "Variants of the base scenario"),
+        Key("variants[].name", .text, default: .required, "The variant's name (letters, digits, '.', '_', '-')"),
+        Key("variants[].set", .mapping, "Key paths and the values they take in this variant (none: the base scenario)"),
+
+        Key("compare", .mapping, "What `clustersim compare` contrasts"),
+        Key("compare.baseline", .text, default: .required, "The variant others are compared with"),
+        Key("compare.claim", .quantity(.count, minimum: 0, exclusive: true), "A claimed speedup (1.20: 20% better) to give a verdict on"),
+        Key("compare.margin", .quantity(.count), default: "0.05", "How far below the claim the interval may reach and still support it (relative)"),
+        Key("compare.metric", .text, default: .derived("every compared metric"), "The metric the claim is about"),
+    ])
+
+    /// Keys a variant may not change: they define the experiment, not one variant of it.
+    public static let experimentKeys = ["name", "seed", "replications", "variants", "compare"]
+}

@@ -1,0 +1,76 @@
+// The sections every kind shares: cluster, stack and noise, read from ScenarioKeys.table.
+import Hardware
+import Models
+
+extension ScenarioLoader {
+    static func readCluster(_ top: FieldReader, log: DiagnosticLog) -> ClusterSpec? {
+        guard let fields = top.mapping("cluster") else { return nil }
+        guard let systemNode = fields.node("system") else {
+            fields.missing("system", "a preset such as h100-sxm, or an inline system")
+            return nil
+        }
+        let system = HardwareYAML.readSystem(systemNode, path: "cluster.system", log: log)
+        let gpus = fields.integer("gpus")
+        var domainsPerLeaf: Int?
+        var oversubscription = 1.0
+        if let fabric = fields.mapping("scale_out") {
+            domainsPerLeaf = fabric.integer("domains_per_leaf")
+            oversubscription = fabric.number("oversubscription") ?? 1
+        }
+        return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription) }
+    }
+
+    static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {
+        var stack = StackSpec()
+        guard let fields = top.mapping("stack") else { return stack }
+        stack.cudaGraphs = fields.flag("cuda_graphs") ?? false
+        stack.launchOverhead = fields.number("launch_overhead") ?? stack.launchOverhead
+        if let node = fields.value("kernel_efficiency"), case .mapping = node {
+            // Per kernel class.
+            if let c = fields.mapping("kernel_efficiency") {
+                stack.gemmEfficiency = c.number("gemm") ?? 1
+                stack.attentionEfficiency = c.number("attention") ?? 1
+                stack.elementwiseEfficiency = c.number("elementwise") ?? 1
+            }
+        } else {
+            stack.kernelEfficiency = fields.number("kernel_efficiency") ?? 1
+        }
+        stack.communicationOverlap = fields.number("communication_overlap") ?? 0
+        stack.attentionEfficiency *= fields.number("attention_efficiency") ?? 1
+        if let f = fields.mapping("speculative") {
+            var draft: ModelSpec?
+            if let modelNode = f.node("draft_model") {
+                draft = ModelYAML.readModel(modelNode, path: "stack.speculative.draft_model", log: log)
+            } else {
+                f.missing("draft_model", "a catalog name such as llama3-8b, or an inline model")
+            }
+            let tokens = f.integer("draft_tokens")
+            let acceptance = f.number("acceptance")
+            if let draft, let tokens, let acceptance {
+                stack.speculative = SpeculativeSpec(draftModel: draft, draftTokens: tokens, acceptance: acceptance)
+            }
+        }
+        return stack
+    }
+
+    static func readNoise(_ top: FieldReader, log: DiagnosticLog) -> NoiseSpec {
+        var noise = NoiseSpec()
+        guard let fields = top.mapping("noise") else { return noise }
+        noise.kernelCV = fields.number("kernel_cv") ?? 0
+        noise.networkCV = fields.number("network_cv") ?? 0
+        noise.clockCV = fields.number("clock_cv") ?? 0
+        noise.commonRandomNumbers = fields.flag("common_random_numbers") ?? true
+        if let s = fields.mapping("stragglers") {
+            noise.stragglerProbability = s.number("probability") ?? 0
+            noise.stragglerSlowdown = s.number("slowdown") ?? 1
+        }
+        return noise
+    }
+}
+
+extension ScenarioContext {
+    /// The usual warning for a section or knob that the workload kind does not read.
+    public func warnUnused(_ path: String, kind: String, because reason: String = "") {
+        warning(path, "has no effect on workload kind \"\(kind)\"\(reason)")
+    }
+}

@@ -1,0 +1,74 @@
+// `kind: decode`: a static batch; prefill of `inputTokens`, then decode to `outputTokens`
+// (DecodeWorkload.swift simulates it).
+import Hardware
+import Models
+import Report
+import Scenario
+
+public struct DecodeSpec: Sendable, Equatable {
+    public var model: ModelSpec
+    /// Weights and GEMM inputs.
+    public var precision: Precision
+    public var kvPrecision: Precision
+    public var tp: Int
+    /// Pipeline stages (layers split evenly; the batch runs as up to `pp` micro-batches) and
+    /// independent data-parallel replicas, each with its own `batch`.
+    public var pp = 1
+    public var dp = 1
+    /// Wide expert parallelism (MoE): routed experts over `ep` GPUs, which form ep / tp
+    /// attention groups of `tp` GPUs sharing the batch (1: experts split over the TP group).
+    public var ep = 1
+    public var batch: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    /// GPUs of one instance (the TP group, or the EP group under wide expert parallelism).
+    public var instanceGPUs: Int { ep > 1 ? ep : tp }
+    /// Attention groups per instance, and the sequences each holds.
+    public var attentionGroups: Int { ep > 1 ? ep / tp : 1 }
+    public var groupBatch: Int { (batch + attentionGroups - 1) / attentionGroups }
+}
+
+extension DecodeSpec: Workload {
+    public static let kind = "decode"
+    public static let summary = "A static batch: one prefill, then decode steps over a growing KV cache (dense or MoE, GQA or MLA; TP, PP, DP, wide EP)"
+    public static let needsCluster = true
+
+    /// The keys decode and serving share (serving drops parallelism.pp).
+    static let inferenceKeys: [Key] = [
+        .kind(kind),
+        Key("model", .model, default: .required, "A catalog model (clustersim models list) or an inline model"),
+        Key("precision", .choice(Precision.allCases.map(\.rawValue)), default: "bf16", "Weights' and GEMM inputs' precision"),
+        Key("kv_precision", .choice(["bf16", "fp8", "fp4"]), default: "bf16", "KV-cache precision (fp4: NVFP4, Blackwell only)"),
+        Key("parallelism", .mapping, "How the model is split over GPUs"),
+        Key("parallelism.tp", .integer(1...1024), default: "1", "Tensor-parallel GPUs of an instance (inside one NVLink domain)"),
+        Key("parallelism.pp", .integer(1...1024), default: "1", "Pipeline stages (layers split evenly; the batch runs as up to pp micro-batches)"),
+        Key("parallelism.dp", .integer(1...1_000_000), default: "1", "Independent replicas, each with its own batch"),
+        Key("parallelism.ep", .integer(1...100_000), default: "1",
+            "Wide expert parallelism (MoE): routed experts over ep GPUs forming ep / tp attention groups (1: experts split over the TP group)"),
+        Key("batch", .integer(1...1_000_000), default: "1", "Sequences per replica"),
+        Key("input_tokens", .integer(1...10_000_000), default: .required, "Prompt tokens per sequence"),
+        Key("output_tokens", .integer(1...10_000_000), default: .required, "Generated tokens per sequence (the first comes from the prefill)"),
+    ]
+
+    public static let keys = KeyTable(section: "workload", inferenceKeys)
+
+    public static let metrics: [MetricInfo] = [
+        MetricInfo("ttft_s", unit: "s", .lower, "Time to first token: the prefill pass"),
+        MetricInfo("tpot_s", unit: "s", .lower, "Time per output token: the mean decode step after the prefill"),
+        MetricInfo("e2e_s", unit: "s", .lower, "Prefill plus every decode step"),
+        MetricInfo("tokens_per_s", unit: "tokens/s", .higher, "dp × batch × output tokens over e2e_s"),
+        MetricInfo("tokens_per_s_per_gpu", unit: "tokens/s", .higher, "tokens_per_s over the GPUs (instance GPUs × pp × dp)"),
+        MetricInfo("tokens_per_s_per_user", unit: "tokens/s", .higher, "1 / tpot_s"),
+        MetricInfo("weight_bytes_per_gpu", unit: "B", .neither, "Weights per GPU (of the stage with the most layers)"),
+        MetricInfo("kv_cache_bytes_per_gpu", unit: "B", .neither, "KV cache per GPU at the last token (of the stage with the most layers)"),
+    ]
+
+    public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> DecodeSpec? {
+        guard let d = InferenceReading.read(f, sizesRequired: true) else { return nil }
+        InferenceReading.checkSpeculative(d, applies: true, kind: kind, scenario)
+        InferenceReading.check(d, instances: 1, scenario)
+        if scenario.noise.networkCV > 0 { scenario.warnUnused("noise.network_cv", kind: kind, because: " (it moves no data over links)") }
+        return d
+    }
+}

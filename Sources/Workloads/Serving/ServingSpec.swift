@@ -1,0 +1,173 @@
+// `kind: serving`: requests (Poisson arrivals or a trace) served by continuous batching,
+// colocated or disaggregated (ServingWorkload.swift and its extensions simulate them).
+import Foundation
+import Hardware
+import Models
+import Report
+import Scenario
+
+/// `kind: serving`: Poisson arrivals of fixed-size requests served by continuous batching
+/// with chunked prefill on one tensor-parallel group.
+public struct ServingSpec: Sendable, Equatable {
+    public var inference: DecodeSpec
+    /// Requests per second (Poisson), when the requests are not a trace.
+    public var arrivalRate: Double
+    /// Requests read from a CSV trace (arrival_s, input_tokens, output_tokens), in arrival
+    /// order; nil: Poisson arrivals of `inference`'s input and output tokens.
+    public var trace: [TracedRequest]?
+    /// Arrivals stop after this many seconds, or after `requests` requests, whichever first.
+    public var duration: Double?
+    public var requests: Int?
+    public var maxBatch: Int
+    /// Prompt tokens prefilled per iteration (chunked prefill).
+    public var chunkTokens: Int
+    /// Fraction of GPU memory the engine may use for weights and KV cache.
+    public var memoryFraction: Double
+    /// Latency targets: when set, the run searches for the highest Poisson arrival rate
+    /// that meets both (starting from `arrivalRate`).
+    public var slo: ServingSLO? = nil
+    /// Separate prefill and decode pools (nil: every instance does both).
+    public var disaggregated: Disaggregation? = nil
+}
+
+/// Disaggregated serving (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA
+/// 2024): prompts run on prefill instances, their KV caches move over the network to decode
+/// instances, which only decode. Every instance is a TP group of the workload's `tp`.
+public struct Disaggregation: Sendable, Equatable {
+    public var prefillInstances: Int
+    public var decodeInstances: Int
+    /// Prefill and decode instances share an NVLink domain (KV moves over NVLink), or not
+    /// (over the NICs).
+    public var sameDomain: Bool
+
+    public init(prefillInstances: Int, decodeInstances: Int, sameDomain: Bool) {
+        self.prefillInstances = prefillInstances
+        self.decodeInstances = decodeInstances
+        self.sameDomain = sameDomain
+    }
+}
+
+public struct ServingSLO: Sendable, Equatable {
+    public var tpotP99: Double
+    public var ttftP99: Double
+
+    public init(tpotP99: Double, ttftP99: Double) {
+        self.tpotP99 = tpotP99
+        self.ttftP99 = ttftP99
+    }
+}
+
+/// One request of an arrival trace.
+public struct TracedRequest: Sendable, Equatable {
+    public var arrival: Double
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    public init(arrival: Double, inputTokens: Int, outputTokens: Int) {
+        self.arrival = arrival
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
+}
+
+extension ServingSpec: Workload {
+    public static let kind = "serving"
+    public static let summary = "Continuous batching with chunked prefill of Poisson or traced requests, colocated or disaggregated, optionally searching the rate that meets latency targets"
+    public static let needsCluster = true
+
+    public static let keys = KeyTable(section: "workload", DecodeSpec.inferenceKeys.filter { $0.path != "parallelism.pp" } + [
+        Key("arrival_rate", .quantity(.count, minimum: 0, exclusive: true), default: .required(when: "without trace"),
+            "Poisson arrivals per second (with slo: where the rate search starts)"),
+        Key("trace", .text, "A CSV of requests (arrival_s, input_tokens, output_tokens), relative to the scenario's folder"),
+        Key("duration", .quantity(.time, minimum: 0, exclusive: true), default: .derived("required with arrival_rate unless requests is given"),
+            "Arrivals stop after this long"),
+        Key("requests", .integer(1...100_000_000), "Arrivals stop after this many requests"),
+        Key("max_batch", .integer(1...100_000), default: "256", "Most sequences an instance runs at once"),
+        Key("chunk_tokens", .integer(1...10_000_000), default: "2048", "Prompt tokens prefilled per iteration (chunked prefill)"),
+        Key("memory_fraction", .quantity(.count, minimum: 0, exclusive: true, maximum: 1), default: "0.9",
+            "Fraction of GPU memory for weights and KV cache"),
+        Key("slo", .mapping, "Latency targets: search the highest Poisson rate meeting both"),
+        Key("slo.tpot_p99", .quantity(.time, minimum: 0, exclusive: true), default: .required, "99th-percentile time per output token target"),
+        Key("slo.ttft_p99", .quantity(.time, minimum: 0, exclusive: true), default: .required, "99th-percentile time to first token target"),
+        Key("disaggregated", .mapping, "Separate prefill and decode pools (DistServe, Splitwise)"),
+        Key("disaggregated.prefill_instances", .integer(1...100_000), default: .required, "Prefill instances (each a TP or EP group)"),
+        Key("disaggregated.decode_instances", .integer(1...100_000), default: .required, "Decode instances"),
+        Key("disaggregated.kv_transfer", .choice(["nvlink", "network"]), default: "nvlink",
+            "Where KV caches move: inside an NVLink domain, or over the NICs"),
+    ])
+
+    static func latency(_ name: String, _ what: String) -> [MetricInfo] {
+        [
+            MetricInfo("\(name)_s", unit: "s", .lower, "Mean \(what) over completed requests"),
+            MetricInfo("\(name)_p50_s", unit: "s", .lower, "Median \(what)"),
+            MetricInfo("\(name)_p90_s", unit: "s", .lower, "90th-percentile \(what)"),
+            MetricInfo("\(name)_p99_s", unit: "s", .lower, "99th-percentile \(what)"),
+        ]
+    }
+
+    public static let metrics: [MetricInfo] = latency("ttft", "time to first token (arrival to first token)")
+        + latency("tpot", "time per output token after the first")
+        + latency("e2e", "end-to-end latency (arrival to last token)") + [
+            MetricInfo("tokens_per_s", unit: "tokens/s", .higher, "Output tokens of completed requests over the run's length"),
+            MetricInfo("tokens_per_s_per_gpu", unit: "tokens/s", .higher, "tokens_per_s over every GPU of every instance"),
+            MetricInfo("tokens_per_s_per_user", unit: "tokens/s", .higher, "Mean over requests of 1 / their TPOT"),
+            MetricInfo("mean_batch_size", unit: "requests", .neither, "Sequences in an iteration, averaged over time and instances"),
+            MetricInfo("kv_cache_utilisation", unit: "ratio", .neither, "KV cache reserved over its capacity, averaged over time"),
+            MetricInfo("mean_requests_in_system", unit: "requests", .neither, "Requests waiting or running, averaged over time"),
+            MetricInfo("arrival_rate_per_s", unit: "requests/s", .neither, "Requests that arrived over the run's length (the offered load, an input)"),
+            MetricInfo("requests_completed", unit: "requests", .neither, "Requests finished by the end of the run"),
+            MetricInfo("kv_transfer_s", unit: "s", .lower, "Disaggregated: mean time to move a prompt's KV cache to its decode instance"),
+            MetricInfo("slo_arrival_rate_per_s", unit: "requests/s", .higher, "With slo: the highest Poisson rate meeting both p99 targets"),
+        ]
+
+    public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> ServingSpec? {
+        let log = f.log
+        let errorsBefore = log.errors.count
+        // A trace gives every request its own sizes, so the decode keys for them are optional.
+        let traced = f.has("trace")
+        let inference = InferenceReading.read(f, sizesRequired: !traced)
+        var trace: [TracedRequest]?
+        var rate: Double?
+        if traced {
+            if f.has("arrival_rate") { log.error(f.origin("arrival_rate"), "workload.arrival_rate", "give either arrival_rate or trace, not both") }
+            if let path = f.text("trace") { trace = ServingTrace.read(path, origin: f.origin("trace"), log: log) }
+        } else {
+            rate = f.number("arrival_rate")
+            _ = f.declared("trace")
+        }
+        let duration = f.number("duration")
+        let requests = f.integer("requests")
+        if duration == nil && requests == nil && f.has("arrival_rate") {
+            log.error(f.node.origin, "workload.duration", "missing: bound the run by duration (e.g. \"1 h\") or requests")
+        }
+        let maxBatch = f.integer("max_batch") ?? 256
+        let chunk = f.integer("chunk_tokens") ?? 2048
+        let fraction = f.number("memory_fraction") ?? 0.9
+        var slo: ServingSLO?
+        if let g = f.mapping("slo") {
+            let tpot = g.number("tpot_p99")
+            let ttft = g.number("ttft_p99")
+            if traced { log.error(f.origin("slo"), "workload.slo", "searches the Poisson arrival rate; it cannot be used with a trace") }
+            if let tpot, let ttft { slo = ServingSLO(tpotP99: tpot, ttftP99: ttft) }
+        }
+        var disaggregated: Disaggregation?
+        if let g = f.mapping("disaggregated") {
+            let prefill = g.integer("prefill_instances")
+            let decode = g.integer("decode_instances")
+            let same = (g.choice("kv_transfer") ?? "nvlink") == "nvlink"
+            if let prefill, let decode { disaggregated = Disaggregation(prefillInstances: prefill, decodeInstances: decode, sameDomain: same) }
+        }
+        if disaggregated != nil, let inference, inference.dp > 1 {
+            log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")
+        }
+        guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
+        let spec = ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
+                               maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
+        InferenceReading.checkSpeculative(inference, applies: disaggregated == nil, kind: kind, scenario)
+        let pools = disaggregated.map { $0.prefillInstances + $0.decodeInstances } ?? 1
+        InferenceReading.check(inference, instances: pools, scenario)
+        if f.has("batch") { scenario.warnUnused("workload.batch", kind: kind, because: "; max_batch caps the running batch") }
+        if scenario.noise.networkCV > 0 { scenario.warnUnused("noise.network_cv", kind: kind, because: " (it moves no data over links)") }
+        return spec
+    }
+}

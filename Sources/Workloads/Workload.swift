@@ -1,0 +1,62 @@
+// A workload kind, as the runner, `compare`, sweeps and the docs see it. Each kind is one
+// folder of this module: its spec (conforming to Scenario's WorkloadSpec: name, key table,
+// reader), its simulation, and its metric catalogue. WorkloadRegistry lists the kinds once.
+import Hardware
+import Report
+import Scenario
+import Stats
+
+/// The random streams of one run, one per stochastic source, so that adding a source leaves
+/// the others' draws unchanged.
+public struct RunStreams {
+    public let network: RandomStream
+    public let kernel: RandomStream
+    public let arrivals: RandomStream
+    public let stragglers: RandomStream
+
+    public init(network: RandomStream, kernel: RandomStream, arrivals: RandomStream, stragglers: RandomStream) {
+        self.network = network
+        self.kernel = kernel
+        self.arrivals = arrivals
+        self.stragglers = stragglers
+    }
+}
+
+/// What the runner needs of a workload kind beyond reading it.
+public protocol Workload: WorkloadSpec {
+    /// Every metric the kind reports, with its unit and direction.
+    static var metrics: [MetricInfo] { get }
+    /// Checks what can be checked before running (that the buffers fit in memory); a failure
+    /// is bad input.
+    func check(in scenario: ScenarioSpec) throws(MemoryError)
+    /// One replication, drawing only from `streams`.
+    func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric]
+    /// The trace of one replication (nil: the kind has none). `steps` counts decode steps
+    /// or training micro-batches; `stages` picks training pipeline stages.
+    func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData?
+    /// Whether a run draws random numbers even without noise (serving draws its arrivals).
+    var drawsRandomNumbers: Bool { get }
+}
+
+extension Workload {
+    public func check(in scenario: ScenarioSpec) throws(MemoryError) {}
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? { nil }
+    public var drawsRandomNumbers: Bool { false }
+}
+
+extension Key {
+    /// The `kind` key every workload table starts with.
+    static func kind(_ name: String) -> Key {
+        Key("kind", .text, default: .required, "\(name)")
+    }
+}
+
+extension ScenarioSpec {
+    /// The workload as a kind the runner can run (every spec the loader makes is one).
+    public var kind: any Workload {
+        guard let workload = workload as? any Workload else {
+            preconditionFailure("workload kind \(type(of: workload).kind) is not registered in WorkloadRegistry")
+        }
+        return workload
+    }
+}

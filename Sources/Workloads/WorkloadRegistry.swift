@@ -1,0 +1,27 @@
+// The workload kinds, listed once. The loader reads `workload.kind` against this list, and
+// `clustersim schema`, `clustersim metrics` and the generated docs walk it.
+import Scenario
+
+public enum WorkloadRegistry {
+    /// Every kind, in the order the docs list them.
+    public static let kinds: [any Workload.Type] = [
+        TransfersSpec.self, GEMMSpec.self, MemcpySpec.self, CollectiveSpec.self, TrainingSpec.self, DecodeSpec.self, ServingSpec.self,
+    ]
+
+    /// The kinds as the generic loader takes them.
+    public static var readers: [any WorkloadSpec.Type] { kinds.map { $0 } }
+
+    public static func kind(named name: String) -> (any Workload.Type)? { kinds.first { $0.kind == name } }
+}
+
+extension ScenarioLoader {
+    /// Reads a scenario file with every registered kind.
+    public static func load(path: String, overrides: [String] = []) throws(ScenarioError) -> ExperimentPlan {
+        try load(path: path, overrides: overrides, kinds: WorkloadRegistry.readers)
+    }
+
+    /// Builds a plan from YAML text with every registered kind (`file` names it in messages).
+    public static func plan(text: String, file: String, overrides: [String] = [], contents: [UInt8]? = nil) throws(ScenarioError) -> ExperimentPlan {
+        try plan(text: text, file: file, overrides: overrides, contents: contents, kinds: WorkloadRegistry.readers)
+    }
+}
