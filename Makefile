@@ -3,12 +3,13 @@
 #   make test   install what is missing, build, run every test
 #   make bench  engine benchmarks (release build)
 #   make calibrate  refit the kernel model to ../shared/reference and print its errors
+#   make docs   regenerate docs/scenario-keys.md and docs/metrics.md from the key and metric tables
 SHELL := /bin/bash
 SWIFT ?= swift
 SHOWCASE ?= scenarios/showcase-transfers.yaml
 RELEASE_BIN := .build/release/clustersim
 
-.PHONY: all deps build run test bench clean calibrate sweep plots
+.PHONY: all deps build run test bench clean calibrate sweep plots docs
 
 all: build
 
@@ -78,6 +79,11 @@ plots: build
 	  results/plots/training/summary.csv > results/plots/breakdown.dat
 	gnuplot plots/breakdown.gp
 	@echo "plots: results/plots/busbw.png speedup.png latency.png breakdown.png"
+
+# The generated reference pages (a test fails when the committed ones differ).
+docs: build
+	$(RELEASE_BIN) schema --markdown > docs/scenario-keys.md
+	$(RELEASE_BIN) metrics --markdown > docs/metrics.md
 
 clean:
 	rm -rf .build

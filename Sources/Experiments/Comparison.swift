@@ -1,9 +1,9 @@
 // `clustersim compare`: every variant against the baseline, metric by metric, paired by
 // replication (common random numbers make the pairs share their noise).
 //
-// Direction: a metric in seconds is better lower, so its speedup is baseline / variant; a
-// metric per second (tokens/s, GB/s, TFLOP/s) is better higher, so variant / baseline. Other
-// metrics (bytes, ratios, counts) have no direction and are not compared.
+// Direction comes from the workload kind's metric catalogue: a metric better lower (a time)
+// has speedup baseline / variant, one better higher (a rate) variant / baseline; inputs,
+// sizes and counts (better: neither), and metrics the catalogue lacks, are not compared.
 import Report
 import Scenario
 import Stats
@@ -20,15 +20,8 @@ public struct ComparisonRow: Sendable {
 }
 
 public enum Comparison {
-    enum Direction { case lowerIsBetter, higherIsBetter }
-
-    static func direction(unit: String) -> Direction? {
-        if unit == "s" { return .lowerIsBetter }
-        if unit.hasSuffix("/s") { return .higherIsBetter }
-        return nil
-    }
-
-    public static func rows(_ results: ExperimentResults, compare: CompareSpec) -> [ComparisonRow] {
+    /// Rows for every metric of `catalogue` that is better lower or higher.
+    public static func rows(_ results: ExperimentResults, compare: CompareSpec, catalogue: [MetricInfo]) -> [ComparisonRow] {
         // The bootstrap draws from its own stream (source 99), so comparisons are reproducible.
         let stream = RandomStream(StreamKey(seed: results.seed, variant: 0, replication: 0, source: 99))
         let base = results.replications.filter { $0.variant == compare.baseline }
@@ -37,12 +30,12 @@ public enum Comparison {
             let runs = results.replications.filter { $0.variant == variant }
             guard let first = runs.first else { continue }
             for metric in first.metrics {
-                guard let direction = direction(unit: metric.unit) else { continue }
+                guard let better = catalogue.entry(for: metric.name)?.better, better != .neither else { continue }
                 var ratios: [Double] = []
                 for run in runs {
                     guard let b = base.first(where: { $0.replication == run.replication })?.metrics.first(where: { $0.name == metric.name })?.value,
                           let v = run.metrics.first(where: { $0.name == metric.name })?.value, b > 0, v > 0 else { continue }
-                    ratios.append(direction == .lowerIsBetter ? b / v : v / b)
+                    ratios.append(better == .lower ? b / v : v / b)
                 }
                 guard !ratios.isEmpty else { continue }
                 let comparison = PairedComparison(ratios: ratios)

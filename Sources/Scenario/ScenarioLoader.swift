@@ -64,6 +64,7 @@ public enum ScenarioLoader {
             variantLog.context = " (variant \"\(entry.name)\")"
             if let spec = decode(variantTree, log: variantLog, kinds: kinds) { variants.append(Variant(name: entry.name, spec: spec)) }
             log.errors += variantLog.errors.filter { !log.errors.contains(stripping: $0, context: variantLog.context) }
+            log.queried.formUnion(variantLog.queried)
         }
         if !log.errors.isEmpty { throw ScenarioError(log.errors) }
         guard let base else { throw ScenarioError(log.errors) }
@@ -76,7 +77,8 @@ public enum ScenarioLoader {
             replications: base.replications,
             variants: variants,
             compare: compare,
-            warnings: log.warnings
+            warnings: log.warnings,
+            keysRead: log.queried
         )
     }
 

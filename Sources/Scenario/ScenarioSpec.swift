@@ -184,4 +184,7 @@ public struct ExperimentPlan: Sendable {
     public var compare: CompareSpec?
     /// Keys that are valid but have no effect on this workload, for the user's attention.
     public var warnings: [Diagnostic]
+    /// The full paths of the key-table entries the reader asked for, present or not (a test
+    /// checks that every declared key is read by some scenario).
+    public var keysRead: Set<String> = []
 }

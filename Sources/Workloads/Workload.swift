@@ -47,7 +47,7 @@ extension Workload {
 extension Key {
     /// The `kind` key every workload table starts with.
     static func kind(_ name: String) -> Key {
-        Key("kind", .text, default: .required, "\(name)")
+        Key("kind", .text, default: .required, "The workload kind: \(name)")
     }
 }
 

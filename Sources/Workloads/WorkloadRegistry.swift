@@ -1,5 +1,6 @@
 // The workload kinds, listed once. The loader reads `workload.kind` against this list, and
 // `clustersim schema`, `clustersim metrics` and the generated docs walk it.
+import Report
 import Scenario
 
 public enum WorkloadRegistry {
@@ -23,5 +24,21 @@ extension ScenarioLoader {
     /// Builds a plan from YAML text with every registered kind (`file` names it in messages).
     public static func plan(text: String, file: String, overrides: [String] = [], contents: [UInt8]? = nil) throws(ScenarioError) -> ExperimentPlan {
         try plan(text: text, file: file, overrides: overrides, contents: contents, kinds: WorkloadRegistry.readers)
+    }
+}
+
+extension ExperimentPlan {
+    /// The metric catalogue of the plan's workload kind (the base variant's; variants that
+    /// change the kind add theirs after it).
+    public var metricCatalogue: [MetricInfo] {
+        var seen: [String] = []
+        var catalogue: [MetricInfo] = []
+        for variant in variants {
+            let kind = type(of: variant.spec.kind)
+            guard !seen.contains(kind.kind) else { continue }
+            seen.append(kind.kind)
+            catalogue += kind.metrics
+        }
+        return catalogue
     }
 }

@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Report
 import Scenario
+import Workloads
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +32,7 @@ struct CompareCommand: ParsableCommand {
             guard plan.variants.contains(where: { $0.name == compare.baseline }) else {
                 throw InputError(message: "\(options.scenario): compare.baseline: no variant is named \"\(compare.baseline)\"")
             }
-            tableRows = Comparison.rows(results, compare: compare).map { row in
+            tableRows = Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue).map { row in
                 ComparisonFiles.Row(
                     baseline: row.baseline, variant: row.variant, metric: row.metric, speedup: row.comparison.speedup,
                     ci95Low: row.comparison.ci95.lowerBound, ci95High: row.comparison.ci95.upperBound, pValue: row.comparison.pValue,

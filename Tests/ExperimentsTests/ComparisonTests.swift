@@ -31,7 +31,7 @@ import Workloads
                   workload.links.0.bandwidth: 20 GB/s
             """
             let plan = try ScenarioLoader.plan(text: text, file: "c.yaml")
-            let rows = Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"))
+            let rows = Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"), catalogue: plan.metricCatalogue)
             let makespan = rows.first { $0.metric == "makespan_s" }!
             if makespan.comparison.ci95.contains(2) { covered += 1 }
         }
@@ -56,7 +56,7 @@ import Workloads
                   cluster.system: h200-sxm
             """
             let plan = try ScenarioLoader.plan(text: text, file: "c.yaml")
-            let row = Comparison.rows(ExperimentRunner.run(plan, threads: 2), compare: CompareSpec(baseline: "h100")).first { $0.metric == "time_s" }!
+            let row = Comparison.rows(ExperimentRunner.run(plan, threads: 2), compare: CompareSpec(baseline: "h100"), catalogue: plan.metricCatalogue).first { $0.metric == "time_s" }!
             return row.comparison.ci95.upperBound - row.comparison.ci95.lowerBound
         }
         let paired = try width(crn: true), independent = try width(crn: false)
