@@ -107,3 +107,15 @@ public enum ModelYAML {
         return model
     }
 }
+
+extension FieldReader {
+    /// A model key of this mapping's table: a catalog name or an inline model (logged when
+    /// missing, since every model key is required).
+    public func model(_ name: String, example: String = "llama3-70b") -> ModelSpec? {
+        guard let node = node(name) else {
+            missing(name, "a catalog name such as \(example), or an inline model")
+            return nil
+        }
+        return ModelYAML.readModel(node, path: child(name), log: log)
+    }
+}

@@ -38,12 +38,7 @@ extension ScenarioLoader {
         stack.communicationOverlap = fields.number("communication_overlap") ?? 0
         stack.attentionEfficiency *= fields.number("attention_efficiency") ?? 1
         if let f = fields.mapping("speculative") {
-            var draft: ModelSpec?
-            if let modelNode = f.node("draft_model") {
-                draft = ModelYAML.readModel(modelNode, path: "stack.speculative.draft_model", log: log)
-            } else {
-                f.missing("draft_model", "a catalog name such as llama3-8b, or an inline model")
-            }
+            let draft = f.model("draft_model", example: "llama3-8b")
             let tokens = f.integer("draft_tokens")
             let acceptance = f.number("acceptance")
             if let draft, let tokens, let acceptance {

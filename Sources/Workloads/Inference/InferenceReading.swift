@@ -10,12 +10,7 @@ enum InferenceReading {
     static func read(_ f: FieldReader, sizesRequired: Bool) -> DecodeSpec? {
         let log = f.log
         let errorsBefore = log.errors.count
-        var model: ModelSpec?
-        if let node = f.node("model") {
-            model = ModelYAML.readModel(node, path: "workload.model", log: log)
-        } else {
-            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
-        }
+        let model = f.model("model")
         let precision = f.choice("precision").flatMap(Precision.init(rawValue:)) ?? .bf16
         let kvPrecision = f.choice("kv_precision").flatMap(Precision.init(rawValue:)) ?? .bf16
         var tp = 1, pp = 1, dp = 1, ep = 1

@@ -113,11 +113,6 @@ enum ServingWorkload {
         }
     }
 
-    enum Event {
-        case arrival(Int)
-        case iterationDone(Int)
-    }
-
     /// Unit-rate exponential gaps, drawn as needed and shared by every arrival rate tried, so
     /// that runs at different rates see the same arrival pattern, scaled.
     final class Gaps {
@@ -169,13 +164,21 @@ enum ServingWorkload {
         let d = s.inference
         let time = IterationTime(spec: spec, gpus: d.instanceGPUs, jitter: jitter, stragglers: stragglers)
         let pricer = DecodeWorkload.pricer(spec, d, system: system)
-        // Speculative decoding: an iteration runs k draft steps for the decoding sequences and
-        // verifies k + 1 positions each, and every decoding sequence gains the expected
-        // (1 − α^(k+1))/(1 − α) tokens (whole tokens as they accumulate).
-        let speculation = spec.stack.speculative
-        let draftPricer = speculation.map { DecodeWorkload.pricer(spec, DecodeWorkload.draft(d, $0), system: system) }
         let capacity = kvCapacityTokens(s, system: system, speculative: spec.stack.speculative)
-        // Arrivals: the trace's, or Poisson times drawn up front in order from their own stream.
+        let requests = arrivals(s, rate: rate, gaps: gaps)
+        if let split = s.disaggregated {
+            return DisaggregatedServing(serving: s, split: split, requests: requests, system: system, pricer: pricer, capacity: capacity, time: time).run()
+        }
+        // Speculative decoding: a draft model's pricer beside the target's.
+        let draftPricer = spec.stack.speculative.map { DecodeWorkload.pricer(spec, DecodeWorkload.draft(d, $0), system: system) }
+        return ColocatedServing(serving: s, requests: requests, pricer: pricer, speculation: spec.stack.speculative, draftPricer: draftPricer,
+                                capacity: capacity, time: time).run()
+    }
+
+    /// The run's requests: the trace's, or Poisson times drawn in order from their own stream,
+    /// up to `duration` or `requests`.
+    static func arrivals(_ s: ServingSpec, rate: Double, gaps: Gaps) -> [Request] {
+        let d = s.inference
         var requests: [Request] = []
         if let trace = s.trace {
             for r in trace {
@@ -192,217 +195,7 @@ enum ServingWorkload {
                 if let limit = s.requests, requests.count >= limit { break }
             }
         }
-        if let split = s.disaggregated {
-            return disaggregated(spec, serving: s, split: split, requests: requests, system: system, pricer: pricer, capacity: capacity, time: time)
-        }
-        let sim = Simulator<Event>()
-        for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
-
-        // `dp` independent instances; an arriving request joins the one with the fewest
-        // requests waiting or running (the first of equals).
-        var instances = [Instance](repeating: Instance(), count: d.dp)
-        // Time integrals for averages.
-        var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
-        func account() {
-            let dt = sim.now - lastChange
-            for q in instances {
-                areaInSystem += dt * Double(q.waiting.count - q.waitingHead + q.running.count)
-                areaBatch += dt * Double(q.running.count)
-                areaKV += dt * q.kvReserved
-            }
-            lastChange = sim.now
-        }
-        func startIteration(_ n: Int) {
-            var q = instances[n]
-            defer { instances[n] = q }
-            guard !q.busy else { return }
-            while q.waitingHead < q.waiting.count, q.running.count < s.maxBatch, q.kvReserved + requests[q.waiting[q.waitingHead]].size <= capacity {
-                q.kvReserved += requests[q.waiting[q.waitingHead]].size
-                q.running.append(q.waiting[q.waitingHead])
-                q.waitingHead += 1
-            }
-            guard !q.running.isEmpty else { return }
-            let decoding = q.running.filter { requests[$0].prefilled == requests[$0].input }
-            // Each attention group prefills a chunk of its own oldest prompt (one group under TP).
-            let prefills = q.running.filter { requests[$0].prefilled < requests[$0].input }.prefix(d.attentionGroups).map { i in
-                (request: i, chunk: Swift.min(s.chunkTokens, requests[i].input - requests[i].prefilled))
-            }
-            // The iteration lasts as long as the group with the longest chunk.
-            let longest = prefills.max { $0.chunk < $1.chunk }
-            let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
-            let positions = speculation.map { $0.draftTokens + 1 } ?? 1
-            var seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
-                                         prefillContext: longest.map { requests[$0.request].prefilled } ?? 0, positions: positions)
-            if let speculation, let draftPricer, !decoding.isEmpty {
-                seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding.count, meanContext: meanContext,
-                                                                                 prefillTokens: 0, prefillContext: 0)
-            }
-            q.iteration = (decoding, Array(prefills))
-            q.busy = true
-            sim.schedule(.iterationDone(n), after: time(seconds))
-        }
-        sim.run { event in
-            account()
-            switch event {
-            case .arrival(let i):
-                let load = { (n: Int) in instances[n].waiting.count - instances[n].waitingHead + instances[n].running.count }
-                var n = 0
-                for candidate in 1..<d.dp where load(candidate) < load(n) { n = candidate }
-                instances[n].waiting.append(i)
-                startIteration(n)
-            case .iterationDone(let n):
-                var q = instances[n]
-                q.busy = false
-                var finished: [Int] = []
-                for i in q.iteration.decoding {
-                    requests[i].decode(speculation)
-                    if requests[i].isComplete { finished.append(i) }
-                }
-                for (p, chunk) in q.iteration.prefills where requests[p].prefill(chunk, at: sim.now) && requests[p].isComplete {
-                    finished.append(p)
-                }
-                for i in finished {
-                    requests[i].done = sim.now
-                    q.kvReserved -= requests[i].size
-                }
-                if !finished.isEmpty { q.running.removeAll { requests[$0].done != nil } }
-                instances[n] = q
-                startIteration(n)
-            }
-        }
-        let end = sim.now, replicas = Double(d.dp)
-        return summarize(requests, end: end, gpus: d.instanceGPUs * d.dp, meanBatch: areaBatch / end / replicas,
-                         kvUtilisation: areaKV / end / (capacity * replicas), meanInSystem: areaInSystem / end)
-    }
-
-    /// One colocated instance's scheduler state.
-    struct Instance {
-        var waiting: [Int] = []
-        var waitingHead = 0
-        var running: [Int] = []
-        var kvReserved = 0.0
-        var busy = false
-        var iteration: (decoding: [Int], prefills: [(request: Int, chunk: Int)]) = ([], [])
-    }
-
-    enum PoolEvent {
-        case arrival(Int)
-        case prefillDone(instance: Int)
-        case transferred(Int)
-        case decodeDone(instance: Int)
-    }
-
-    /// Disaggregated serving: prefill instances take waiting prompts first come, first served,
-    /// one at a time in chunks of `chunk_tokens` (its first token comes with its last chunk);
-    /// its KV cache (every layer's, split over the TP ranks, each rank sending its share at
-    /// once) then moves to the decode instance with the fewest requests, over NVLink or the
-    /// NICs; decode instances admit transferred requests within `max_batch` and their KV
-    /// capacity and run decode-only iterations. Metrics as colocated, over all GPUs of both
-    /// pools, plus the mean KV transfer time.
-    static func disaggregated(_ spec: ScenarioSpec, serving s: ServingSpec, split: Disaggregation, requests initial: [Request], system: SystemSpec,
-                              pricer: InferencePricer, capacity: Double, time: IterationTime) -> [Metric] {
-        let d = s.inference
-        var requests = initial
-        let sim = Simulator<PoolEvent>()
-        for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
-        let kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
-        var transfers: [Double] = []
-
-        // Prefill pool.
-        var prompts: [Int] = [], promptHead = 0
-        var prefilling = [Int?](repeating: nil, count: split.prefillInstances)
-        var chunk = [Int](repeating: 0, count: split.prefillInstances)
-        func startPrefill(_ p: Int) {
-            if prefilling[p] == nil {
-                guard promptHead < prompts.count else { return }
-                prefilling[p] = prompts[promptHead]
-                promptHead += 1
-            }
-            let i = prefilling[p]!
-            chunk[p] = Swift.min(s.chunkTokens, requests[i].input - requests[i].prefilled)
-            let seconds = pricer.seconds(decodeSequences: 0, meanContext: 0, prefillTokens: chunk[p], prefillContext: requests[i].prefilled)
-            sim.schedule(.prefillDone(instance: p), after: time(seconds))
-        }
-
-        // Decode pool.
-        var queued = [[Int]](repeating: [], count: split.decodeInstances)
-        var running = [[Int]](repeating: [], count: split.decodeInstances)
-        var reserved = [Double](repeating: 0, count: split.decodeInstances)
-        var busy = [Bool](repeating: false, count: split.decodeInstances)
-        var stepping = [[Int]](repeating: [], count: split.decodeInstances)
-        var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
-        func account() {
-            let dt = sim.now - lastChange
-            areaInSystem += dt * Double(inSystem)
-            areaBatch += dt * Double(running.reduce(0) { $0 + $1.count })
-            areaKV += dt * reserved.reduce(0, +)
-            lastChange = sim.now
-        }
-        func startDecode(_ q: Int) {
-            guard !busy[q] else { return }
-            while let i = queued[q].first, running[q].count < s.maxBatch, reserved[q] + requests[i].size <= capacity {
-                queued[q].removeFirst()
-                running[q].append(i)
-                reserved[q] += requests[i].size
-            }
-            guard !running[q].isEmpty else { return }
-            let context = running[q].reduce(0) { $0 + requests[$1].input + requests[$1].generated } / running[q].count
-            stepping[q] = running[q]
-            busy[q] = true
-            let seconds = pricer.seconds(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0)
-            sim.schedule(.decodeDone(instance: q), after: time(seconds))
-        }
-        func finish(_ i: Int) {
-            requests[i].done = sim.now
-            inSystem -= 1
-        }
-
-        sim.run { event in
-            account()
-            switch event {
-            case .arrival(let i):
-                inSystem += 1
-                prompts.append(i)
-                for p in 0..<split.prefillInstances where prefilling[p] == nil { startPrefill(p); break }
-            case .prefillDone(let p):
-                let i = prefilling[p]!
-                if requests[i].prefill(chunk[p], at: sim.now) {
-                    prefilling[p] = nil
-                    if requests[i].isComplete {
-                        finish(i)
-                    } else {
-                        let bytes = Double(requests[i].input) * kvBytesPerToken
-                        let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain)
-                        transfers.append(seconds)
-                        sim.schedule(.transferred(i), after: seconds)
-                    }
-                }
-                startPrefill(p)
-            case .transferred(let i):
-                // The decode instance with the fewest requests (the first of equals).
-                let load: (Int) -> Int = { running[$0].count + queued[$0].count }
-                var q = 0
-                for candidate in 1..<split.decodeInstances where load(candidate) < load(q) { q = candidate }
-                queued[q].append(i)
-                startDecode(q)
-            case .decodeDone(let q):
-                busy[q] = false
-                for i in stepping[q] {
-                    requests[i].decode(nil)  // speculative decoding is not modelled in disaggregated pools
-                    if requests[i].isComplete {
-                        finish(i)
-                        reserved[q] -= requests[i].size
-                    }
-                }
-                running[q].removeAll { requests[$0].done != nil }
-                startDecode(q)
-            }
-        }
-        let end = sim.now
-        let gpus = d.instanceGPUs * (split.prefillInstances + split.decodeInstances)
-        return summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
-                         kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
-            + [Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
+        return requests
     }
 
     /// The metrics of a finished run.

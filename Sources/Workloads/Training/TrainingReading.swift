@@ -8,12 +8,7 @@ enum TrainingReading {
     static func read(_ f: FieldReader) -> TrainingSpec? {
         let log = f.log
         let errorsBefore = log.errors.count
-        var model: ModelSpec?
-        if let node = f.node("model") {
-            model = ModelYAML.readModel(node, path: "workload.model", log: log)
-        } else {
-            f.missing("model", "a catalog name such as llama3-70b, or an inline model")
-        }
+        let model = f.model("model")
         let precision = f.choice("precision").flatMap(Precision.init(rawValue:)) ?? .bf16
         var tp = 1, pp = 1, cp = 1, ep = 1, vp = 1, dp: Int?, sp = true
         let parallelPath = f.child("parallelism")

@@ -88,8 +88,11 @@ extension TrainingSpec: Workload {
         MetricInfo("tokens_per_s", unit: "tokens/s", .higher, "global_batch × sequence_length over step_time_s"),
         MetricInfo("tokens_per_s_per_gpu", unit: "tokens/s", .higher, "tokens_per_s over the GPUs"),
         MetricInfo("tflops_per_gpu", unit: "TFLOP/s", .higher, "Model FLOPs (6 × parameters per token plus attention) per GPU and second"),
-        MetricInfo("mfu", unit: "ratio", .higher, "tflops_per_gpu over the GPU's dense peak in the step's precision"),
-        MetricInfo("bubble_fraction", unit: "ratio", .lower, "Pipeline bubble: idle share of the first stage's step"),
+        // Utilisations, not performance: across systems a faster step can have a lower MFU, so
+        // compare does not rank them.
+        MetricInfo("mfu", unit: "ratio", .neither, "tflops_per_gpu over the GPU's dense peak in the step's precision (a utilisation, not ranked)"),
+        MetricInfo("bubble_fraction", unit: "ratio", .neither,
+                   "Mean share of the pipeline phase (to the last backward) a stage waits on its neighbours (not ranked)"),
         MetricInfo("exposed_comm_s", unit: "s", .lower, "How much sooner the step would end if every transfer were free"),
         MetricInfo("compute_time_s", unit: "s", .lower, "The busiest stage's kernel time"),
         MetricInfo("layer_comm_time_s", unit: "s", .lower, "The busiest stage's communication inside layers (TP, CP, EP)"),

@@ -1,0 +1,235 @@
+// The training planner: prices every layer pass, bucket, offload and send of each pipeline
+// stage for TrainingStep, and books each stage's memory (the rules are in TrainingWorkload.swift).
+import Cluster
+import Hardware
+import Models
+import Network
+import Report
+import Scenario
+import Stats
+
+extension TrainingWorkload {
+    /// Builds the priced step: one StageWork per pipeline stage, and each stage's memory.
+    struct Planner {
+        let spec: ScenarioSpec
+        let t: TrainingSpec
+        let s: TrainingShape
+        let gpu: GPUSpec
+        let domain: Int
+        var pricing: Pricing
+        let dataParallel: GroupCollective
+        let network: RandomStream?
+        let gradientBytes: Double
+        /// Passes of each distinct unit and data-parallel collectives of each size, priced once.
+        var passCache: [Unit: (forward: LayerPass, backward: LayerPass)] = [:]
+        var collectiveCache: [String: Double] = [:]
+
+        init(spec: ScenarioSpec, t: TrainingSpec, cluster: ClusterSpec, network: RandomStream?) {
+            self.spec = spec
+            self.t = t
+            self.s = shape(t)
+            self.gpu = cluster.system.gpu
+            self.domain = cluster.system.gpusPerNVLinkDomain
+            self.network = network
+            self.gradientBytes = t.reduceGradientsInFP32 ? 4 : 2
+            let fatTree = RailFatTree(domainsPerLeaf: cluster.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
+                                      oversubscription: cluster.oversubscription)
+            let (gpu, domain) = (gpu, domain)
+            func group(_ size: Int, stride: Int) -> GroupCollective {
+                GroupCollective(layout: layout(size: size, stride: stride, domain: domain), gpu: gpu, fatTree: fatTree, folded: t.fold)
+            }
+            pricing = Pricing(kernels: KernelModel(gpu: gpu), precision: t.precision,
+                              groups: [.tp: group(t.tp, stride: 1), .cp: group(t.cp, stride: t.tp), .ep: group(t.ep, stride: t.tp * t.cp)],
+                              overlap: spec.stack.communicationOverlap, kernelEfficiency: spec.stack.kernelEfficiency)
+            pricing.gemmEfficiency = spec.stack.gemmEfficiency
+            pricing.attentionEfficiency = spec.stack.attentionEfficiency
+            pricing.elementwiseEfficiency = spec.stack.elementwiseEfficiency
+            dataParallel = group(t.dp, stride: t.tp * t.cp)
+        }
+
+        /// A draw of the network jitter factor (1 without noise).
+        func noise() -> Double { network?.lognormalFactor(cv: spec.noise.networkCV) ?? 1 }
+
+        mutating func dataParallelSeconds(_ op: CollectiveOperation, bytes: Double) -> Double {
+            let key = "\(op.rawValue) \(bytes)"
+            if let seconds = collectiveCache[key] { return seconds }
+            let seconds = dataParallel.seconds(op, bytes: bytes)
+            collectiveCache[key] = seconds
+            return seconds
+        }
+
+        /// Casting `params` bf16 weights to the GEMM precision (read 2 bytes, write 1).
+        func castSeconds(_ params: Double) -> Double {
+            pricing.kernels.quantize(elements: params, to: t.precision).seconds / (pricing.elementwiseEfficiency * pricing.kernelEfficiency)
+        }
+
+        mutating func passes(_ unit: Unit) -> (forward: LayerPass, backward: LayerPass) {
+            // Layers of one kind (dense or MoE) cost the same: key them by their first.
+            let key: Unit = if case .layer(let l) = unit { .layer(s.isMoE(l) ? t.model.moe!.denseLayers : 0) } else { unit }
+            if let cached = passCache[key] { return cached }
+            let ops: (forward: [NamedTrainingOp], backward: [NamedTrainingOp]) = switch key {
+            case .layer(let l): (TrainingOps.forward(l, s), TrainingOps.backward(l, s))
+            case .embedding: (TrainingOps.embedding(s), TrainingOps.mirror(TrainingOps.embedding(s)))
+            case .head: (TrainingOps.head(s), TrainingOps.mirror(TrainingOps.head(s)))
+            }
+            var f = pricing.pass(ops.forward), b = pricing.pass(ops.backward)
+            if t.precision != .bf16 && t.zero == 3 {
+                // Gathered bf16 weights are cast to fp8 for every pass (forward, and the
+                // transposed copy backward), as Transformer Engine does without a cached copy.
+                let cast = castSeconds(parameters(key, s))
+                f.compute += cast
+                b.compute += cast
+            }
+            passCache[key] = (f, b)
+            return (f, b)
+        }
+
+        /// A stage's data-parallel buckets: the bucket of every unit of every chunk, and per
+        /// bucket the gradient collective's and parameter gather's seconds and link bytes.
+        struct Buckets {
+            var of: [[Int]] = []
+            var reduce: [Double] = [], gather: [Double] = []
+            var reduceBytes: [Double] = [], gatherBytes: [Double] = []
+        }
+
+        mutating func buckets(_ chunks: [[Unit]]) -> Buckets {
+            var b = Buckets()
+            let reduceOp: CollectiveOperation = t.zero == 0 ? .allReduce : .reduceScatter
+            let replicated = t.dp == 1
+            func add(_ params: Double, reduce op: CollectiveOperation, gather: Bool) {
+                b.reduceBytes.append(params * gradientBytes * op.busBandwidthFactor(ranks: t.dp))
+                b.gatherBytes.append(t.zero >= 1 ? params * 2 * CollectiveOperation.allGather.busBandwidthFactor(ranks: t.dp) : 0)
+                b.reduce.append(replicated ? 0 : dataParallelSeconds(op, bytes: params * gradientBytes) * noise())
+                b.gather.append(replicated || !gather ? 0 : dataParallelSeconds(.allGather, bytes: params * 2) * noise())
+            }
+            for chunk in chunks {
+                var ids = Array(repeating: 0, count: chunk.count)
+                if t.zero == 3 {
+                    // FSDP: every unit is its own bucket.
+                    for (i, unit) in chunk.enumerated() {
+                        ids[i] = b.reduce.count
+                        add(parameters(unit, s), reduce: .reduceScatter, gather: true)
+                    }
+                } else {
+                    // Buckets fill in backward order (the last layer's gradients are ready first).
+                    var open: [Int] = [], filled = 0.0
+                    for i in chunk.indices.reversed() {
+                        open.append(i)
+                        filled += parameters(chunk[i], s)
+                        if filled >= t.bucketParameters || i == 0 {
+                            for j in open { ids[j] = b.reduce.count }
+                            add(filled, reduce: reduceOp, gather: t.zero >= 1)
+                            open = []
+                            filled = 0
+                        }
+                    }
+                }
+                b.of.append(ids)
+            }
+            return b
+        }
+
+        /// Offloaded layers (the stage's first `offload_layers`): their activations leave HBM on
+        /// the copy engines while later layers compute and come back before their backward; a
+        /// pass over a chunk waits only when its copies take longer than its compute. Returns
+        /// the largest offloaded layer's bytes (two layers' worth stay in HBM as copy buffers).
+        func offload(_ chunks: [[Unit]], activations: inout [[Double]], forward: inout [[LayerPass]], backward: inout [[LayerPass]]) -> Double {
+            var remaining = t.offloadLayers, largest = 0.0
+            for c in chunks.indices {
+                var copy = 0.0
+                for (i, unit) in chunks[c].enumerated() where remaining > 0 {
+                    guard case .layer = unit else { continue }
+                    remaining -= 1
+                    copy += activations[c][i] / gpu.hostBandwidthPerDirection
+                    largest = Swift.max(largest, activations[c][i])
+                    activations[c][i] = 0
+                }
+                guard copy > 0, let last = chunks[c].indices.last else { continue }
+                forward[c][last].communication += Swift.max(0, copy - forward[c].reduce(0) { $0 + $1.compute })
+                backward[c][0].communication += Swift.max(0, copy - backward[c].reduce(0) { $0 + $1.compute })
+            }
+            return largest
+        }
+
+        /// Bytes per GPU of a stage before activations.
+        func memory(stage: Int, chunks: [[Unit]], parameters stageParameters: Double, largestOffload: Double) -> [(bytes: Double, category: MemoryCategory)] {
+            let replicas = Double(t.dp)
+            let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
+            var memory: [(bytes: Double, category: MemoryCategory)] = [
+                (t.zero >= 3 ? stageParameters * 2 / replicas + 2 * largestLayer * 2 : stageParameters * 2, .weights),
+                (t.zero >= 2 ? stageParameters * 4 / replicas : stageParameters * 4, .gradients),
+                (t.zero >= 1 ? stageParameters * 12 / replicas : stageParameters * 12, .optimizerState),
+            ]
+            if t.precision == .fp8 { memory.append((stageParameters / (t.zero >= 3 ? replicas : 1), .weights)) }
+            if largestOffload > 0 { memory.append((2 * largestOffload, .workspace)) }
+            if stage == t.pp - 1 {
+                memory.append((Double(s.tokens * t.model.vocabulary / t.tp) * 4, .workspace))  // fp32 logits
+            }
+            return memory
+        }
+
+        /// Whether every rank of stage a's block and its partner in stage b's block share a domain.
+        func sameDomain(_ a: Int, _ b: Int) -> Bool {
+            let stride = t.tp * t.cp * t.dp
+            return (0..<stride).allSatisfy { (a * stride + $0) / domain == (b * stride + $0) / domain }
+        }
+
+        mutating func stage(_ stage: Int, chunks: [[Unit]]) -> (work: StageWork, memory: [(bytes: Double, category: MemoryCategory)]) {
+            let b = buckets(chunks)
+            let stageParameters = chunks.joined().reduce(0.0) { $0 + parameters($1, s) }
+            let shard = t.zero >= 1 ? stageParameters / Double(t.dp) : stageParameters
+            // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
+            var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / pricing.kernelEfficiency
+            if t.precision != .bf16 && t.zero < 3 {
+                // fp8 weights (and their transposes) are cast once per step from the updated
+                // bf16 weights, as Transformer Engine caches them over the micro-batches.
+                optimizer += 2 * castSeconds(stageParameters)
+            }
+            if t.zero >= 1 && t.zero < 3 && !t.overlapParameterGather { optimizer += b.gather.reduce(0, +) }
+            var activations = chunks.map { $0.map { unit in if case .layer(let l) = unit { TrainingOps.activationBytes(l, s) } else { s.shardBytes } } }
+            var forward = chunks.map { $0.map { passes($0).forward } }, backward = chunks.map { $0.map { passes($0).backward } }
+            let largestOffload = offload(chunks, activations: &activations, forward: &forward, backward: &backward)
+            let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, (stage + 1) % t.pp)) * noise() : 0
+            var work = StageWork(
+                forward: forward, backward: backward, activationBytes: activations,
+                bucket: b.of, reduceSeconds: b.reduce, gatherSeconds: b.gather, sendSeconds: send, optimizerSeconds: optimizer,
+                layerNames: chunks.map { $0.map { unit in
+                    switch unit {
+                    case .layer(let l): "L\(l)"
+                    case .embedding: "embedding"
+                    case .head: "head"
+                    }
+                } })
+            work.reduceLinkBytes = b.reduceBytes
+            work.gatherLinkBytes = b.gatherBytes
+            // While a data-parallel collective runs it holds `communication_sms` SMs and HBM
+            // bandwidth: a reduction reads what it receives and its own data and writes the sum
+            // (3 bytes of HBM traffic per byte on the links), an all-gather writes what it
+            // receives and reads it to pass on (2). Compute loses the larger of the two shares,
+            // never more than 90% of the GPU (a collective cannot stop the kernels beside it).
+            let smShare = Double(t.communicationSMs) / Double(gpu.smCount)
+            let hbm = gpu.hbmBandwidth * pricing.kernels.factors.hbmEfficiency
+            func share(_ bytes: [Double], _ seconds: [Double], perLinkByte: Double) -> [Double] {
+                zip(bytes, seconds).map { b, s in s > 0 ? Swift.min(0.9, Swift.max(smShare, perLinkByte * b / s / hbm)) : smShare }
+            }
+            work.reduceContention = share(b.reduceBytes, b.reduce, perLinkByte: 3)
+            work.gatherContention = share(b.gatherBytes, b.gather, perLinkByte: 2)
+            return (work, memory(stage: stage, chunks: chunks, parameters: stageParameters, largestOffload: largestOffload))
+        }
+
+        mutating func build() -> Built {
+            var stages: [StageWork] = [], memory: [[(bytes: Double, category: MemoryCategory)]] = []
+            for (index, chunks) in units(t).enumerated() {
+                let (work, bytes) = stage(index, chunks: chunks)
+                stages.append(work)
+                memory.append(bytes)
+            }
+            let sharding: ParameterSharding = t.zero == 3 ? .perPass : .perStep(gatherParameters: t.zero >= 1 && t.overlapParameterGather && t.dp > 1)
+            let plan = TrainingStepPlan(stages: stages, microBatches: t.microBatches, chunks: t.virtualStages, replicas: t.fold ? 1 : t.dp,
+                                        sharding: sharding, overlapGradientReduce: t.overlapGradientReduce,
+                                        commSMFraction: Double(t.communicationSMs) / Double(gpu.smCount))
+            let kernels = TrainingOps.forward(0, s).filter { if case .communication = $0.op { false } else { true } }.count
+            return Built(plan: plan, staticMemory: memory, kernelsPerPass: kernels, ranksPerStage: t.tp * t.cp * t.dp)
+        }
+    }
+}
