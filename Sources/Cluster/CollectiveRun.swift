@@ -9,6 +9,7 @@
 // at most at the algorithm's achievable fraction of the port bandwidth. A fixed base latency
 // (kernel launch and synchronisation) is paid once per collective.
 import Engine
+import Hardware
 import Network
 
 /// Timing factors of collectives (fitted to kernels/comm.csv and calibration.csv, or given).
@@ -39,6 +40,18 @@ public struct CollectiveTiming: Sendable, Equatable {
     }
 }
 
+extension CollectiveTiming {
+    /// These factors with a scenario's stated values in place of the calibrated ones.
+    public func applying(_ overrides: CollectiveOverrides) -> CollectiveTiming {
+        var t = self
+        if let v = overrides.hopLatency { t.stepLatency = v }
+        if let v = overrides.linkEfficiency { t.linkEfficiency = v }
+        if let v = overrides.chunkBytes { t.chunkBytes = v }
+        if let v = overrides.baseLatency { t.baseLatency = v }
+        return t
+    }
+}
+
 public enum CollectiveRun {
     enum Event {
         case startStep(plan: Int, step: Int)
@@ -47,24 +60,44 @@ public enum CollectiveRun {
 
     /// The algorithm NCCL's tuner would pick: the one its cost model says is fastest among those
     /// the operation and hardware allow (here the cost model is this simulation itself).
-    public static func fastest(_ op: CollectiveOperation, bytes: Double, ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming) -> (algorithm: CollectiveAlgorithm, seconds: Double) {
+    public static func fastest(_ op: CollectiveOperation, bytes: Double, ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming,
+                               folded: Bool = true) -> (algorithm: CollectiveAlgorithm, seconds: Double) {
         CollectivePlanner.allowedAlgorithms(op, ranks: ranks, nvls: nvls).map { algorithm in
-            (algorithm, seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: bandwidth, timing: timing))
+            (algorithm, seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: bandwidth, timing: timing,
+                                folded: folded))
         }.min { $0.1 < $1.1 }!
     }
 
-    /// Seconds for `plan` on ranks with `bandwidth` bytes/s per port per direction.
-    public static func seconds(_ plan: CollectivePlan, bandwidth: Double, timing: CollectiveTiming) -> Double {
-        concurrent([plan], bandwidth: bandwidth, timing: timing)[0]
+    /// Seconds for `plan` on ranks with `bandwidth` bytes/s per port per direction. `folded`:
+    /// a step whose flows are symmetric (below) is simulated as one representative flow.
+    public static func seconds(_ plan: CollectivePlan, bandwidth: Double, timing: CollectiveTiming, folded: Bool = true) -> Double {
+        concurrent([plan], bandwidth: bandwidth, timing: timing, foldSymmetricSteps: folded)[0]
+    }
+
+    /// Whether every flow of `step` has its own egress and ingress port (no two flows share a
+    /// source or a destination) and all move the same bytes. Such flows never compete, so
+    /// each runs at the same rate and ends at the same time: one representative stands for
+    /// all (a ring step, an NVLS round trip, a sendrecv). Symmetry folding inside a domain.
+    public static func isSymmetric(_ step: CollectiveStep, ranks: Int) -> Bool {
+        guard let bytes = step.flows.first?.bytes else { return false }
+        var sending = [Bool](repeating: false, count: ranks), receiving = [Bool](repeating: false, count: ranks)
+        for flow in step.flows {
+            guard flow.bytes == bytes, !sending[flow.source], !receiving[flow.destination] else { return false }
+            sending[flow.source] = true
+            receiving[flow.destination] = true
+        }
+        return true
     }
 
     /// Runs several collectives at once on the same ranks' ports (all start at time 0) and
     /// returns when each ends: where they share ports they share bandwidth max-min fairly.
     /// `uplinks`, when given, routes flows between ranks through extra links: it returns the
     /// indices (into `uplinkCapacities`) of the links a flow from rank s to rank d crosses.
+    /// `foldSymmetricSteps` (one plan, no uplinks): a symmetric step runs one representative
+    /// flow, so a ring costs O(steps) rather than O(steps × ranks).
     public static func concurrent(
         _ plans: [CollectivePlan], bandwidth: Double, timing: CollectiveTiming,
-        uplinkCapacities: [Double] = [], uplinks: ((Int, Int) -> [Int])? = nil
+        uplinkCapacities: [Double] = [], uplinks: ((Int, Int) -> [Int])? = nil, foldSymmetricSteps: Bool = false
     ) -> [Double] {
         let ranks = plans.map(\.ranks).max() ?? 0
         let sim = Simulator<Event>()
@@ -73,6 +106,15 @@ public enum CollectiveRun {
         let extra = uplinkCapacities.map { sim.addResource(capacity: $0) }
         var pending = [Int](repeating: 0, count: plans.count)
         var end = [Double](repeating: timing.baseLatency, count: plans.count)
+        // The largest flow of each step (steps that share their flows' storage, as a ring's
+        // repeated steps do, are scanned once).
+        let largestFlow = plans.map { plan in
+            var largest: [Double] = []
+            for (s, step) in plan.steps.enumerated() {
+                largest.append(s > 0 && step.flows == plan.steps[s - 1].flows ? largest[s - 1] : step.flows.map(\.bytes).max() ?? 0)
+            }
+            return largest
+        }
         /// The delay before step `s` of plan `p` streams: its hop latencies and, on a ring, the
         /// wait for the first chunk of its input.
         func delay(_ p: Int, _ s: Int) -> Double {
@@ -81,9 +123,18 @@ public enum CollectiveRun {
             case .nvls: return timing.nvlsLatency * Double(step.latencySteps)
             case .direct: return timing.stepLatency * Double(step.latencySteps)
             case .ring, .tree:
-                let stepBytes = step.flows.map(\.bytes).max() ?? 0
-                let chunk = Swift.min(timing.chunkBytes, stepBytes) / (bandwidth * timing.linkEfficiency)
+                let chunk = Swift.min(timing.chunkBytes, largestFlow[p][s]) / (bandwidth * timing.linkEfficiency)
                 return (timing.stepLatency + chunk) * Double(step.latencySteps)
+            }
+        }
+        let folding = foldSymmetricSteps && plans.count == 1 && uplinks == nil
+        // Per step of plan 0: whether it is symmetric (steps that share their flows' storage,
+        // as a ring's repeated steps do, are checked once).
+        var symmetric: [Bool] = []
+        if folding {
+            let steps = plans[0].steps
+            for (s, step) in steps.enumerated() {
+                symmetric.append(s > 0 && step.flows == steps[s - 1].flows ? symmetric[s - 1] : isSymmetric(step, ranks: ranks))
             }
         }
         for p in plans.indices where !plans[p].steps.isEmpty {
@@ -92,7 +143,8 @@ public enum CollectiveRun {
         sim.run { event in
             switch event {
             case .startStep(let p, let s):
-                let flows = plans[p].steps[s].flows
+                let all = plans[p].steps[s].flows
+                let flows = folding && symmetric[s] ? Array(all.prefix(1)) : all
                 let efficiency = plans[p].algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
                 pending[p] = flows.count
                 let requests = flows.map { f in
@@ -156,7 +208,7 @@ extension CollectiveRun {
                 for group in phase.groups where !distinct.contains(where: { $0.plan == group.plan }) { distinct.append(group) }
                 total += distinct.map { group in
                     concurrent([group.plan], bandwidth: bandwidth, timing: t, uplinkCapacities: capacities,
-                               uplinks: isScaleOut ? route(group.members, railAware: false) : nil)[0]
+                               uplinks: isScaleOut ? route(group.members, railAware: false) : nil, foldSymmetricSteps: true)[0]
                 }.max() ?? 0
             } else {
                 let ranks = (phase.groups.flatMap(\.members).max() ?? 0) + 1

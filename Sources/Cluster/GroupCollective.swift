@@ -20,10 +20,11 @@ public struct GroupCollective: Sendable {
     /// Simulate one representative group per phase (symmetry folding) or every group.
     public var folded: Bool
 
-    public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true) {
+    public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true,
+                collectives: CollectiveOverrides = .calibrated) {
         self.layout = layout
         self.gpu = gpu
-        self.timing = CollectiveTiming.calibrated(for: gpu.architecture)
+        self.timing = CollectiveTiming.calibrated(for: gpu.architecture).applying(collectives)
         self.scaleOut = CollectiveTiming.scaleOut(for: gpu.architecture)
         self.fatTree = fatTree
         self.folded = folded
@@ -38,9 +39,10 @@ public struct GroupCollective: Sendable {
         let nvlink = gpu.nvlinkBandwidthPerDirection
         if layout.domains == 1 {
             if let algorithm {
-                return CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: nvlink, timing: timing)
+                return CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: nvlink, timing: timing,
+                                             folded: folded)
             }
-            return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing).seconds
+            return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded).seconds
         }
         func hierarchical(_ phases: [CollectivePhase]) -> Double {
             CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: nvlink, nicBandwidth: gpu.nicBandwidthPerDirection,

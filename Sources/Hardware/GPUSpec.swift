@@ -115,11 +115,39 @@ public struct SystemSpec: Sendable, Equatable {
     public var gpu: GPUSpec
     /// GPUs sharing one NVLink/NVSwitch domain (8 on HGX, 72 on NVL72).
     public var gpusPerNVLinkDomain: Int
+    /// Collective timing stated by a scenario in place of the calibrated values.
+    public var collectives: CollectiveOverrides
 
-    public init(name: String, description: String, gpu: GPUSpec, gpusPerNVLinkDomain: Int) {
+    public init(name: String, description: String, gpu: GPUSpec, gpusPerNVLinkDomain: Int, collectives: CollectiveOverrides = .calibrated) {
         self.name = name
         self.description = description
         self.gpu = gpu
         self.gpusPerNVLinkDomain = gpusPerNVLinkDomain
+        self.collectives = collectives
     }
+}
+
+/// Timing of collectives inside an NVLink domain that a scenario states instead of the values
+/// fitted to nccl-tests (each nil: the calibrated value), so that analytical cases (a ring of
+/// α + S/(nB) per step, say) can be written as scenarios. Scale-out phases keep their own timing.
+public struct CollectiveOverrides: Sendable, Equatable {
+    /// Latency of one ring step (one hop and its handshake), s.
+    public var hopLatency: Double?
+    /// Fraction of port bandwidth a ring or direct flow achieves.
+    public var linkEfficiency: Double?
+    /// Ring pipelining granularity, bytes (0: a step streams at once, no first-chunk wait).
+    public var chunkBytes: Double?
+    /// Paid once per collective (launch and final synchronisation), s.
+    public var baseLatency: Double?
+
+    public init(hopLatency: Double? = nil, linkEfficiency: Double? = nil, chunkBytes: Double? = nil, baseLatency: Double? = nil) {
+        self.hopLatency = hopLatency
+        self.linkEfficiency = linkEfficiency
+        self.chunkBytes = chunkBytes
+        self.baseLatency = baseLatency
+    }
+
+    /// Nothing overridden.
+    public static let calibrated = CollectiveOverrides()
+    public var isCalibrated: Bool { self == .calibrated }
 }

@@ -6,7 +6,8 @@ import Foundation
 import Hardware
 
 public enum HardwareYAML {
-    static let systemKeys = ["preset", "name", "description", "gpus_per_nvlink_domain", "gpu"]
+    static let systemKeys = ["preset", "name", "description", "gpus_per_nvlink_domain", "gpu", "collectives"]
+    static let collectiveKeys = ["hop_latency", "link_efficiency", "chunk_bytes", "base_latency"]
     static let gpuKeys = ["name", "architecture", "sms", "clock", "tensor", "exp_rate", "hbm_capacity", "hbm_bandwidth",
                           "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "host_bandwidth", "tdp"]
     static let tensorKeys = Precision.allCases.map(\.rawValue)
@@ -42,6 +43,14 @@ public enum HardwareYAML {
             "    host_bandwidth: \(quantity(g.hostBandwidthPerDirection, "B/s"))",
             "    tdp: \(quantity(g.tdp, "W"))",
         ]
+        let c = system.collectives
+        if !c.isCalibrated {
+            lines.append("  collectives:")
+            if let v = c.hopLatency { lines.append("    hop_latency: \(short(v))") }
+            if let v = c.linkEfficiency { lines.append("    link_efficiency: \(short(v))") }
+            if let v = c.chunkBytes { lines.append("    chunk_bytes: \(short(v))") }
+            if let v = c.baseLatency { lines.append("    base_latency: \(short(v))") }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -89,8 +98,18 @@ public enum HardwareYAML {
         }
         if name == nil { fields.missing("name", "a name") }
         if domain == nil { fields.missing("gpus_per_nvlink_domain", "an integer") }
+        var collectives = base?.collectives ?? .calibrated
+        if let node = fields.value("collectives"), let c = FieldReader(node, path: fields.child("collectives"), log: log, allowed: collectiveKeys) {
+            collectives.hopLatency = c.quantity("hop_latency", .time) ?? collectives.hopLatency
+            collectives.baseLatency = c.quantity("base_latency", .time) ?? collectives.baseLatency
+            collectives.chunkBytes = c.quantity("chunk_bytes", .bytes) ?? collectives.chunkBytes
+            if let e = c.quantity("link_efficiency", .count, minimum: 0, exclusive: true) {
+                if e > 1 { log.error(c.origin("link_efficiency"), c.child("link_efficiency"), "must be ≤ 1, got \(e)") }
+                collectives.linkEfficiency = e
+            }
+        }
         guard log.errors.count == errorsBefore, let name, let domain, let gpu else { return nil }
-        return SystemSpec(name: name, description: description, gpu: gpu, gpusPerNVLinkDomain: domain)
+        return SystemSpec(name: name, description: description, gpu: gpu, gpusPerNVLinkDomain: domain, collectives: collectives)
     }
 
     static func readGPU(_ node: ConfigNode, base: GPUSpec?, path: String, log: DiagnosticLog) -> GPUSpec? {

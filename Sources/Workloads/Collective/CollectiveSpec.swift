@@ -12,7 +12,8 @@ public struct CollectiveSpec: Sendable, Equatable {
     public var sizes: [Double]
     /// nil: the faster algorithm the hardware allows, as NCCL's tuner picks.
     public var algorithm: String?
-    /// Beyond one NVLink domain: simulate one representative group per phase (symmetry folding).
+    /// Symmetry folding: one representative flow per symmetric step, and beyond one NVLink
+    /// domain one representative group per phase.
     public var fold: Bool
     /// Placement: GPUs of the group per NVLink domain (nil: fill domains, the default); 1 puts
     /// every GPU in its own domain, so all traffic crosses the NICs.
@@ -34,7 +35,8 @@ extension CollectiveSpec: Workload {
         Key("factor", .quantity(.count, minimum: 1, exclusive: true), default: "2", "Each size is the previous times this"),
         Key("algorithm", .choice(["auto", "ring", "nvls", "direct"]), default: "auto",
             "Inside one NVLink domain: the algorithm, or auto for the faster one the hardware allows (NCCL's tuner)"),
-        Key("fold", .bool, default: "true", "Across domains: simulate one representative group per phase (symmetry folding)"),
+        Key("fold", .bool, default: "true",
+            "Symmetry folding: one flow per step whose flows use disjoint ports with equal bytes, and across domains one group per phase"),
         Key("gpus_per_domain", .integer(1...1_000_000), default: .derived("fill each NVLink domain"),
             "GPUs of the group per NVLink domain (1: every GPU in its own domain, all traffic over the NICs)"),
     ])

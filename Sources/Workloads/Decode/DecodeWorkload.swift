@@ -63,7 +63,7 @@ enum DecodeWorkload {
     static func pricer(_ spec: ScenarioSpec, _ d: DecodeSpec, system: SystemSpec) -> InferencePricer {
         // Every layer all-reduces the same size: the cache simulates it once. The TP group sits
         // in one NVLink domain.
-        let tpGroup = GroupCollective(layout: DomainLayout(gpus: d.tp, perDomain: d.tp), gpu: system.gpu)
+        let tpGroup = GroupCollective(layout: DomainLayout(gpus: d.tp, perDomain: d.tp), gpu: system.gpu, collectives: system.collectives)
         let allReduce = CollectiveCache { tpGroup.seconds(.allReduce, bytes: $0) }
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
                                      tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
@@ -72,7 +72,8 @@ enum DecodeWorkload {
         pricer.elementwiseEfficiency = spec.stack.elementwiseEfficiency
         pricer.ep = d.ep
         if d.ep > 1 {
-            let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu)
+            let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu,
+                                        collectives: system.collectives)
             let cache = CollectiveCache { group.seconds(.allToAll, bytes: $0) }
             pricer.allToAll = { cache.seconds($0) }
         }

@@ -5,7 +5,7 @@ import Engine
 import Report
 import Scenario
 
-final class ColocatedServing {
+struct ColocatedServing {
     typealias Request = ServingWorkload.Request
 
     /// One instance's scheduler state.
@@ -26,12 +26,14 @@ final class ColocatedServing {
     }
 
     let serving: ServingSpec
-    let pricer: InferencePricer
+    let pricer: IterationPrices
     /// Speculative decoding: an iteration runs k draft steps for the decoding sequences and
     /// verifies k + 1 positions each, and every decoding sequence gains the expected
     /// (1 − α^(k+1))/(1 − α) tokens (whole tokens as they accumulate).
     let speculation: SpeculativeSpec?
-    let draftPricer: InferencePricer?
+    let draftPricer: IterationPrices?
+    /// Expected tokens per speculative step (nil: plain decoding), computed once.
+    let tokensPerStep: Double?
     /// KV-cache tokens of one instance.
     let capacity: Double
     let time: ServingWorkload.IterationTime
@@ -42,19 +44,20 @@ final class ColocatedServing {
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
 
-    init(serving: ServingSpec, requests: [Request], pricer: InferencePricer, speculation: SpeculativeSpec?, draftPricer: InferencePricer?,
+    init(serving: ServingSpec, requests: [Request], prices: IterationPrices, speculation: SpeculativeSpec?, draftPrices: IterationPrices?,
          capacity: Double, time: ServingWorkload.IterationTime) {
         self.serving = serving
         self.requests = requests
-        self.pricer = pricer
+        pricer = prices
         self.speculation = speculation
-        self.draftPricer = draftPricer
+        draftPricer = draftPrices
+        tokensPerStep = speculation?.tokensPerStep
         self.capacity = capacity
         self.time = time
         instances = [Instance](repeating: Instance(), count: serving.inference.dp)
     }
 
-    func run() -> [Metric] {
+    mutating func run() -> [Metric] {
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
         sim.run { event in
             account()
@@ -71,7 +74,7 @@ final class ColocatedServing {
 
     /// Adds the time since the last event to the integrals of requests in system, batch and
     /// KV cache reserved.
-    func account() {
+    mutating func account() {
         let dt = sim.now - lastChange
         for q in instances {
             areaInSystem += dt * Double(q.load)
@@ -81,7 +84,7 @@ final class ColocatedServing {
         lastChange = sim.now
     }
 
-    func arrive(_ i: Int) {
+    mutating func arrive(_ i: Int) {
         var n = 0
         for candidate in 1..<instances.count where instances[candidate].load < instances[n].load { n = candidate }
         instances[n].waiting.append(i)
@@ -90,9 +93,12 @@ final class ColocatedServing {
 
     /// Admits waiting requests first come, first served while the batch has room and the KV
     /// cache can hold their prompt and output, then starts the instance's next iteration.
-    func startIteration(_ n: Int) {
-        var q = instances[n]
-        defer { instances[n] = q }
+    mutating func startIteration(_ n: Int) {
+        // Taken out of the array while it changes, so its arrays are not copied (a copy of
+        // `instances[n]` would share their storage and copy it on the first append).
+        var q = Instance()
+        swap(&q, &instances[n])
+        defer { swap(&q, &instances[n]) }
         guard !q.busy else { return }
         while q.waitingHead < q.waiting.count, q.running.count < serving.maxBatch,
               q.kvReserved + requests[q.waiting[q.waitingHead]].size <= capacity {
@@ -127,12 +133,13 @@ final class ColocatedServing {
 
     /// Every decoding request gains its tokens and every chunk is prefilled; finished requests
     /// free their cache; the next iteration starts.
-    func finishIteration(_ n: Int) {
-        var q = instances[n]
+    mutating func finishIteration(_ n: Int) {
+        var q = Instance()
+        swap(&q, &instances[n])
         q.busy = false
         var finished: [Int] = []
         for i in q.iteration.decoding {
-            requests[i].decode(speculation)
+            requests[i].decode(tokensPerStep: tokensPerStep)
             if requests[i].isComplete { finished.append(i) }
         }
         for (p, chunk) in q.iteration.prefills where requests[p].prefill(chunk, at: sim.now) && requests[p].isComplete {
@@ -143,7 +150,7 @@ final class ColocatedServing {
             q.kvReserved -= requests[i].size
         }
         if !finished.isEmpty { q.running.removeAll { requests[$0].done != nil } }
-        instances[n] = q
+        swap(&q, &instances[n])
         startIteration(n)
     }
 }

@@ -12,7 +12,7 @@ import Hardware
 import Report
 import Scenario
 
-final class DisaggregatedServing {
+struct DisaggregatedServing {
     typealias Request = ServingWorkload.Request
 
     enum Event {
@@ -25,7 +25,7 @@ final class DisaggregatedServing {
     let serving: ServingSpec
     let split: Disaggregation
     let system: SystemSpec
-    let pricer: InferencePricer
+    let pricer: IterationPrices
     /// KV-cache tokens of one decode instance.
     let capacity: Double
     let time: ServingWorkload.IterationTime
@@ -50,13 +50,13 @@ final class DisaggregatedServing {
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
 
-    init(serving: ServingSpec, split: Disaggregation, requests: [Request], system: SystemSpec, pricer: InferencePricer, capacity: Double,
+    init(serving: ServingSpec, split: Disaggregation, requests: [Request], system: SystemSpec, prices: IterationPrices, capacity: Double,
          time: ServingWorkload.IterationTime) {
         self.serving = serving
         self.split = split
         self.requests = requests
         self.system = system
-        self.pricer = pricer
+        pricer = prices
         self.capacity = capacity
         self.time = time
         let d = serving.inference
@@ -70,7 +70,7 @@ final class DisaggregatedServing {
         stepping = [[Int]](repeating: [], count: split.decodeInstances)
     }
 
-    func run() -> [Metric] {
+    mutating func run() -> [Metric] {
         for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
         sim.run { event in
             account()
@@ -88,7 +88,7 @@ final class DisaggregatedServing {
             + [Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
     }
 
-    func account() {
+    mutating func account() {
         let dt = sim.now - lastChange
         areaInSystem += dt * Double(inSystem)
         areaBatch += dt * Double(running.reduce(0) { $0 + $1.count })
@@ -96,7 +96,7 @@ final class DisaggregatedServing {
         lastChange = sim.now
     }
 
-    func arrive(_ i: Int) {
+    mutating func arrive(_ i: Int) {
         inSystem += 1
         prompts.append(i)
         for p in 0..<split.prefillInstances where prefilling[p] == nil { startPrefill(p); break }
@@ -104,7 +104,7 @@ final class DisaggregatedServing {
 
     /// Prefill instance `p` runs the next chunk of its prompt, taking the next waiting prompt
     /// when it has none.
-    func startPrefill(_ p: Int) {
+    mutating func startPrefill(_ p: Int) {
         if prefilling[p] == nil {
             guard promptHead < prompts.count else { return }
             prefilling[p] = prompts[promptHead]
@@ -117,7 +117,7 @@ final class DisaggregatedServing {
     }
 
     /// A chunk is done; a finished prompt sends its KV cache to the decode pool.
-    func finishChunk(_ p: Int) {
+    mutating func finishChunk(_ p: Int) {
         let i = prefilling[p]!
         if requests[i].prefill(chunk[p], at: sim.now) {
             prefilling[p] = nil
@@ -134,15 +134,15 @@ final class DisaggregatedServing {
     }
 
     /// A transferred request joins the decode instance with the fewest requests (the first of equals).
-    func assign(_ i: Int) {
-        let load: (Int) -> Int = { self.running[$0].count + self.queued[$0].count }
+    mutating func assign(_ i: Int) {
+        func load(_ q: Int) -> Int { running[q].count + queued[q].count }
         var q = 0
         for candidate in 1..<split.decodeInstances where load(candidate) < load(q) { q = candidate }
         queued[q].append(i)
         startDecode(q)
     }
 
-    func startDecode(_ q: Int) {
+    mutating func startDecode(_ q: Int) {
         guard !busy[q] else { return }
         while let i = queued[q].first, running[q].count < serving.maxBatch, reserved[q] + requests[i].size <= capacity {
             queued[q].removeFirst()
@@ -157,10 +157,10 @@ final class DisaggregatedServing {
         sim.schedule(.decodeDone(instance: q), after: time(seconds))
     }
 
-    func finishDecode(_ q: Int) {
+    mutating func finishDecode(_ q: Int) {
         busy[q] = false
         for i in stepping[q] {
-            requests[i].decode(nil)
+            requests[i].decode(tokensPerStep: nil)
             if requests[i].isComplete {
                 finish(i)
                 reserved[q] -= requests[i].size
@@ -170,7 +170,7 @@ final class DisaggregatedServing {
         startDecode(q)
     }
 
-    func finish(_ i: Int) {
+    mutating func finish(_ i: Int) {
         requests[i].done = sim.now
         inSystem -= 1
     }

@@ -83,14 +83,14 @@ enum ServingWorkload {
             return true
         }
 
-        /// One decode iteration: one token, or with speculative decoding the expected accepted
-        /// tokens, counted whole as they accumulate.
-        mutating func decode(_ speculation: SpeculativeSpec?) {
-            guard let speculation else {
+        /// One decode iteration: one token, or with speculative decoding (`tokensPerStep`, the
+        /// expected accepted tokens per step) those tokens, counted whole as they accumulate.
+        mutating func decode(tokensPerStep: Double?) {
+            guard let tokensPerStep else {
                 generated += 1
                 return
             }
-            credit += speculation.tokensPerStep
+            credit += tokensPerStep
             let whole = Int(credit)
             credit -= Double(whole)
             generated = Swift.min(output, generated + whole)
@@ -127,11 +127,20 @@ enum ServingWorkload {
 
     static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
         let gaps = Gaps(arrivalStream)
-        guard let slo = s.slo else { return simulate(spec, serving: s, rate: s.arrivalRate, gaps: gaps, jitter: jitter, stragglers: stragglers) }
+        guard let system = spec.cluster?.system else { return [] }
+        // Prices by iteration shape, shared by every arrival rate the SLO search tries.
+        let d = s.inference
+        let prices = IterationPrices(DecodeWorkload.pricer(spec, d, system: system))
+        let draftPrices = spec.stack.speculative.map { IterationPrices(DecodeWorkload.pricer(spec, DecodeWorkload.draft(d, $0), system: system)) }
+        func simulate(rate: Double) -> [Metric] {
+            Self.simulate(spec, serving: s, system: system, rate: rate, gaps: gaps, prices: prices, draftPrices: draftPrices,
+                          jitter: jitter, stragglers: stragglers)
+        }
+        guard let slo = s.slo else { return simulate(rate: s.arrivalRate) }
         // The highest rate meeting both p99 targets: double (or halve) from arrival_rate until
         // the answer changes, then bisect geometrically 8 times (to about 0.3%).
         func attempt(_ rate: Double) -> (ok: Bool, metrics: [Metric]) {
-            let m = simulate(spec, serving: s, rate: rate, gaps: gaps, jitter: jitter, stragglers: stragglers)
+            let m = simulate(rate: rate)
             func value(_ name: String) -> Double { m.first { $0.name == name }?.value ?? .infinity }
             return (value("tpot_p99_s") <= slo.tpotP99 && value("ttft_p99_s") <= slo.ttftP99, m)
         }
@@ -159,20 +168,19 @@ enum ServingWorkload {
         return best.metrics + [Metric("slo_arrival_rate_per_s", unit: "requests/s", best.rate)]
     }
 
-    static func simulate(_ spec: ScenarioSpec, serving s: ServingSpec, rate: Double, gaps: Gaps, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
-        guard let system = spec.cluster?.system else { return [] }
+    static func simulate(_ spec: ScenarioSpec, serving s: ServingSpec, system: SystemSpec, rate: Double, gaps: Gaps,
+                         prices: IterationPrices, draftPrices: IterationPrices?, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
         let d = s.inference
         let time = IterationTime(spec: spec, gpus: d.instanceGPUs, jitter: jitter, stragglers: stragglers)
-        let pricer = DecodeWorkload.pricer(spec, d, system: system)
         let capacity = kvCapacityTokens(s, system: system, speculative: spec.stack.speculative)
         let requests = arrivals(s, rate: rate, gaps: gaps)
         if let split = s.disaggregated {
-            return DisaggregatedServing(serving: s, split: split, requests: requests, system: system, pricer: pricer, capacity: capacity, time: time).run()
+            var run = DisaggregatedServing(serving: s, split: split, requests: requests, system: system, prices: prices, capacity: capacity, time: time)
+            return run.run()
         }
-        // Speculative decoding: a draft model's pricer beside the target's.
-        let draftPricer = spec.stack.speculative.map { DecodeWorkload.pricer(spec, DecodeWorkload.draft(d, $0), system: system) }
-        return ColocatedServing(serving: s, requests: requests, pricer: pricer, speculation: spec.stack.speculative, draftPricer: draftPricer,
-                                capacity: capacity, time: time).run()
+        var run = ColocatedServing(serving: s, requests: requests, prices: prices, speculation: spec.stack.speculative, draftPrices: draftPrices,
+                                   capacity: capacity, time: time)
+        return run.run()
     }
 
     /// The run's requests: the trace's, or Poisson times drawn in order from their own stream,

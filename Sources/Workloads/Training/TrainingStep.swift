@@ -36,7 +36,8 @@ public enum TrainingStep {
     public static func run(_ plan: TrainingStepPlan, slowdown: (Int) -> Double = { _ in 1 }, jitter: (Int) -> Double = { _ in 1 },
                            record: Bool = false) -> TrainingStepResult {
         withoutActuallyEscaping(jitter) { jitter in
-            TrainingStepRun(plan: plan, slowdown: slowdown, jitter: jitter, record: record).run()
+            var step = TrainingStepRun(plan: plan, slowdown: slowdown, jitter: jitter, record: record)
+            return step.run()
         }
     }
 }

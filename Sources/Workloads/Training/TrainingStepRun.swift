@@ -2,7 +2,7 @@
 // in TrainingStep.swift).
 import Engine
 
-final class TrainingStepRun {
+struct TrainingStepRun {
     enum Event {
         case computeDone(entity: Int, version: Int)
         case layerDone(entity: Int)
@@ -103,7 +103,7 @@ final class TrainingStepRun {
     }
 
     // MARK: the data-parallel stream
-    func post(_ stage: Int, key: Int, seconds: Double, gather: Bool, from entity: Int? = nil) {
+    mutating func post(_ stage: Int, key: Int, seconds: Double, gather: Bool, from entity: Int? = nil) {
         // Mutated in place: a copy of the stream would copy its whole queue on every post.
         let i: Int
         if let found = streams[stage].queue[streams[stage].head...].firstIndex(where: { $0.key == key }) {
@@ -116,7 +116,7 @@ final class TrainingStepRun {
         if record, let entity { streams[stage].queue[i].posters.append((entity, sim.now)) }
         startStream(stage)
     }
-    func startStream(_ stage: Int) {
+    mutating func startStream(_ stage: Int) {
         guard !streams[stage].busy, streams[stage].head < streams[stage].queue.count,
               streams[stage].queue[streams[stage].head].posts == plan.replicas else { return }
         let op = streams[stage].queue[streams[stage].head]
@@ -131,7 +131,7 @@ final class TrainingStepRun {
         sim.schedule(.streamDone(stage: stage), after: streams[stage].queue[streams[stage].head].seconds)
     }
     /// Changes the stage's SM share: every computing entity of the stage is re-timed.
-    func setBusy(_ stage: Int, _ busy: Bool) {
+    mutating func setBusy(_ stage: Int, _ busy: Bool) {
         let before = rate(stage)
         streams[stage].busy = busy
         let after = rate(stage)
@@ -166,7 +166,7 @@ final class TrainingStepRun {
     }
     /// ZeRO-3: posts (once per entity) the gather of the layer pass `position` passes after
     /// the start of task `ti` (spilling into the next task), so that it is fetched ahead.
-    func ensureGather(_ e: Int, task ti: Int, position: Int) {
+    mutating func ensureGather(_ e: Int, task ti: Int, position: Int) {
         guard case .perPass = plan.sharding else { return }
         let stage = entities[e].stage, order = orders[stage]
         var ti = ti, position = position
@@ -184,7 +184,7 @@ final class TrainingStepRun {
         post(stage, key: k, seconds: plan.stages[stage].gatherSeconds[plan.stages[stage].bucket[t.chunk][index]], gather: true)
     }
     /// Moves entity `e` on as far as it can go now.
-    func advance(_ e: Int) {
+    mutating func advance(_ e: Int) {
         while entities[e].phase == .waiting || entities[e].phase == .gather {
             guard let t = currentTask(e) else {
                 entities[e].phase = .finished
@@ -216,7 +216,7 @@ final class TrainingStepRun {
             sim.schedule(.computeDone(entity: e, version: entities[e].version), after: entities[e].remaining / rate(stage))
         }
     }
-    func layerFinished(_ e: Int) {
+    mutating func layerFinished(_ e: Int) {
         let t = currentTask(e)!
         let stage = entities[e].stage
         let work = plan.stages[stage]
@@ -253,7 +253,7 @@ final class TrainingStepRun {
         let buckets = plan.stages[stage].bucket[chunk]
         return index == 0 || buckets[index - 1] != buckets[index]
     }
-    func taskFinished(_ e: Int, _ t: PipelineTask) {
+    mutating func taskFinished(_ e: Int, _ t: PipelineTask) {
         entities[e].layer = 0
         entities[e].task += 1
         let stage = entities[e].stage
@@ -282,7 +282,7 @@ final class TrainingStepRun {
     // MARK: event handlers
 
     /// A layer pass's kernels are done (unless re-timed since): its exposed collectives follow.
-    func computeDone(_ e: Int, version: Int) {
+    mutating func computeDone(_ e: Int, version: Int) {
         guard version == entities[e].version, entities[e].phase == .compute else { return }
         let t = currentTask(e)!
         let passes = t.forward ? plan.stages[entities[e].stage].forward[t.chunk] : plan.stages[entities[e].stage].backward[t.chunk]
@@ -299,14 +299,14 @@ final class TrainingStepRun {
         sim.schedule(.layerDone(entity: e), after: passes[index].communication)
     }
 
-    func arrived(_ e: Int, key k: Int) {
+    mutating func arrived(_ e: Int, key k: Int) {
         entities[e].arrived.insert(k)
         if entities[e].phase == .waiting { advance(e) }
     }
 
     /// The stage's data-parallel operation is done: the next one starts, and entities waiting
     /// for a gather move on.
-    func streamDone(_ stage: Int) {
+    mutating func streamDone(_ stage: Int) {
         let op = streams[stage].queue[streams[stage].head]
         streams[stage].head += 1
         if record {
@@ -326,7 +326,7 @@ final class TrainingStepRun {
         }
     }
 
-    func run() -> TrainingStepResult {
+    mutating func run() -> TrainingStepResult {
         for stage in 0..<p {
             if case .perStep(true) = plan.sharding {
                 // Gathers in the order the forwards need them: chunk by chunk, first layer first.
