@@ -38,9 +38,12 @@ test: deps
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check=error
 	$(SWIFT) test --skip-build --parallel
 
+# The hold model's C++ peer (Benchmarks/hold.cpp) is built with g++ when it is installed.
 bench: deps
 	$(SWIFT) build -c release --product clustersim-bench
-	.build/release/clustersim-bench
+	@if command -v g++ >/dev/null; then g++ -O2 -std=c++17 -o .build/release/hold-cpp Benchmarks/hold.cpp && \
+	  .build/release/clustersim-bench --cpp .build/release/hold-cpp; \
+	else echo "bench: g++ not found, the C++ peer is skipped"; .build/release/clustersim-bench; fi
 
 # make sweep SWEEP=name SCENARIO=scenarios/x.yaml PARAMS="workload.batch=1,8,64 cluster.system=h100-sxm,gb200-nvl72"
 # One make target per point (results/NAME/<point>/summary.csv), so `make -j N sweep ...` runs

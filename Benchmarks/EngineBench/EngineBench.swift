@@ -11,6 +11,7 @@
 import Cluster
 import Engine
 import Foundation
+import Glibc
 import Hardware
 import HeapModule
 import Network
@@ -134,6 +135,54 @@ func fluid(activities: Int, resources: Int, perActivity: Int, meanConcurrency: D
 
 func format(_ rate: Double) -> String { String(format: "%6.2f M events/s", rate / 1e6) }
 
+/// What a child process cost: user CPU and wall seconds, peak resident memory, its output.
+struct ChildRun {
+    var user: Double
+    var wall: Double
+    var peakRSSBytes: Double
+    var output: String
+}
+
+/// Runs `arguments` as a child process (the first is the program) and measures it with wait4's
+/// resource usage: whole-process user CPU and peak RSS, as one would compare peer programs.
+func runChild(_ arguments: [String]) -> ChildRun? {
+    var pipe: [Int32] = [0, 0]
+    guard Glibc.pipe(&pipe) == 0 else { return nil }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+    posix_spawn_file_actions_addclose(&actions, pipe[0])
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = ContinuousClock.now
+    guard posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ) == 0 else { return nil }
+    close(pipe[1])
+    var output = Data()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(pipe[0], &buffer, buffer.count)
+        if n <= 0 { break }
+        output.append(contentsOf: buffer[0..<n])
+    }
+    close(pipe[0])
+    var status: Int32 = 0
+    var usage = rusage()
+    guard wait4(pid, &status, 0, &usage) == pid, status == 0 else { return nil }
+    let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
+    return ChildRun(user: user, wall: seconds(ContinuousClock.now - start), peakRSSBytes: Double(usage.ru_maxrss) * 1024,
+                    output: String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+// `clustersim-bench --hold-child PENDING OPERATIONS`: the simulator's hold model alone, run as
+// a child so that its CPU time and memory are measured like the C++ peer's.
+if let i = CommandLine.arguments.firstIndex(of: "--hold-child"), CommandLine.arguments.count > i + 2,
+   let pending = Int(CommandLine.arguments[i + 1]), let operations = Int(CommandLine.arguments[i + 2]) {
+    print(holdSimulator(pending: pending, operations: operations))
+    exit(0)
+}
+
 let host = ProcessInfo.processInfo
 print("ClusterSim engine benchmarks (release build) on \(host.hostName): \(host.activeProcessorCount) cores, \(host.physicalMemory >> 30) GiB")
 print("Hold model: each pop schedules one event at now + Exp(1); best of 3 runs.")
@@ -149,6 +198,27 @@ for pending in (CommandLine.arguments.contains("--fluid-only") ? [] : [1_000, 1_
     print(String(format: "  %9d pending: Simulator.run %@ | MonotoneEventQueue (radix heap) %@ | EventQueue (4-ary heap) %@ | swift-collections Heap %@",
                  pending, format(loop), format(radix), format(heap4), format(collections)))
 }
+// The peer: C++'s std::priority_queue (Benchmarks/hold.cpp, built by `make bench` with g++ -O2).
+if let i = CommandLine.arguments.firstIndex(of: "--cpp"), CommandLine.arguments.count > i + 1 {
+    let cpp = CommandLine.arguments[i + 1]
+    let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    print("Hold model against C++ std::priority_queue (separate processes, 10,000,000 operations; user CPU and peak RSS, best of 3):")
+    for pending in [1_000, 1_000_000] {
+        func best(_ arguments: [String]) -> ChildRun? {
+            (0..<3).compactMap { _ in runChild(arguments) }.min { $0.user < $1.user }
+        }
+        guard let swift = best([me, "--hold-child", "\(pending)", "10000000"]), let peer = best([cpp, "\(pending)", "10000000"]) else {
+            print("  \(pending) pending: a child process failed")
+            continue
+        }
+        print(String(format: "  %9d pending: ClusterSim %.2f s user, %.1f MiB | C++ %.2f s user, %.1f MiB | speed ratio (C++ time / ours) %.2f×, memory ratio %.2f×",
+                     pending, swift.user, swift.peakRSSBytes / 1_048_576, peer.user, peer.peakRSSBytes / 1_048_576,
+                     peer.user / swift.user, swift.peakRSSBytes / peer.peakRSSBytes))
+    }
+} else {
+    print("Hold model against C++: skipped (no --cpp BINARY; `make bench` builds it when g++ is installed)")
+}
+
 print("Fluid: 10,000 activities over 1,000 resources, 3 resources each, max-min recomputed per arrival/completion.")
 for concurrency in [10.0, 100.0] {
     var result = (0, 0.0)

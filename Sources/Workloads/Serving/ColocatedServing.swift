@@ -8,16 +8,34 @@ import Scenario
 struct ColocatedServing {
     typealias Request = ServingWorkload.Request
 
-    /// One instance's scheduler state.
+    /// One instance's scheduler state. The running requests are kept as the two lists the
+    /// scheduler reads, so that an iteration costs one pass over its decoding requests: those
+    /// still in prefill, in admission order (from `prefillHead`), and those decoding (in no
+    /// particular order: each decodes on its own, and the cache they free is a sum of whole
+    /// tokens, exact in any order), with the sum of their contexts kept as they grow.
     struct Instance {
         var waiting: [Int] = []
         var waitingHead = 0
-        var running: [Int] = []
+        var prefilling: [Int] = []
+        var prefillHead = 0
+        /// Decoding requests. With plain decoding every one gains a token per iteration, so
+        /// they are not visited: `steps` counts iterations, and each request waits in
+        /// `completions` keyed by the step at which its last token comes. With speculative
+        /// decoding (fractional tokens per step) they are listed in `decoding` and visited.
+        var decodingCount = 0
+        var decoding: [Int] = []
+        var steps = 0
+        var completions = EventQueue<Int>()
+        /// Σ over the decoding requests of input + generated tokens (for the mean context).
+        var contextSum = 0
         var kvReserved = 0.0
         var busy = false
-        var iteration: (decoding: [Int], prefills: [(request: Int, chunk: Int)]) = ([], [])
+        /// The iteration in flight: how many of `decoding` it decodes (the list only grows
+        /// after them), and the prompt chunks it prefills.
+        var iteration: (decoding: Int, prefills: [(request: Int, chunk: Int)]) = (0, [])
 
-        var load: Int { waiting.count - waitingHead + running.count }
+        var running: Int { prefilling.count - prefillHead + decodingCount }
+        var load: Int { waiting.count - waitingHead + running }
     }
 
     enum Event {
@@ -78,7 +96,7 @@ struct ColocatedServing {
         let dt = sim.now - lastChange
         for q in instances {
             areaInSystem += dt * Double(q.load)
-            areaBatch += dt * Double(q.running.count)
+            areaBatch += dt * Double(q.running)
             areaKV += dt * q.kvReserved
         }
         lastChange = sim.now
@@ -100,32 +118,36 @@ struct ColocatedServing {
         swap(&q, &instances[n])
         defer { swap(&q, &instances[n]) }
         guard !q.busy else { return }
-        while q.waitingHead < q.waiting.count, q.running.count < serving.maxBatch,
+        while q.waitingHead < q.waiting.count, q.running < serving.maxBatch,
               q.kvReserved + requests[q.waiting[q.waitingHead]].size <= capacity {
             q.kvReserved += requests[q.waiting[q.waitingHead]].size
-            q.running.append(q.waiting[q.waitingHead])
+            q.prefilling.append(q.waiting[q.waitingHead])
             q.waitingHead += 1
         }
-        guard !q.running.isEmpty else { return }
-        let decoding = q.running.filter { requests[$0].prefilled == requests[$0].input }
+        if q.waitingHead == q.waiting.count {
+            q.waiting.removeAll(keepingCapacity: true)
+            q.waitingHead = 0
+        }
+        guard q.running > 0 else { return }
         // Each attention group prefills a chunk of its own oldest prompt (one group under TP).
-        let prefills = q.running.filter { requests[$0].prefilled < requests[$0].input }.prefix(serving.inference.attentionGroups).map { i in
+        let prefills = q.prefilling[q.prefillHead...].prefix(serving.inference.attentionGroups).map { i in
             (request: i, chunk: Swift.min(serving.chunkTokens, requests[i].input - requests[i].prefilled))
         }
-        q.iteration = (decoding, Array(prefills))
+        let decoding = q.decodingCount
+        q.iteration = (decoding, prefills)
         q.busy = true
-        sim.schedule(.iterationDone(n), after: time(seconds(decoding: decoding, prefills: q.iteration.prefills)))
+        let meanContext = decoding == 0 ? 0 : q.contextSum / decoding
+        sim.schedule(.iterationDone(n), after: time(seconds(decoding: decoding, meanContext: meanContext, prefills: prefills)))
     }
 
     /// The priced seconds of an iteration: it lasts as long as the group with the longest chunk.
-    func seconds(decoding: [Int], prefills: [(request: Int, chunk: Int)]) -> Double {
+    func seconds(decoding: Int, meanContext: Int, prefills: [(request: Int, chunk: Int)]) -> Double {
         let longest = prefills.max { $0.chunk < $1.chunk }
-        let meanContext = decoding.isEmpty ? 0 : decoding.reduce(0) { $0 + requests[$1].input + requests[$1].generated } / decoding.count
         let positions = speculation.map { $0.draftTokens + 1 } ?? 1
-        var seconds = pricer.seconds(decodeSequences: decoding.count, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
+        var seconds = pricer.seconds(decodeSequences: decoding, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
                                      prefillContext: longest.map { requests[$0.request].prefilled } ?? 0, positions: positions)
-        if let speculation, let draftPricer, !decoding.isEmpty {
-            seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding.count, meanContext: meanContext,
+        if let speculation, let draftPricer, decoding > 0 {
+            seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: meanContext,
                                                                              prefillTokens: 0, prefillContext: 0)
         }
         return seconds
@@ -137,20 +159,83 @@ struct ColocatedServing {
         var q = Instance()
         swap(&q, &instances[n])
         q.busy = false
-        var finished: [Int] = []
-        for i in q.iteration.decoding {
-            requests[i].decode(tokensPerStep: tokensPerStep)
-            if requests[i].isComplete { finished.append(i) }
+        let now = sim.now
+        if let tokensPerStep {
+            decodeEach(&q, tokensPerStep: tokensPerStep, now: now)
+        } else {
+            // Every decoding request gains one token: their contexts grow by one each, and
+            // those whose last token this is finish.
+            q.steps += 1
+            q.contextSum += q.iteration.decoding
+            while let step = q.completions.nextTime, Int(step) == q.steps, let (_, i) = q.completions.pop() {
+                requests[i].generated = requests[i].output
+                requests[i].done = now
+                q.kvReserved -= requests[i].size
+                q.contextSum -= requests[i].input + requests[i].output
+                q.decodingCount -= 1
+            }
         }
-        for (p, chunk) in q.iteration.prefills where requests[p].prefill(chunk, at: sim.now) && requests[p].isComplete {
-            finished.append(p)
+        // Prefill; a finished prompt starts decoding (or is done, with one output token).
+        var stillPrefilling: [Int] = []
+        for (p, chunk) in q.iteration.prefills {
+            guard requests[p].prefill(chunk, at: now) else {
+                stillPrefilling.append(p)
+                continue
+            }
+            if requests[p].isComplete {
+                requests[p].done = now
+                q.kvReserved -= requests[p].size
+            } else {
+                q.decodingCount += 1
+                q.contextSum += requests[p].input + requests[p].generated
+                if tokensPerStep == nil {
+                    // generated = 1 now, and one more per step: the last comes output − 1 steps on.
+                    q.completions.push(p, at: Double(q.steps + requests[p].output - requests[p].generated))
+                } else {
+                    q.decoding.append(p)
+                }
+            }
         }
-        for i in finished {
-            requests[i].done = sim.now
-            q.kvReserved -= requests[i].size
+        // The prefills were the first of `prefilling`: drop the finished, keep the rest in order.
+        let finishedPrompts = q.iteration.prefills.count - stillPrefilling.count
+        for (j, p) in stillPrefilling.enumerated() { q.prefilling[q.prefillHead + finishedPrompts + j] = p }
+        q.prefillHead += finishedPrompts
+        if q.prefillHead > 1024 && q.prefillHead * 2 > q.prefilling.count {
+            q.prefilling.removeFirst(q.prefillHead)
+            q.prefillHead = 0
         }
-        if !finished.isEmpty { q.running.removeAll { requests[$0].done != nil } }
         swap(&q, &instances[n])
         startIteration(n)
+    }
+
+    /// Speculative decoding: each decoding request gains its own whole tokens as its expected
+    /// accepted tokens accumulate; the unfinished stay in place (one pass, no allocation, the
+    /// requests' storage borrowed once).
+    mutating func decodeEach(_ q: inout Instance, tokensPerStep: Double, now: Double) {
+        var kept = 0
+        var contextSum = q.contextSum, kvReserved = q.kvReserved
+        let count = q.iteration.decoding
+        q.decoding.withUnsafeMutableBufferPointer { decoding in
+            requests.withUnsafeMutableBufferPointer { requests in
+                for index in 0..<count {
+                    let i = decoding[index]
+                    let before = requests[i].generated
+                    requests[i].decode(tokensPerStep: tokensPerStep)
+                    if requests[i].isComplete {
+                        requests[i].done = now
+                        kvReserved -= requests[i].size
+                        contextSum -= requests[i].input + before
+                    } else {
+                        contextSum += requests[i].generated - before
+                        decoding[kept] = i
+                        kept += 1
+                    }
+                }
+            }
+        }
+        q.decoding.removeLast(count - kept)
+        q.decodingCount -= count - kept
+        q.contextSum = contextSum
+        q.kvReserved = kvReserved
     }
 }
