@@ -40,6 +40,7 @@ test: deps
 
 # The hold model's C++ peer (Benchmarks/hold.cpp) is built with g++ when it is installed.
 bench: deps
+	$(SWIFT) build -c release --product clustersim
 	$(SWIFT) build -c release --product clustersim-bench
 	@if command -v g++ >/dev/null; then g++ -O2 -std=c++17 -o .build/release/hold-cpp Benchmarks/hold.cpp && \
 	  .build/release/clustersim-bench --cpp .build/release/hold-cpp; \

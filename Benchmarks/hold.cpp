@@ -1,11 +1,13 @@
 // The hold model on C++'s std::priority_queue, the peer `make bench` measures ClusterSim's
 // simulator loop against: n events pending, each pop schedules one event at now + Exp(1),
 // keys (time, sequence) as the simulator orders them, the same SplitMix64 stream.
-// Usage: hold-cpp PENDING OPERATIONS   (prints the checksum so the work cannot be elided)
+// Usage: hold-cpp PENDING OPERATIONS   (prints the checksum, so the work cannot be elided, and
+// the peak resident memory in KiB)
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <queue>
 #include <vector>
 
@@ -48,6 +50,13 @@ int main(int argc, char** argv) {
         checksum += e.payload;
         queue.push({e.time + rng.exponential(), sequence++, e.payload});
     }
-    std::printf("%lld\n", (long long)checksum);
+    // Peak resident memory of this process (VmHWM; a parent's is not inherited as wait4's can be).
+    long hwm = -1;
+    if (FILE* f = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f)) if (std::strncmp(line, "VmHWM:", 6) == 0) hwm = std::atol(line + 6);
+        std::fclose(f);
+    }
+    std::printf("%lld %ld\n", (long long)checksum, hwm);
     return 0;
 }

@@ -135,6 +135,14 @@ func fluid(activities: Int, resources: Int, perActivity: Int, meanConcurrency: D
 
 func format(_ rate: Double) -> String { String(format: "%6.2f M events/s", rate / 1e6) }
 
+/// This process's peak resident memory (VmHWM), KiB: wait4's figure can include the parent's
+/// memory at the fork, so each child reports its own.
+func peakResidentKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
+    return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) ?? -1
+}
+
 /// What a child process cost: user CPU and wall seconds, peak resident memory, its output.
 struct ChildRun {
     var user: Double
@@ -153,6 +161,7 @@ func runChild(_ arguments: [String]) -> ChildRun? {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
     posix_spawn_file_actions_addclose(&actions, pipe[0])
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
@@ -171,33 +180,23 @@ func runChild(_ arguments: [String]) -> ChildRun? {
     var usage = rusage()
     guard wait4(pid, &status, 0, &usage) == pid, status == 0 else { return nil }
     let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
-    return ChildRun(user: user, wall: seconds(ContinuousClock.now - start), peakRSSBytes: Double(usage.ru_maxrss) * 1024,
-                    output: String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    // A child that reports its own peak memory (last word, KiB) is believed over wait4.
+    let reported = text.split(separator: " ").last.flatMap { Double($0) }.map { $0 * 1024 }
+    return ChildRun(user: user, wall: seconds(ContinuousClock.now - start), peakRSSBytes: reported ?? Double(usage.ru_maxrss) * 1024, output: text)
 }
 
 // `clustersim-bench --hold-child PENDING OPERATIONS`: the simulator's hold model alone, run as
 // a child so that its CPU time and memory are measured like the C++ peer's.
 if let i = CommandLine.arguments.firstIndex(of: "--hold-child"), CommandLine.arguments.count > i + 2,
    let pending = Int(CommandLine.arguments[i + 1]), let operations = Int(CommandLine.arguments[i + 2]) {
-    print(holdSimulator(pending: pending, operations: operations))
+    let events = holdSimulator(pending: pending, operations: operations)
+    print(events, peakResidentKiB())
     exit(0)
 }
 
 let host = ProcessInfo.processInfo
 print("ClusterSim engine benchmarks (release build) on \(host.hostName): \(host.activeProcessorCount) cores, \(host.physicalMemory >> 30) GiB")
-print("Hold model: each pop schedules one event at now + Exp(1); best of 3 runs.")
-for pending in (CommandLine.arguments.contains("--fluid-only") ? [] : [1_000, 1_000_000]) {
-    let operations = 10_000_000
-    func best(_ body: (Int, Int) -> Int) -> Double {
-        (0..<3).map { _ in measure { body(pending, operations) } }.max()!
-    }
-    let loop = best(holdSimulator)
-    let radix = best { hold(MonotoneEventQueue<Int>.self, pending: $0, operations: $1) }
-    let heap4 = best { hold(EventQueue<Int>.self, pending: $0, operations: $1) }
-    let collections = best { hold(CollectionsHeapQueue.self, pending: $0, operations: $1) }
-    print(String(format: "  %9d pending: Simulator.run %@ | MonotoneEventQueue (radix heap) %@ | EventQueue (4-ary heap) %@ | swift-collections Heap %@",
-                 pending, format(loop), format(radix), format(heap4), format(collections)))
-}
 // The peer: C++'s std::priority_queue (Benchmarks/hold.cpp, built by `make bench` with g++ -O2).
 if let i = CommandLine.arguments.firstIndex(of: "--cpp"), CommandLine.arguments.count > i + 1 {
     let cpp = CommandLine.arguments[i + 1]
@@ -219,6 +218,52 @@ if let i = CommandLine.arguments.firstIndex(of: "--cpp"), CommandLine.arguments.
     print("Hold model against C++: skipped (no --cpp BINARY; `make bench` builds it when g++ is installed)")
 }
 
+
+// Scenario runs as `clustersim run` children (one thread): what a user waits for, with the
+// simulated quantity, wall and user CPU and peak memory. Run before the in-process
+// benchmarks, so that a child's memory figure does not start from theirs.
+let clustersim = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("clustersim").path
+if FileManager.default.isExecutableFile(atPath: clustersim) {
+    print("Scenario runs (clustersim run or compare, one thread; wall and user CPU, peak RSS):")
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("clustersim-bench-\(getpid())").path
+    let cases: [(label: String, arguments: [String], metric: String)] = [
+        ("1 GiB ring all-reduce, 4,096 GPUs", ["run", "scenarios/ring-allreduce-4096.yaml"], "all_reduce.1073741824B.time_s"),
+        ("1 GiB ring all-reduce, 65,536 GPUs", ["run", "scenarios/ring-allreduce-4096.yaml", "--set", "cluster.system.gpus_per_nvlink_domain=65536",
+                                                "--set", "workload.gpus=65536"], "all_reduce.1073741824B.time_s"),
+        ("Llama 3 70B serving, 1 h at 100 req/s, 10 replications", ["run", "scenarios/llama3-70b-serving.yaml", "--set", "workload.arrival_rate=100",
+                                                                     "--replications", "10", "--set", "variants=[{name: h100}]"], "requests_completed"),
+        ("compare self-optimized-inference", ["compare", "scenarios/self-optimized-inference.yaml"], "tokens_per_s_per_gpu"),
+        ("Llama 3 405B step, 16,384 GB200 (folded)", ["run", "scenarios/llama3-405b-16k-gb200.yaml"], "step_time_s"),
+    ]
+    for (i, c) in cases.enumerated() {
+        guard let run = runChild([clustersim] + c.arguments + ["--quiet", "--threads", "1", "--out", "\(out)/\(i)"]) else {
+            print("  \(c.label): the run failed")
+            continue
+        }
+        let summary = (try? String(contentsOfFile: "\(out)/\(i)/summary.csv", encoding: .utf8)) ?? ""
+        let value = summary.split(separator: "\n").first { $0.split(separator: ",").dropFirst(2).first == Substring(c.metric) }?
+            .split(separator: ",")[5] ?? "?"
+        print(String(format: "  %@: %@ = %@; %.2f s wall, %.2f s user, %.0f MiB", c.label, c.metric, String(value), run.wall, run.user,
+                     run.peakRSSBytes / 1_048_576))
+    }
+    try? FileManager.default.removeItem(atPath: out)
+} else {
+    print("Scenario runs: skipped (build clustersim: swift build -c release --product clustersim)")
+}
+
+print("Hold model: each pop schedules one event at now + Exp(1); best of 3 runs.")
+for pending in (CommandLine.arguments.contains("--fluid-only") ? [] : [1_000, 1_000_000]) {
+    let operations = 10_000_000
+    func best(_ body: (Int, Int) -> Int) -> Double {
+        (0..<3).map { _ in measure { body(pending, operations) } }.max()!
+    }
+    let loop = best(holdSimulator)
+    let radix = best { hold(MonotoneEventQueue<Int>.self, pending: $0, operations: $1) }
+    let heap4 = best { hold(EventQueue<Int>.self, pending: $0, operations: $1) }
+    let collections = best { hold(CollectionsHeapQueue.self, pending: $0, operations: $1) }
+    print(String(format: "  %9d pending: Simulator.run %@ | MonotoneEventQueue (radix heap) %@ | EventQueue (4-ary heap) %@ | swift-collections Heap %@",
+                 pending, format(loop), format(radix), format(heap4), format(collections)))
+}
 print("Fluid: 10,000 activities over 1,000 resources, 3 resources each, max-min recomputed per arrival/completion.")
 for concurrency in [10.0, 100.0] {
     var result = (0, 0.0)
