@@ -71,7 +71,7 @@ public struct MonotoneEventQueue<Payload> {
     }
 
     /// Puts `entry` after the live entries of bucket `b`.
-    @inlinable mutating func append(_ entry: Entry, to b: Int) {
+    @inlinable @inline(__always) mutating func append(_ entry: Entry, to b: Int) {
         let size = sizes[b]
         if size < buckets[b].count { buckets[b][size] = entry } else { buckets[b].append(entry) }
         sizes[b] = size &+ 1
@@ -132,10 +132,23 @@ public struct MonotoneEventQueue<Payload> {
         let moving = sizes[b]
         sizes[b] = 0
         occupied &= ~(1 &<< UInt64(b &- 1))
-        for j in 0..<moving {
-            let entry = buckets[b][j]
-            append(entry, to: bucket(entry.key))
+        // The hot loop of the queue: the bucket arrays and sizes are borrowed once, so that
+        // moving an entry costs no uniqueness check of the outer arrays.
+        let last = last
+        var occupied = occupied
+        sizes.withUnsafeMutableBufferPointer { sizes in
+            buckets.withUnsafeMutableBufferPointer { buckets in
+                for j in 0..<moving {
+                    let entry = buckets[b][j]
+                    let target = entry.key == last ? 0 : 64 &- (entry.key ^ last).leadingZeroBitCount
+                    let size = sizes[target]
+                    if size < buckets[target].count { buckets[target][size] = entry } else { buckets[target].append(entry) }
+                    sizes[target] = size &+ 1
+                    if target > 0 { occupied |= 1 &<< UInt64(target &- 1) }
+                }
+            }
         }
+        self.occupied = occupied
         if buckets[b].count > Self.retainedBucketCapacity { buckets[b] = [] }
         // Events moved into bucket 0 came in bucket order, not sequence order.
         if sizes[0] > 1 { buckets[0][0..<sizes[0]].sort { $0.sequence < $1.sequence } }

@@ -70,8 +70,17 @@ public final class Simulator<Event> {
     public func run(until limit: Double = .infinity, _ handle: (Event) -> Void) -> Int {
         let before = delivered
         while true {
-            let queued = queue.nextTime() ?? .infinity
             let finishing = fluidSystem.activeCount > 0 ? (fluidSystem.nextCompletionTime() ?? .infinity) : .infinity
+            if finishing == .infinity && limit == .infinity {
+                // No activity running and no limit: the next event is the queue's first, so
+                // there is no need to peek before popping.
+                guard let (time, event) = queue.pop() else { break }
+                currentTime = time
+                delivered += 1
+                handle(event)
+                continue
+            }
+            let queued = queue.nextTime() ?? .infinity
             let next = Swift.min(queued, finishing)
             if next == .infinity { break }
             if next > limit {
