@@ -132,19 +132,25 @@ public struct MonotoneEventQueue<Payload> {
         let moving = sizes[b]
         sizes[b] = 0
         occupied &= ~(1 &<< UInt64(b &- 1))
-        // The hot loop of the queue: the bucket arrays and sizes are borrowed once, so that
-        // moving an entry costs no uniqueness check of the outer arrays.
         let last = last
         var occupied = occupied
-        sizes.withUnsafeMutableBufferPointer { sizes in
-            buckets.withUnsafeMutableBufferPointer { buckets in
-                for j in 0..<moving {
-                    let entry = buckets[b][j]
-                    let target = entry.key == last ? 0 : 64 &- (entry.key ^ last).leadingZeroBitCount
-                    let size = sizes[target]
-                    if size < buckets[target].count { buckets[target][size] = entry } else { buckets[target].append(entry) }
-                    sizes[target] = size &+ 1
-                    if target > 0 { occupied |= 1 &<< UInt64(target &- 1) }
+        if moving == 1 {
+            // The common case when few events are pending: the bucket's one event is the
+            // minimum, so it goes to bucket 0.
+            append(buckets[b][0], to: 0)
+        } else {
+            // The hot loop of the queue: the bucket arrays and sizes are borrowed once, so that
+            // moving an entry costs no uniqueness check of the outer arrays.
+            sizes.withUnsafeMutableBufferPointer { sizes in
+                buckets.withUnsafeMutableBufferPointer { buckets in
+                    for j in 0..<moving {
+                        let entry = buckets[b][j]
+                        let target = entry.key == last ? 0 : 64 &- (entry.key ^ last).leadingZeroBitCount
+                        let size = sizes[target]
+                        if size < buckets[target].count { buckets[target][size] = entry } else { buckets[target].append(entry) }
+                        sizes[target] = size &+ 1
+                        if target > 0 { occupied |= 1 &<< UInt64(target &- 1) }
+                    }
                 }
             }
         }
