@@ -12,6 +12,13 @@
 //
 // Equal times keep insertion order: bucket 0 is kept sorted by sequence number (events pushed
 // straight into it have the largest sequences; those moved into it are sorted once).
+//
+// Storage: buckets 1...64 are lists of fixed-size pages from one pool, so that no bucket grows
+// by doubling or copies itself as it grows, and a bucket being spread gives each page back as
+// soon as its events have moved: memory follows the pending count (at a million pending, about
+// the events' own size plus a page per bucket). The pool is raw memory reached through
+// pointers the queue holds (no copy-on-write or exclusivity checks in the hot loop); a class
+// owns it, frees it, and makes a copied queue copy it before either changes.
 
 /// A queue of payloads by (time ≥ 0, insertion order) whose times never decrease below the
 /// last one popped.
@@ -29,13 +36,62 @@ public struct MonotoneEventQueue<Payload> {
         }
     }
 
-    /// Each bucket's storage; only its first `sizes[b]` entries are live. Emptying a bucket
-    /// resets its size and keeps the storage for reuse, so draining and refilling buckets,
-    /// the queue's steady state, allocates and frees nothing.
-    @usableFromInline var buckets: [[Entry]] = Array(repeating: [], count: 65)
-    @usableFromInline var sizes: [Int] = Array(repeating: 0, count: 65)
-    /// Bucket 0 is consumed from `head`, so popping it is O(1).
+    /// The pool's memory: `pages[p]` is a page of `pageSize` slots whose first `fill[p]` hold
+    /// events, `next[p]` the page after it in its bucket (−1: none); `free` lists the empty
+    /// pages.
+    @usableFromInline
+    struct Pool {
+        @usableFromInline var pages: UnsafeMutablePointer<UnsafeMutablePointer<Entry>>
+        @usableFromInline var fill: UnsafeMutablePointer<Int>
+        @usableFromInline var next: UnsafeMutablePointer<Int>
+        @usableFromInline var free: UnsafeMutablePointer<Int>
+        @usableFromInline var pageCount = 0
+        @usableFromInline var capacity: Int
+        @usableFromInline var freeCount = 0
+
+        @inlinable init(capacity: Int) {
+            self.capacity = capacity
+            pages = .allocate(capacity: capacity)
+            fill = .allocate(capacity: capacity)
+            next = .allocate(capacity: capacity)
+            free = .allocate(capacity: capacity)
+        }
+
+        /// Releases every page and the arrays.
+        @inlinable func release() {
+            for p in 0..<pageCount {
+                pages[p].deinitialize(count: fill[p])
+                pages[p].deallocate()
+            }
+            pages.deallocate()
+            fill.deallocate()
+            next.deallocate()
+            free.deallocate()
+        }
+    }
+
+    /// Owns the pool's memory (frees it when the last queue sharing it goes) and tells a queue
+    /// whether it shares the pool with a copy of itself. It follows the pool's pointers and page
+    /// count (all that freeing needs), which change only when the pool grows.
+    @usableFromInline
+    final class PoolOwner {
+        @usableFromInline var pool: Pool
+        @inlinable init(_ pool: Pool) { self.pool = pool }
+        deinit { pool.release() }
+    }
+
+    /// Bucket 0: the events at the last popped time, sorted by sequence, read from `head`;
+    /// only the first `zeroSize` entries are live (the storage is reused).
+    @usableFromInline var zero: [Entry] = []
+    @usableFromInline var zeroSize = 0
     @usableFromInline var head = 0
+    @usableFromInline var pool: Pool
+    @usableFromInline var owner: PoolOwner
+    @usableFromInline let pageSize: Int
+    /// Bucket b's first and last page (−1: none; index 0 unused), and its events.
+    @usableFromInline var headPage: [Int] = Array(repeating: -1, count: 65)
+    @usableFromInline var tailPage: [Int] = Array(repeating: -1, count: 65)
+    @usableFromInline var sizes: [Int] = Array(repeating: 0, count: 65)
     @usableFromInline var last: UInt64 = 0
     @usableFromInline var nextSequence: UInt64 = 0
     @usableFromInline var pending = 0
@@ -46,16 +102,19 @@ public struct MonotoneEventQueue<Payload> {
     /// found in one instruction instead of a scan of up to 64 buckets.
     @usableFromInline var occupied: UInt64 = 0
 
-    /// Entries of storage an emptied bucket keeps; a larger one's storage is released: kept,
-    /// each bucket would hold the most it ever held and the queue the sum of those (about ten
-    /// times the pending events at a million), while released, memory follows the pending
-    /// count and a bucket that fills again grows by doubling, amortised O(1).
-    @usableFromInline static var retainedBucketCapacity: Int { 4096 }
-
     /// Events in the queue.
     @inlinable public var count: Int { pending }
 
-    public init() {}
+    public init() { self.init(pageSize: 1024) }
+
+    /// `pageSize`: events per page of buckets 1...64, a power of two (small values exercise
+    /// paging in tests).
+    public init(pageSize: Int) {
+        precondition(pageSize >= 1 && pageSize & (pageSize - 1) == 0, "the page size must be a power of two")
+        self.pageSize = pageSize
+        pool = Pool(capacity: 16)
+        owner = PoolOwner(pool)
+    }
 
     @inlinable public var isEmpty: Bool { pending == 0 }
 
@@ -70,12 +129,90 @@ public struct MonotoneEventQueue<Payload> {
         key == last ? 0 : 64 &- (key ^ last).leadingZeroBitCount
     }
 
-    /// Puts `entry` after the live entries of bucket `b`.
+    /// Copy on write: before the pool changes, a queue that shares it with a copy of itself
+    /// takes a copy of its own.
+    @inlinable @inline(__always) mutating func ownPool() {
+        if !isKnownUniquelyReferenced(&owner) { copyPool() }
+    }
+
+    @inlinable mutating func copyPool() {
+        var copy = Pool(capacity: pool.capacity)
+        for p in 0..<pool.pageCount {
+            copy.pages[p] = .allocate(capacity: pageSize)
+            copy.pages[p].initialize(from: pool.pages[p], count: pool.fill[p])
+            copy.fill[p] = pool.fill[p]
+            copy.next[p] = pool.next[p]
+        }
+        copy.free.update(from: pool.free, count: pool.freeCount)
+        copy.pageCount = pool.pageCount
+        copy.freeCount = pool.freeCount
+        pool = copy
+        owner = PoolOwner(copy)
+    }
+
+    /// An empty page: a free one, or a new one (the arrays grow by doubling; the owner follows).
+    @inlinable mutating func takePage() -> Int {
+        if pool.freeCount > 0 {
+            pool.freeCount &-= 1
+            return pool.free[pool.freeCount]
+        }
+        if pool.pageCount == pool.capacity {
+            let capacity = pool.capacity * 2
+            let pages = UnsafeMutablePointer<UnsafeMutablePointer<Entry>>.allocate(capacity: capacity)
+            let fill = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+            let next = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+            let free = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+            pages.moveInitialize(from: pool.pages, count: pool.pageCount)
+            fill.moveInitialize(from: pool.fill, count: pool.pageCount)
+            next.moveInitialize(from: pool.next, count: pool.pageCount)
+            free.moveInitialize(from: pool.free, count: pool.freeCount)
+            pool.pages.deallocate()
+            pool.fill.deallocate()
+            pool.next.deallocate()
+            pool.free.deallocate()
+            pool.pages = pages
+            pool.fill = fill
+            pool.next = next
+            pool.free = free
+            pool.capacity = capacity
+        }
+        let page = pool.pageCount
+        pool.pages[page] = .allocate(capacity: pageSize)
+        pool.fill[page] = 0
+        pool.pageCount &+= 1
+        owner.pool = pool
+        return page
+    }
+
+    /// Gives an emptied page back.
+    @inlinable mutating func freePage(_ page: Int) {
+        pool.fill[page] = 0
+        pool.free[pool.freeCount] = page
+        pool.freeCount &+= 1
+    }
+
+    /// Puts `entry` after the live entries of bucket 0.
+    @inlinable @inline(__always) mutating func appendToZero(_ entry: Entry) {
+        if zeroSize < zero.count { zero[zeroSize] = entry } else { zero.append(entry) }
+        zeroSize &+= 1
+    }
+
+    /// Puts `entry` after the events of bucket `b` (1...64), on a new page when its last is
+    /// full. The pool must be this queue's own.
     @inlinable @inline(__always) mutating func append(_ entry: Entry, to b: Int) {
         let size = sizes[b]
-        if size < buckets[b].count { buckets[b][size] = entry } else { buckets[b].append(entry) }
+        if size & (pageSize &- 1) == 0 {
+            let page = takePage()
+            pool.next[page] = -1
+            if size == 0 { headPage[b] = page } else { pool.next[tailPage[b]] = page }
+            tailPage[b] = page
+        }
+        let page = tailPage[b]
+        let fill = pool.fill[page]
+        (pool.pages[page] + fill).initialize(to: entry)
+        pool.fill[page] = fill &+ 1
         sizes[b] = size &+ 1
-        if b > 0 { occupied |= 1 &<< UInt64(b &- 1) }
+        occupied |= 1 &<< UInt64(b &- 1)
     }
 
     /// Adds `payload` at `time`, which must be ≥ the last popped time (and not NaN).
@@ -83,8 +220,14 @@ public struct MonotoneEventQueue<Payload> {
         precondition(time >= Double(bitPattern: last), "event time \(time) is before the last popped time \(lastTime)")
         let key = Self.key(time)
         let b = bucket(key)
-        append(Entry(key: key, sequence: nextSequence, payload: payload), to: b)
-        if b > 0, let m = minimumOutside, key < m { minimumOutside = key }
+        let entry = Entry(key: key, sequence: nextSequence, payload: payload)
+        if b == 0 {
+            appendToZero(entry)
+        } else {
+            ownPool()
+            append(entry, to: b)
+            if let m = minimumOutside, key < m { minimumOutside = key }
+        }
         nextSequence &+= 1
         pending &+= 1
     }
@@ -92,7 +235,7 @@ public struct MonotoneEventQueue<Payload> {
     /// The time of the earliest event, or nil when the queue is empty.
     @inlinable public mutating func nextTime() -> Double? {
         guard pending > 0 else { return nil }
-        if head < sizes[0] { return Double(bitPattern: last) }
+        if head < zeroSize { return Double(bitPattern: last) }
         return Double(bitPattern: smallestOutsideBucketZero())
     }
 
@@ -102,7 +245,12 @@ public struct MonotoneEventQueue<Payload> {
         if let m = minimumOutside { return m }
         let b = occupied.trailingZeroBitCount &+ 1
         var minimum = UInt64.max
-        for j in 0..<sizes[b] where buckets[b][j].key < minimum { minimum = buckets[b][j].key }
+        var page = headPage[b]
+        while page >= 0 {
+            let events = pool.pages[page]
+            for j in 0..<pool.fill[page] where events[j].key < minimum { minimum = events[j].key }
+            page = pool.next[page]
+        }
         minimumOutside = minimum
         return minimum
     }
@@ -110,53 +258,48 @@ public struct MonotoneEventQueue<Payload> {
     /// Removes and returns the earliest event (the first pushed among equal times).
     @inlinable public mutating func pop() -> (time: Double, payload: Payload)? {
         guard pending > 0 else { return nil }
-        if head == sizes[0] { refill() }
-        let entry = buckets[0][head]
+        if head == zeroSize { refill() }
+        let entry = zero[head]
         head &+= 1
         pending &-= 1
-        if head == sizes[0] {
-            sizes[0] = 0
+        if head == zeroSize {
+            zeroSize = 0
             head = 0
         }
         return (Double(bitPattern: entry.key), entry.payload)
     }
 
     /// Bucket 0 is empty: make the minimum of the lowest non-empty bucket the new last time and
-    /// spread that bucket's events over the buckets below it (every one lands below it).
+    /// spread that bucket's events over the buckets below it (every one lands below it), giving
+    /// each page back as soon as its events have moved.
     @inlinable mutating func refill() {
-        sizes[0] = 0
+        ownPool()
+        zeroSize = 0
         head = 0
         let b = occupied.trailingZeroBitCount &+ 1
         last = smallestOutsideBucketZero()
         minimumOutside = nil
-        let moving = sizes[b]
         sizes[b] = 0
         occupied &= ~(1 &<< UInt64(b &- 1))
         let last = last
-        var occupied = occupied
-        if moving == 1 {
-            // The common case when few events are pending: the bucket's one event is the
-            // minimum, so it goes to bucket 0.
-            append(buckets[b][0], to: 0)
-        } else {
-            // The hot loop of the queue: the bucket arrays and sizes are borrowed once, so that
-            // moving an entry costs no uniqueness check of the outer arrays.
-            sizes.withUnsafeMutableBufferPointer { sizes in
-                buckets.withUnsafeMutableBufferPointer { buckets in
-                    for j in 0..<moving {
-                        let entry = buckets[b][j]
-                        let target = entry.key == last ? 0 : 64 &- (entry.key ^ last).leadingZeroBitCount
-                        let size = sizes[target]
-                        if size < buckets[target].count { buckets[target][size] = entry } else { buckets[target].append(entry) }
-                        sizes[target] = size &+ 1
-                        if target > 0 { occupied |= 1 &<< UInt64(target &- 1) }
-                    }
-                }
-            }
+        var page = headPage[b]
+        headPage[b] = -1
+        while page >= 0 {
+            let following = pool.next[page]
+            move(page, last: last)
+            page = following
         }
-        self.occupied = occupied
-        if buckets[b].count > Self.retainedBucketCapacity { buckets[b] = [] }
         // Events moved into bucket 0 came in bucket order, not sequence order.
-        if sizes[0] > 1 { buckets[0][0..<sizes[0]].sort { $0.sequence < $1.sequence } }
+        if zeroSize > 1 { zero[0..<zeroSize].sort { $0.sequence < $1.sequence } }
+    }
+
+    /// Moves a page's events to the buckets their keys now belong to, and frees the page.
+    @inlinable @inline(__always) mutating func move(_ page: Int, last: UInt64) {
+        let events = pool.pages[page]
+        for j in 0..<pool.fill[page] {
+            let entry = (events + j).move()
+            if entry.key == last { appendToZero(entry) } else { append(entry, to: 64 &- (entry.key ^ last).leadingZeroBitCount) }
+        }
+        freePage(page)
     }
 }

@@ -68,10 +68,11 @@ struct SplitMix {
 @Suite struct MonotoneEventQueueTests {
     /// Pushes never below the last popped time (as a simulation clock guarantees), coarse times
     /// so ties are common, interleaved pops: the order equals a sort by (time, insertion).
-    @Test(arguments: [3, 11, 12345])
-    func matchesSortedOrder(seed: UInt64) {
+    @Test(arguments: [(3, 1024), (11, 1024), (12345, 1024), (3, 1), (11, 2), (12345, 8)])
+    func matchesSortedOrder(seed: UInt64, pageSize: Int) {
         var generator = SplitMix(seed)
-        var queue = MonotoneEventQueue<Int>()
+        // Small pages make buckets span and free many pages.
+        var queue = MonotoneEventQueue<Int>(pageSize: pageSize)
         var reference: [(Double, Int)] = []
         var popped: [(Double, Int)] = []
         var expected: [(Double, Int)] = []
@@ -97,6 +98,20 @@ struct SplitMix {
         #expect(popped.map(\.1) == expected.map(\.1))
         #expect(popped.map(\.0) == expected.map(\.0))
         #expect(queue.isEmpty && queue.count == 0)
+    }
+
+    /// A copy is a value: popping from one leaves the other's events (the page pool is copied
+    /// before either changes), and payloads with references are released (no leak, no double free).
+    @Test func copiesAreIndependent() {
+        var a = MonotoneEventQueue<String>(pageSize: 2)
+        for i in 0..<50 { a.push("event \(i)", at: Double(i % 7) + Double(i) * 1e-3) }
+        var b = a
+        var fromA: [String] = []
+        while let (_, p) = a.pop() { fromA.append(p) }
+        b.push("late", at: 100)
+        var fromB: [String] = []
+        while let (_, p) = b.pop() { fromB.append(p) }
+        #expect(fromA.count == 50 && fromB == fromA + ["late"])
     }
 
     /// Peeking does not move the floor: an event may still be pushed between the last popped
