@@ -106,14 +106,15 @@ public enum CollectiveRun {
         let extra = uplinkCapacities.map { sim.addResource(capacity: $0) }
         var pending = [Int](repeating: 0, count: plans.count)
         var end = [Double](repeating: timing.baseLatency, count: plans.count)
-        // The largest flow of each step (steps that share their flows' storage, as a ring's
-        // repeated steps do, are scanned once).
-        let largestFlow = plans.map { plan in
-            var largest: [Double] = []
+        // Per step: its largest flow and whether it is symmetric. Steps that share their flows'
+        // storage, as a ring's repeated steps do, are looked at once.
+        let shapes = plans.map { plan in
+            var shapes: [(largest: Double, symmetric: Bool)] = []
             for (s, step) in plan.steps.enumerated() {
-                largest.append(s > 0 && step.flows == plan.steps[s - 1].flows ? largest[s - 1] : step.flows.map(\.bytes).max() ?? 0)
+                shapes.append(s > 0 && step.flows == plan.steps[s - 1].flows ? shapes[s - 1]
+                              : (step.flows.map(\.bytes).max() ?? 0, isSymmetric(step, ranks: ranks)))
             }
-            return largest
+            return shapes
         }
         /// The delay before step `s` of plan `p` streams: its hop latencies and, on a ring, the
         /// wait for the first chunk of its input.
@@ -123,20 +124,11 @@ public enum CollectiveRun {
             case .nvls: return timing.nvlsLatency * Double(step.latencySteps)
             case .direct: return timing.stepLatency * Double(step.latencySteps)
             case .ring, .tree:
-                let chunk = Swift.min(timing.chunkBytes, largestFlow[p][s]) / (bandwidth * timing.linkEfficiency)
+                let chunk = Swift.min(timing.chunkBytes, shapes[p][s].largest) / (bandwidth * timing.linkEfficiency)
                 return (timing.stepLatency + chunk) * Double(step.latencySteps)
             }
         }
         let folding = foldSymmetricSteps && plans.count == 1 && uplinks == nil
-        // Per step of plan 0: whether it is symmetric (steps that share their flows' storage,
-        // as a ring's repeated steps do, are checked once).
-        var symmetric: [Bool] = []
-        if folding {
-            let steps = plans[0].steps
-            for (s, step) in steps.enumerated() {
-                symmetric.append(s > 0 && step.flows == steps[s - 1].flows ? symmetric[s - 1] : isSymmetric(step, ranks: ranks))
-            }
-        }
         for p in plans.indices where !plans[p].steps.isEmpty {
             sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + delay(p, 0))
         }
@@ -144,7 +136,7 @@ public enum CollectiveRun {
             switch event {
             case .startStep(let p, let s):
                 let all = plans[p].steps[s].flows
-                let flows = folding && symmetric[s] ? Array(all.prefix(1)) : all
+                let flows = folding && shapes[p][s].symmetric ? Array(all.prefix(1)) : all
                 let efficiency = plans[p].algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
                 pending[p] = flows.count
                 let requests = flows.map { f in

@@ -71,28 +71,23 @@ public final class Simulator<Event> {
         let before = delivered
         while true {
             let finishing = fluidSystem.activeCount > 0 ? (fluidSystem.nextCompletionTime() ?? .infinity) : .infinity
-            if finishing == .infinity && limit == .infinity {
-                // No activity running and no limit: the next event is the queue's first, so
-                // there is no need to peek before popping.
-                guard let (time, event) = queue.pop() else { break }
-                currentTime = time
-                delivered += 1
-                handle(event)
-                continue
+            // With no activity running and no limit the next event is the queue's first; else
+            // peek, since a completion or the limit may come first.
+            if finishing != .infinity || limit != .infinity {
+                let queued = queue.nextTime() ?? .infinity
+                let next = Swift.min(queued, finishing)
+                if next == .infinity { break }
+                if next > limit {
+                    currentTime = limit
+                    break
+                }
+                if finishing <= queued {
+                    currentTime = finishing
+                    queueCompletions(at: finishing)
+                    continue
+                }
             }
-            let queued = queue.nextTime() ?? .infinity
-            let next = Swift.min(queued, finishing)
-            if next == .infinity { break }
-            if next > limit {
-                currentTime = limit
-                break
-            }
-            if finishing <= queued {
-                currentTime = finishing
-                queueCompletions(at: finishing)
-                continue
-            }
-            let (time, event) = queue.pop()!
+            guard let (time, event) = queue.pop() else { break }
             currentTime = time
             delivered += 1
             handle(event)

@@ -40,7 +40,7 @@ extension FieldReader {
         }
         guard let value = source(key).quantity(name, dimension, minimum: minimum, exclusive: exclusive, required: required ?? key.isRequired) else { return nil }
         if let maximum, value > maximum {
-            log.error(origin(name), child(name), "must be ≤ \(Self.format(maximum)), got \(Self.format(value))")
+            log.error(origin(name), child(name), "must be ≤ \(shortNumber(maximum)), got \(shortNumber(value))")
             return nil
         }
         return value
@@ -79,9 +79,5 @@ extension FieldReader {
     public func node(_ name: String) -> ConfigNode? {
         _ = declared(name)
         return value(name)
-    }
-
-    static func format(_ x: Double) -> String {
-        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
     }
 }

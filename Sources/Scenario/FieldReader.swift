@@ -163,7 +163,7 @@ public struct FieldReader {
         case .success(let number):
             let ok = exclusive ? number > minimum : number >= minimum
             guard ok else {
-                log.error(value.origin, child(key), "must be \(exclusive ? ">" : "≥") \(format(minimum)), got \"\(text)\"")
+                log.error(value.origin, child(key), "must be \(exclusive ? ">" : "≥") \(shortNumber(minimum)), got \"\(text)\"")
                 return nil
             }
             return number
@@ -183,10 +183,12 @@ public struct FieldReader {
         if range.upperBound == Int.max { return "≥ \(range.lowerBound)" }
         return "between \(range.lowerBound) and \(range.upperBound)"
     }
+}
 
-    private func format(_ x: Double) -> String {
-        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
-    }
+/// A number as messages and the schema print it: whole numbers without a decimal point, others
+/// in the shortest form that reads back exactly.
+func shortNumber(_ x: Double) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
 }
 
 extension String {

@@ -46,10 +46,10 @@ public enum HardwareYAML {
         let c = system.collectives
         if !c.isCalibrated {
             lines.append("  collectives:")
-            if let v = c.hopLatency { lines.append("    hop_latency: \(short(v))") }
-            if let v = c.linkEfficiency { lines.append("    link_efficiency: \(short(v))") }
-            if let v = c.chunkBytes { lines.append("    chunk_bytes: \(short(v))") }
-            if let v = c.baseLatency { lines.append("    base_latency: \(short(v))") }
+            if let v = c.hopLatency { lines.append("    hop_latency: \(shortNumber(v))") }
+            if let v = c.linkEfficiency { lines.append("    link_efficiency: \(shortNumber(v))") }
+            if let v = c.chunkBytes { lines.append("    chunk_bytes: \(shortNumber(v))") }
+            if let v = c.baseLatency { lines.append("    base_latency: \(shortNumber(v))") }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -60,13 +60,9 @@ public enum HardwareYAML {
         let prefixes: [(String, Double)] = [("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)]
         for (prefix, scale) in prefixes where abs(value) >= scale {
             let mantissa = value / scale
-            if mantissa * scale == value { return "\(short(mantissa)) \(prefix)\(unit)" }
+            if mantissa * scale == value { return "\(shortNumber(mantissa)) \(prefix)\(unit)" }
         }
-        return "\(short(value)) \(unit)"
-    }
-
-    static func short(_ x: Double) -> String {
-        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+        return "\(shortNumber(value)) \(unit)"
     }
 
     /// Reads `cluster.system` (a preset name or a mapping) into a system.

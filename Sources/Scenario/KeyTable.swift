@@ -134,15 +134,14 @@ extension Key.ValueType {
 
     /// The allowed values, as the schema prints them.
     public var range: String {
-        func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
         switch self {
         case .integer(let r):
             return r.upperBound == Int.max ? "≥ \(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
         case .quantity(_, let minimum, let exclusive, let maximum):
-            let low = "\(exclusive ? ">" : "≥") \(number(minimum))"
-            return maximum.map { "\(low), ≤ \(number($0))" } ?? low
+            let low = "\(exclusive ? ">" : "≥") \(shortNumber(minimum))"
+            return maximum.map { "\(low), ≤ \(shortNumber($0))" } ?? low
         case .quantityOrMapping(_, let minimum, let exclusive):
-            return "\(exclusive ? ">" : "≥") \(number(minimum))"
+            return "\(exclusive ? ">" : "≥") \(shortNumber(minimum))"
         case .choice(let choices):
             return choices.joined(separator: ", ")
         case .bool:

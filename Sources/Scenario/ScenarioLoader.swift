@@ -194,9 +194,12 @@ public enum ScenarioLoader {
         }
         guard let fields = FieldReader(node, path: "workload", log: log, table: kind.keys) else { return nil }
         _ = fields.declared("kind")
-        let spec = kind.read(fields, in: context)
-        if spec != nil, kind.needsCluster, context.cluster == nil, !top.has("cluster") {
+        guard let spec = kind.read(fields, in: context) else { return nil }
+        if kind.needsCluster, context.cluster == nil, !top.has("cluster") {
             top.missing("cluster", "a system for workload kind \"\(kind.kind)\", e.g. cluster: { system: h100-sxm }")
+        }
+        if context.stack.speculative != nil, !spec.usesSpeculativeDecoding {
+            context.warnUnused("stack.speculative", kind: kind.kind, because: " (decode and colocated serving only)")
         }
         return spec
     }

@@ -111,6 +111,12 @@ public protocol WorkloadSpec: Sendable {
     /// Reads and checks the `workload` section against the rest of the scenario; nil when
     /// something is wrong (every problem logged).
     static func read(_ workload: FieldReader, in scenario: ScenarioContext) -> Self?
+    /// Whether this workload runs `stack.speculative` (the loader warns when it is set and not).
+    var usesSpeculativeDecoding: Bool { get }
+}
+
+extension WorkloadSpec {
+    public var usesSpeculativeDecoding: Bool { false }
 }
 
 /// The parts of a scenario already read when its workload is: for checks across sections.
@@ -122,26 +128,25 @@ public struct ScenarioContext {
     public let noise: NoiseSpec
     public var log: DiagnosticLog { top.log }
 
-    /// Where the value at a dotted path of the file came from ("cluster.gpus"), or the
-    /// nearest mapping above it that exists.
-    public func origin(_ path: String) -> Origin? {
+    /// The deepest node along a dotted path of the file ("cluster.gpus"), and whether the
+    /// whole path is there.
+    func node(at path: String) -> (node: ConfigNode, found: Bool) {
         var node: ConfigNode = top.node
         for component in path.split(separator: ".") {
-            guard let next = node[String(component)] else { return node.origin }
+            guard let next = node[String(component)] else { return (node, false) }
             node = next
         }
-        return node.origin
+        return (node, true)
     }
 
-    /// Whether the file sets the key at a dotted path.
+    /// Where the value at a dotted path came from, or the nearest mapping above it that exists.
+    public func origin(_ path: String) -> Origin? { node(at: path).node.origin }
+
+    /// Whether the file sets the key at a dotted path (to something other than null).
     public func has(_ path: String) -> Bool {
-        var node: ConfigNode = top.node
-        for component in path.split(separator: ".") {
-            guard let next = node[String(component)] else { return false }
-            node = next
-        }
+        let (node, found) = node(at: path)
         if case .null = node { return false }
-        return true
+        return found
     }
 
     public func error(_ path: String, _ message: String) { log.error(origin(path), path, message) }

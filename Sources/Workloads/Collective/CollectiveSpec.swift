@@ -96,8 +96,5 @@ extension CollectiveSpec: Workload {
     static func warnUnused(_ scenario: ScenarioContext) {
         if scenario.noise.kernelCV > 0 { scenario.warnUnused("noise.kernel_cv", kind: kind, because: "; network_cv sets its jitter") }
         if scenario.has("stack") { scenario.warnUnused("stack", kind: kind) }
-        if scenario.stack.speculative != nil {
-            scenario.warnUnused("stack.speculative", kind: kind, because: " (decode and colocated serving only)")
-        }
     }
 }

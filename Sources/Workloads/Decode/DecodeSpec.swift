@@ -64,9 +64,11 @@ extension DecodeSpec: Workload {
         MetricInfo("kv_cache_bytes_per_gpu", unit: "B", .neither, "KV cache per GPU at the last token (of the stage with the most layers)"),
     ]
 
+    public var usesSpeculativeDecoding: Bool { true }
+
     public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> DecodeSpec? {
         guard let d = InferenceReading.read(f, sizesRequired: true) else { return nil }
-        InferenceReading.checkSpeculative(d, applies: true, kind: kind, scenario)
+        InferenceReading.checkSpeculative(d, scenario)
         InferenceReading.check(d, instances: 1, scenario)
         if scenario.noise.networkCV > 0 { scenario.warnUnused("noise.network_cv", kind: kind, because: " (it moves no data over links)") }
         return d

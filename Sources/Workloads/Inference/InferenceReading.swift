@@ -48,14 +48,9 @@ enum InferenceReading {
                           batch: batch, inputTokens: input, outputTokens: output)
     }
 
-    /// Speculative decoding needs a draft the TP group can split, and no pipeline stages; where
-    /// it does not apply (disaggregated serving) it is only a warning.
-    static func checkSpeculative(_ d: DecodeSpec, applies: Bool, kind: String, _ scenario: ScenarioContext) {
+    /// Speculative decoding needs a draft the TP group can split, and no pipeline stages.
+    static func checkSpeculative(_ d: DecodeSpec, _ scenario: ScenarioContext) {
         guard let speculative = scenario.stack.speculative else { return }
-        guard applies else {
-            scenario.warnUnused("stack.speculative", kind: kind, because: " (decode and colocated serving only)")
-            return
-        }
         if speculative.draftModel.heads % d.tp != 0 || speculative.draftModel.mla != nil || d.pp > 1 {
             scenario.error("stack.speculative", d.pp > 1 ? "speculative decoding with pipeline stages is not modelled"
                 : "draft model \(speculative.draftModel.name) must have grouped-query attention with heads divisible by tp \(d.tp)")

@@ -97,9 +97,6 @@ enum KernelWorkloads {
             scenario.warnUnused("noise.stragglers", kind: kind, because: " (no synchronous multi-GPU steps)")
         }
         if scenario.noise.networkCV > 0 { scenario.warnUnused("noise.network_cv", kind: kind, because: " (it moves no data over links)") }
-        if scenario.stack.speculative != nil {
-            scenario.warnUnused("stack.speculative", kind: kind, because: " (decode and colocated serving only)")
-        }
     }
 }
 

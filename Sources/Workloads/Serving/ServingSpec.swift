@@ -120,6 +120,9 @@ extension ServingSpec: Workload {
             MetricInfo("slo_arrival_rate_per_s", unit: "requests/s", .higher, "With slo: the highest Poisson rate meeting both p99 targets"),
         ]
 
+    /// Colocated instances run the draft; disaggregated pools do not model it.
+    public var usesSpeculativeDecoding: Bool { disaggregated == nil }
+
     public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> ServingSpec? {
         let log = f.log
         let errorsBefore = log.errors.count
@@ -163,7 +166,7 @@ extension ServingSpec: Workload {
         guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
         let spec = ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
                                maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
-        InferenceReading.checkSpeculative(inference, applies: disaggregated == nil, kind: kind, scenario)
+        if disaggregated == nil { InferenceReading.checkSpeculative(inference, scenario) }
         let pools = disaggregated.map { $0.prefillInstances + $0.decodeInstances } ?? 1
         InferenceReading.check(inference, instances: pools, scenario)
         if f.has("batch") { scenario.warnUnused("workload.batch", kind: kind, because: "; max_batch caps the running batch") }

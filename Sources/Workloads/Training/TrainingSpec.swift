@@ -104,9 +104,6 @@ extension TrainingSpec: Workload {
     public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> TrainingSpec? {
         guard var t = TrainingReading.read(f) else { return nil }
         if let cluster = scenario.cluster { TrainingReading.resolve(&t, cluster: cluster, scenario) }
-        if scenario.stack.speculative != nil {
-            scenario.warnUnused("stack.speculative", kind: kind, because: " (decode and colocated serving only)")
-        }
         return t
     }
 }

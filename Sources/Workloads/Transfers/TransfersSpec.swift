@@ -152,8 +152,5 @@ extension TransfersSpec: Workload {
         if scenario.has("cluster") { scenario.warnUnused("cluster", kind: kind, because: ", which defines its own links") }
         if scenario.has("stack") { scenario.warnUnused("stack", kind: kind, because: " (it runs no kernels)") }
         if scenario.noise.kernelCV > 0 { scenario.warnUnused("noise.kernel_cv", kind: kind, because: " (it runs no kernels)") }
-        if scenario.stack.speculative != nil {
-            scenario.warnUnused("stack.speculative", kind: kind, because: " (decode and colocated serving only)")
-        }
     }
 }
