@@ -53,7 +53,7 @@ func measure(_ body: () -> Int) -> Double {
 }
 
 /// The two operations of the hold model, so one loop drives every queue.
-protocol HoldQueue {
+protocol HoldQueue: ~Copyable {
     init()
     mutating func push(_ payload: Int, at time: Double)
     mutating func popMin() -> (time: Double, payload: Int)
@@ -81,7 +81,7 @@ struct CollectionsHeapQueue: HoldQueue {
     }
 }
 
-func hold<Queue: HoldQueue>(_: Queue.Type, pending: Int, operations: Int) -> Int {
+func hold<Queue: HoldQueue & ~Copyable>(_: Queue.Type, pending: Int, operations: Int) -> Int {
     var rng = SplitMix(state: 1)
     var queue = Queue()
     for i in 0..<pending { queue.push(i, at: rng.exponential()) }

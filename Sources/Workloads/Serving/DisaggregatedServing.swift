@@ -71,11 +71,14 @@ struct DisaggregatedServing {
     }
 
     mutating func run() -> [Metric] {
-        for (i, r) in requests.enumerated() { sim.schedule(.arrival(i), at: r.arrival) }
+        // Arrivals are in time order: each schedules the next, so the queue holds one.
+        if let first = requests.first { sim.schedule(.arrival(0), at: first.arrival) }
         sim.run { event in
             account()
             switch event {
-            case .arrival(let i): arrive(i)
+            case .arrival(let i):
+                if i + 1 < requests.count { sim.schedule(.arrival(i + 1), at: requests[i + 1].arrival) }
+                arrive(i)
             case .prefillDone(let p): finishChunk(p)
             case .transferred(let i): assign(i)
             case .decodeDone(let q): finishDecode(q)

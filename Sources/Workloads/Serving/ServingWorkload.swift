@@ -188,6 +188,9 @@ enum ServingWorkload {
     static func arrivals(_ s: ServingSpec, rate: Double, gaps: Gaps) -> [Request] {
         let d = s.inference
         var requests: [Request] = []
+        // Sized once: growing by doubling would copy the array into fresh pages each time.
+        let expected = s.trace?.count ?? Swift.min(s.requests ?? .max, Int(Swift.min(rate * (s.duration ?? .infinity) * 1.05 + 100, 1e8)))
+        requests.reserveCapacity(expected)
         if let trace = s.trace {
             for r in trace {
                 if let duration = s.duration, r.arrival > duration { break }
@@ -208,31 +211,44 @@ enum ServingWorkload {
 
     /// The metrics of a finished run.
     static func summarize(_ requests: [Request], end: Double, gpus: Int, meanBatch: Double, kvUtilisation: Double, meanInSystem: Double) -> [Metric] {
-        let done = requests.filter { $0.done != nil }
-        func stats(_ values: [Double], _ name: String) -> [Metric] {
+        // One pass over the requests into the three latency arrays (sized once, sorted in place).
+        var ttft: [Double] = [], e2e: [Double] = [], tpot: [Double] = []
+        ttft.reserveCapacity(requests.count)
+        e2e.reserveCapacity(requests.count)
+        tpot.reserveCapacity(requests.count)
+        var outputTokens = 0.0, completed = 0
+        for r in requests {
+            guard let done = r.done, let first = r.firstToken else { continue }
+            completed += 1
+            outputTokens += Double(r.output)
+            ttft.append(first - r.arrival)
+            e2e.append(done - r.arrival)
+            if r.output > 1 { tpot.append((done - first) / Double(r.output - 1)) }
+        }
+        // The mean of 1 / TPOT, summed in request order (before the sort); none without TPOTs
+        // (every request of one output token), like the TPOT statistics.
+        let perUser = tpot.isEmpty ? [] : [Metric("tokens_per_s_per_user", unit: "tokens/s", tpot.reduce(0.0) { $0 + 1 / $1 } / Double(tpot.count))]
+        func stats(_ values: inout [Double], _ name: String) -> [Metric] {
             guard !values.isEmpty else { return [] }
-            let sorted = values.sorted()
+            let mean = values.reduce(0, +) / Double(values.count)
+            values.sort()
             return [
-                Metric("\(name)_s", unit: "s", values.reduce(0, +) / Double(values.count)),
-                Metric("\(name)_p50_s", unit: "s", Summary.quantile(sorted: sorted, 0.5)),
-                Metric("\(name)_p90_s", unit: "s", Summary.quantile(sorted: sorted, 0.9)),
-                Metric("\(name)_p99_s", unit: "s", Summary.quantile(sorted: sorted, 0.99)),
+                Metric("\(name)_s", unit: "s", mean),
+                Metric("\(name)_p50_s", unit: "s", Summary.quantile(sorted: values, 0.5)),
+                Metric("\(name)_p90_s", unit: "s", Summary.quantile(sorted: values, 0.9)),
+                Metric("\(name)_p99_s", unit: "s", Summary.quantile(sorted: values, 0.99)),
             ]
         }
-        let ttft = done.map { $0.firstToken! - $0.arrival }
-        let e2e = done.map { $0.done! - $0.arrival }
-        let tpot = done.filter { $0.output > 1 }.map { ($0.done! - $0.firstToken!) / Double($0.output - 1) }
-        let outputTokens = Double(done.reduce(0) { $0 + $1.output })
-        var metrics = stats(ttft, "ttft") + stats(tpot, "tpot") + stats(e2e, "e2e")
+        var metrics = stats(&ttft, "ttft") + stats(&tpot, "tpot") + stats(&e2e, "e2e")
         metrics += [
             Metric("tokens_per_s", unit: "tokens/s", outputTokens / end),
             Metric("tokens_per_s_per_gpu", unit: "tokens/s", outputTokens / end / Double(gpus)),
-            Metric("tokens_per_s_per_user", unit: "tokens/s", tpot.isEmpty ? .nan : tpot.map { 1 / $0 }.reduce(0, +) / Double(tpot.count)),
+        ] + perUser + [
             Metric("mean_batch_size", unit: "requests", meanBatch),
             Metric("kv_cache_utilisation", unit: "ratio", kvUtilisation),
             Metric("mean_requests_in_system", unit: "requests", meanInSystem),
             Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / end),
-            Metric("requests_completed", unit: "requests", Double(done.count)),
+            Metric("requests_completed", unit: "requests", Double(completed)),
         ]
         return metrics
     }
