@@ -57,7 +57,10 @@ public struct PairedComparison: Sendable, Equatable {
             means.append(total / Double(logs.count))
         }
         means.sort()
-        return exp(Summary.quantile(sorted: means, 0.025))...exp(Summary.quantile(sorted: means, 0.975))
+        // GSL interpolates as (1 − δ)·a + δ·b, which for equal a and b (one replication, or
+        // resamples that all agree) can round the lower quantile an ulp above the upper.
+        let low = exp(Summary.quantile(sorted: means, 0.025)), high = exp(Summary.quantile(sorted: means, 0.975))
+        return Swift.min(low, high)...Swift.max(low, high)
     }
 
     /// Replications needed for the 95% interval of the speedup to be within ±`relative` (e.g.

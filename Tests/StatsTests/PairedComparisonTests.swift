@@ -39,6 +39,14 @@ import Testing
 }
 
 @Suite struct BootstrapTests {
+    /// One ratio (one replication): every resample has the same mean, and the interval is that
+    /// ratio, not a trap (this value made GSL's interpolation put the 2.5% quantile an ulp above
+    /// the 97.5% one).
+    @Test func bootstrapOfOneRatio() {
+        let ci = PairedComparison.bootstrapCI(ratios: [1.6901843413554316], stream: RandomStream(generatorSeed: 1))
+        #expect(abs(ci.lowerBound / 1.6901843413554316 - 1) < 1e-12 && abs(ci.upperBound / 1.6901843413554316 - 1) < 1e-12)
+    }
+
     /// The percentile bootstrap against a reference written with GSL calls alone (same seed,
     /// same draws): gsl_rng_uniform_int for indices, gsl_sort and
     /// gsl_stats_quantile_from_sorted_data for the percentiles.

@@ -85,8 +85,12 @@ public enum InferenceOps {
 
     /// The ops of layer `layer` (0-based) for `m` tokens on one rank, with `attention` in the
     /// attention slot (a decode, a prefill, or both for a mixed iteration).
+    /// `absorbed` (multi-head latent attention only): run the decode form (absorbed key and
+    /// value projections) rather than the prefill form; nil: the decode form when `attention`
+    /// holds a decode.
     public static func layer(_ layer: Int, model: ModelSpec, tokens m: Int, tp: Int,
-                             attention: [(name: String, op: InferenceOp)], expertParallel: ExpertParallelism? = nil) -> [(name: String, op: InferenceOp)] {
+                             attention: [(name: String, op: InferenceOp)], expertParallel: ExpertParallelism? = nil,
+                             absorbed: Bool? = nil) -> [(name: String, op: InferenceOp)] {
         let heads = model.heads / tp
         let kvHeads = Swift.max(1, model.kvHeads / tp)
         let hd = model.headDim, d = model.hidden
@@ -94,7 +98,7 @@ public enum InferenceOps {
         var ops: [(name: String, op: InferenceOp)] = []
         ops.append(("rmsnorm", .elementwise(bytes: 2 * activationBytes)))
         if let mla = model.mla {
-            ops += latentAttention(model: model, mla: mla, tokens: m, tp: tp, attention: attention)
+            ops += latentAttention(model: model, mla: mla, tokens: m, tp: tp, attention: attention, absorbed: absorbed)
         } else {
             ops.append(("qkv_gemm", .gemm(m: m, n: (heads + 2 * kvHeads) * hd, k: d)))
             ops += attention
@@ -125,7 +129,7 @@ public enum InferenceOps {
     /// QKᵀ (head_dim + rope wide) and PV (value_head_dim wide) are priced as one head of their
     /// mean width. The attention ops given (for the grouped-query shape) say which pass it is.
     static func latentAttention(model: ModelSpec, mla: MLASpec, tokens m: Int, tp: Int,
-                                attention: [(name: String, op: InferenceOp)]) -> [(name: String, op: InferenceOp)] {
+                                attention: [(name: String, op: InferenceOp)], absorbed: Bool? = nil) -> [(name: String, op: InferenceOp)] {
         let d = model.hidden, heads = model.heads / tp, hd = model.headDim
         let latent = mla.kvLoraRank, rope = mla.ropeHeadDim, v = mla.valueHeadDim
         var ops: [(name: String, op: InferenceOp)] = [
@@ -135,21 +139,8 @@ public enum InferenceOps {
             ("kv_down_gemm", .gemm(m: m, n: latent + rope, k: d)),
             ("kv_norm", .elementwise(bytes: Double(m * latent) * 4)),
         ]
-        let width = (hd + rope + v) / 2
-        var decode = false
-        let mapped: [(name: String, op: InferenceOp)] = attention.map { name, op in
-            switch op {
-            case let .attentionDecode(b, l, _, _, _):
-                decode = true
-                return (name, .attentionDecodeLatent(batch: b, kvLength: l, heads: heads, latent: latent, rope: rope))
-            case let .attentionPrefill(b, s, _, _, _):
-                return (name, .attentionPrefill(batch: b, seq: s, heads: heads, kvHeads: heads, headDim: width))
-            case let .attentionPrefillChunk(b, t, c, _, _, _):
-                return (name, .attentionPrefillChunk(batch: b, tokens: t, context: c, heads: heads, kvHeads: heads, headDim: width))
-            default:
-                return (name, op)
-            }
-        }
+        let mapped = attention.map { ($0.name, latentForm(of: $0.op, model: model, mla: mla, tp: tp)) }
+        let decode = absorbed ?? attention.contains { if case .attentionDecode = $0.op { true } else { false } }
         if decode {
             // Absorbed: q_nope · W_UK per head before, the latent output · W_UV per head after;
             // priced as one GEMM over all heads' weights (the FLOPs and weight bytes of the
@@ -163,6 +154,30 @@ public enum InferenceOps {
         }
         ops.append(("out_proj_gemm", .gemm(m: m, n: d, k: heads * v)))
         return ops
+    }
+
+    /// An attention op of the grouped-query shape as multi-head latent attention runs it: a
+    /// decode over the latent cache, or a prefill over expanded per-head keys and values of
+    /// the mean width of QKᵀ (head_dim + rope) and PV (value_head_dim).
+    static func latentForm(of op: InferenceOp, model: ModelSpec, mla: MLASpec, tp: Int) -> InferenceOp {
+        let heads = model.heads / tp
+        let width = (model.headDim + mla.ropeHeadDim + mla.valueHeadDim) / 2
+        switch op {
+        case let .attentionDecode(b, l, _, _, _):
+            return .attentionDecodeLatent(batch: b, kvLength: l, heads: heads, latent: mla.kvLoraRank, rope: mla.ropeHeadDim)
+        case let .attentionPrefill(b, s, _, _, _):
+            return .attentionPrefill(batch: b, seq: s, heads: heads, kvHeads: heads, headDim: width)
+        case let .attentionPrefillChunk(b, t, c, _, _, _):
+            return .attentionPrefillChunk(batch: b, tokens: t, context: c, heads: heads, kvHeads: heads, headDim: width)
+        default:
+            return op
+        }
+    }
+
+    /// The attention op as `model` runs it (latent attention for MLA models).
+    public static func attention(_ op: InferenceOp, model: ModelSpec, tp: Int) -> InferenceOp {
+        guard let mla = model.mla else { return op }
+        return latentForm(of: op, model: model, mla: mla, tp: tp)
     }
 
     /// After the last layer: the final norm, the logits of the last token of each of

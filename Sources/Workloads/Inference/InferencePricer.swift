@@ -117,35 +117,113 @@ public struct InferencePricer: Sendable {
     /// With `positions` > 1 each decoding sequence runs that many positions (speculative
     /// verification of positions − 1 drafted tokens).
     public func seconds(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> Double {
-        guard allDecoding + prefillTokens > 0 else { return 0 }
+        seconds(shape(decodeSequences: allDecoding, meanContext: meanContext, prefillTokens: prefillTokens, prefillContext: prefillContext,
+                      positions: positions))
+    }
+
+    /// The shape of that iteration on its busiest attention group.
+    public func shape(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> IterationShape {
         let groups = ep > 1 ? ep / tp : 1
-        let decodeSequences = (allDecoding + groups - 1) / groups
-        let m = decodeSequences * positions + prefillTokens
-        let wide = ep > 1 ? ExpertParallelism(ep: ep, instanceTokens: allDecoding * positions + prefillTokens) : nil
-        let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim
-        var attention: [(name: String, op: InferenceOp)] = []
-        if decodeSequences > 0 && positions > 1 {
-            attention.append(("attention_verify", .attentionPrefillChunk(batch: decodeSequences, tokens: positions, context: Swift.max(1, meanContext),
-                                                                         heads: heads, kvHeads: kvHeads, headDim: hd)))
-        } else if decodeSequences > 0 {
-            attention.append(("attention_decode", .attentionDecode(batch: decodeSequences, kvLength: Swift.max(1, meanContext),
-                                                                    heads: heads, kvHeads: kvHeads, headDim: hd)))
-        }
-        if prefillTokens > 0 {
-            attention.append(("attention_prefill", .attentionPrefillChunk(tokens: prefillTokens, context: prefillContext,
-                                                                          heads: heads, kvHeads: kvHeads, headDim: hd)))
-        }
-        // Dense layers come first (MoE models keep their first `denseLayers` dense).
+        return IterationShape(decodeSequences: (allDecoding + groups - 1) / groups, meanContext: meanContext,
+                              prefills: prefillTokens > 0 ? [PrefillChunk(tokens: prefillTokens, context: prefillContext)] : [],
+                              positions: positions, instanceTokens: allDecoding * positions + prefillTokens)
+    }
+
+    /// Seconds of an iteration of `shape`: the sum of its parts' kernels.
+    public func seconds(_ shape: IterationShape) -> Double {
+        parts(of: shape).reduce(0.0) { $0 + $1.count * seconds($1.part) }
+    }
+
+    /// An iteration as the sum of parts, each priced on its own (and so memoisable on its own):
+    /// per layer kind (dense, MoE) the layer's kernels without attention, times its layers;
+    /// the decode attention and each prefill chunk's attention, times every layer; the head.
+    /// Attention is the same op in dense and MoE layers; the kernels around it differ.
+    public func parts(of shape: IterationShape) -> [(part: IterationPart, count: Double)] {
+        let m = shape.tokens
+        guard m > 0 else { return [] }
+        let decoding = shape.decodeSequences > 0
+        let absorbed = model.mla != nil && decoding
+        let instanceTokens = ep > 1 ? shape.instanceTokens : m
+        var parts: [(part: IterationPart, count: Double)] = []
         let denseLayers = model.moe.map { Swift.min($0.denseLayers, model.layers) } ?? model.layers
-        var total = 0.0
         if denseLayers > 0 {
-            total += Double(denseLayers) * seconds(InferenceOps.layer(0, model: model, tokens: m, tp: tp, attention: attention, expertParallel: wide))
+            parts.append((.body(layer: 0, tokens: m, instanceTokens: instanceTokens, absorbed: absorbed), Double(denseLayers)))
         }
         if denseLayers < model.layers {
-            total += Double(model.layers - denseLayers) * seconds(InferenceOps.layer(denseLayers, model: model, tokens: m, tp: tp, attention: attention,
-                                                                                     expertParallel: wide))
+            parts.append((.body(layer: denseLayers, tokens: m, instanceTokens: instanceTokens, absorbed: absorbed), Double(model.layers - denseLayers)))
         }
-        let sequences = decodeSequences + (prefillTokens > 0 ? 1 : 0)
-        return total + seconds(InferenceOps.head(model: model, sequences: sequences, tp: tp))
+        let layers = Double(model.layers)
+        if decoding {
+            parts.append((.decodeAttention(batch: shape.decodeSequences, context: Swift.max(1, shape.meanContext), positions: shape.positions), layers))
+        }
+        for chunk in shape.prefills where chunk.tokens > 0 {
+            parts.append((.prefillAttention(tokens: chunk.tokens, context: chunk.context), layers))
+        }
+        parts.append((.head(sequences: shape.decodeSequences + shape.prefills.count), 1))
+        return parts
     }
+
+    /// Seconds of one part (see `parts(of:)`).
+    public func seconds(_ part: IterationPart) -> Double {
+        let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim
+        switch part {
+        case let .body(layer, tokens, instanceTokens, absorbed):
+            let wide = ep > 1 ? ExpertParallelism(ep: ep, instanceTokens: instanceTokens) : nil
+            return seconds(InferenceOps.layer(layer, model: model, tokens: tokens, tp: tp, attention: [], expertParallel: wide, absorbed: absorbed))
+        case let .decodeAttention(batch, context, positions):
+            let op: InferenceOp = positions > 1
+                ? .attentionPrefillChunk(batch: batch, tokens: positions, context: context, heads: heads, kvHeads: kvHeads, headDim: hd)
+                : .attentionDecode(batch: batch, kvLength: context, heads: heads, kvHeads: kvHeads, headDim: hd)
+            return seconds([(positions > 1 ? "attention_verify" : "attention_decode", InferenceOps.attention(op, model: model, tp: tp))])
+        case let .prefillAttention(tokens, context):
+            let op = InferenceOp.attentionPrefillChunk(tokens: tokens, context: context, heads: heads, kvHeads: kvHeads, headDim: hd)
+            return seconds([("attention_prefill", InferenceOps.attention(op, model: model, tp: tp))])
+        case let .head(sequences):
+            return seconds(InferenceOps.head(model: model, sequences: sequences, tp: tp))
+        }
+    }
+}
+
+/// `tokens` more prompt tokens of one sequence whose cache already holds `context` tokens.
+public struct PrefillChunk: Hashable, Sendable {
+    public var tokens: Int
+    public var context: Int
+
+    public init(tokens: Int, context: Int) {
+        self.tokens = tokens
+        self.context = context
+    }
+}
+
+/// What one iteration of continuous batching runs on the busiest attention group: decoding
+/// sequences (each `positions` positions over a mean cache of `meanContext`) and prompt chunks,
+/// through the same GEMMs. `instanceTokens`: the tokens of every attention group of the
+/// instance, which the experts compute under wide expert parallelism.
+public struct IterationShape: Hashable, Sendable {
+    public var decodeSequences: Int
+    public var meanContext: Int
+    public var prefills: [PrefillChunk]
+    public var positions: Int
+    public var instanceTokens: Int
+
+    public init(decodeSequences: Int, meanContext: Int, prefills: [PrefillChunk], positions: Int = 1, instanceTokens: Int? = nil) {
+        self.decodeSequences = decodeSequences
+        self.meanContext = meanContext
+        self.prefills = prefills
+        self.positions = positions
+        self.instanceTokens = instanceTokens ?? decodeSequences * positions + prefills.reduce(0) { $0 + $1.tokens }
+    }
+
+    /// Tokens through the GEMMs.
+    public var tokens: Int { decodeSequences * positions + prefills.reduce(0) { $0 + $1.tokens } }
+}
+
+/// A part of an iteration priced on its own (see `InferencePricer.parts(of:)`).
+public enum IterationPart: Hashable, Sendable {
+    /// One layer's kernels other than attention, for `tokens` tokens (layer index 0: a dense
+    /// layer; the first MoE layer: a MoE layer).
+    case body(layer: Int, tokens: Int, instanceTokens: Int, absorbed: Bool)
+    case decodeAttention(batch: Int, context: Int, positions: Int)
+    case prefillAttention(tokens: Int, context: Int)
+    case head(sequences: Int)
 }

@@ -1,6 +1,34 @@
 // Colocated serving: `dp` independent instances, each prefilling and decoding its own requests
-// iteration by iteration (the scheduler described in ServingWorkload.swift). An arriving
-// request joins the instance with the fewest requests waiting or running (the first of equals).
+// iteration by iteration. An arriving request joins the instance with the fewest requests
+// waiting or running (the first of equals).
+//
+// An iteration is scheduled as vLLM's and TensorRT-LLM's schedulers do (vLLM
+// `v1/core/sched/scheduler.py`; TensorRT-LLM's capacity and micro-batch schedulers):
+// 1. Every running request past its prefill decodes (one position, or k + 1 when verifying a
+//    speculative draft). With `kv_allocation: paged` their next slots must fit in the cache:
+//    while they do not, the most recently admitted running request is preempted (its blocks
+//    freed; it goes back to the front of the queue, to recompute its prompt and the tokens it
+//    had generated when readmitted).
+// 2. The rest of the token budget (`max_num_tokens` less the decode tokens) goes to prompt
+//    chunks: first those of running requests still in prefill, in admission order, then new
+//    admissions (preempted requests first, most recently preempted first, then arrivals
+//    first come, first served) while the batch has room (`max_batch`) and the cache can take
+//    them. A chunk is as much of the prompt as the budget and `chunk_tokens` allow, so several
+//    short prompts prefill in one iteration. Admission needs the request's whole prompt and
+//    output in free blocks under `reserve` (then it is never preempted), its first chunk's
+//    blocks under `paged`; a paged running prompt whose next chunk does not fit preempts from
+//    the most recently admitted, possibly itself.
+// 3. The iteration runs the decode tokens and every chunk through the same GEMMs, with each
+//    chunk's attention over its own context (InferencePricer). A prompt's last chunk yields its
+//    first token. Under wide expert parallelism each of the ep / tp attention groups has its
+//    own budget (its share of the decodes, chunks dealt to the group with most budget left) and
+//    the iteration lasts as long as the group with the most prompt tokens.
+//
+// Cost: the decoding requests are not visited per iteration. With plain decoding each gains one
+// token per iteration, so `steps` counts iterations, each request waits in `completions` (a
+// ring of lists indexed by step) for the step of its last token, their contexts are a kept sum, and their blocks a closed form
+// over the contexts' residues modulo the block size. With speculative decoding (fractional
+// tokens per step) they are listed in `decoding` and visited.
 import Engine
 import Report
 import Scenario
@@ -8,38 +36,74 @@ import Scenario
 struct ColocatedServing {
     typealias Request = ServingWorkload.Request
 
-    /// One instance's scheduler state. The running requests are kept as the two lists the
-    /// scheduler reads, so that an iteration costs one pass over its decoding requests: those
-    /// still in prefill, in admission order (from `prefillHead`), and those decoding (in no
-    /// particular order: each decodes on its own, and the cache they free is a sum of whole
-    /// tokens, exact in any order), with the sum of their contexts kept as they grow.
+    /// A request queued for the step of its last token, in the residency it was queued in.
+    struct Completion {
+        var request: Int
+        var residency: Int
+    }
+
+    /// One instance's scheduler state.
     struct Instance {
         var waiting: [Int] = []
         var waitingHead = 0
+        /// Preempted requests; the last is readmitted first (vLLM puts each preempted request
+        /// at the front of its waiting queue).
+        var preempted: [Int] = []
+        /// Running requests still in prefill, in admission order.
         var prefilling: [Int] = []
-        var prefillHead = 0
-        /// Decoding requests. With plain decoding every one gains a token per iteration, so
-        /// they are not visited: `steps` counts iterations, and each request waits in
-        /// `completions` keyed by the step at which its last token comes. With speculative
-        /// decoding (fractional tokens per step) they are listed in `decoding` and visited.
+        /// Running requests in admission order with their residency (entries of requests no
+        /// longer running in it are dropped lazily): the tail is preempted first.
+        var admitted: [(request: Int, residency: Int)] = []
         var decodingCount = 0
         var decoding: [Int] = []
         var steps = 0
-        var completions = EventQueue<Int>()
-        /// Σ over the decoding requests of input + generated tokens (for the mean context).
+        /// Plain decoding: the requests whose last token comes at step s, in the order queued, at
+        /// index s modulo the ring's size (longer than any output, so steps never collide).
+        var completions: [[Completion]] = []
+        /// Σ over the decoding requests of their context (input + generated tokens).
         var contextSum = 0
-        var kvReserved = 0.0
+        /// Plain decoding: decoding requests by decodeBase modulo the block size.
+        var residues: [Int]
+        /// Speculative decoding: the decoding requests' blocks, kept as they grow.
+        var decodeBlocks = 0
+        /// Blocks held by requests in prefill (paged), or reserved by admitted requests (reserve).
+        var heldBlocks = 0
         var busy = false
+        /// A `schedule` event is queued.
+        var kicked = false
         /// The iteration in flight: how many of `decoding` it decodes (the list only grows
         /// after them), and the prompt chunks it prefills.
         var iteration: (decoding: Int, prefills: [(request: Int, chunk: Int)]) = (0, [])
 
-        var running: Int { prefilling.count - prefillHead + decodingCount }
-        var load: Int { waiting.count - waitingHead + running }
+        init(blockTokens: Int, longestOutput: Int = 0) {
+            residues = [Int](repeating: 0, count: blockTokens)
+            completions = [[Completion]](repeating: [], count: longestOutput + 1)
+        }
+
+        var running: Int { prefilling.count + decodingCount }
+
+        /// Blocks the decoding requests need for this iteration's positions: with plain
+        /// decoding Σ ⌈cᵢ/B⌉ over contexts cᵢ = baseᵢ + steps, which is (Σ cᵢ + Σ (−cᵢ mod B)) / B,
+        /// the second sum taken over the residues of the bases (B terms, whatever the batch).
+        func decodeBlocks(blockTokens: Int, plain: Bool) -> Int {
+            guard plain else { return decodeBlocks }
+            var padding = 0
+            let shift = steps % blockTokens
+            for r in 0..<blockTokens where residues[r] > 0 {
+                padding += residues[r] * ((blockTokens - (r + shift) % blockTokens) % blockTokens)
+            }
+            return (contextSum + padding) / blockTokens
+        }
+        var load: Int { waiting.count - waitingHead + preempted.count + running }
     }
 
     enum Event {
+        /// Open loop: requests from this index on that arrive at its time (then the next time's).
+        case arrivals(from: Int)
+        /// Closed loop: one request.
         case arrival(Int)
+        /// An idle instance schedules once the requests arriving at this instant are queued.
+        case schedule(Int)
         case iterationDone(Int)
     }
 
@@ -52,55 +116,89 @@ struct ColocatedServing {
     let draftPricer: IterationPrices?
     /// Expected tokens per speculative step (nil: plain decoding), computed once.
     let tokensPerStep: Double?
-    /// KV-cache tokens of one instance.
-    let capacity: Double
+    /// Positions each decoding sequence runs per iteration.
+    let positions: Int
+    /// KV-cache blocks of one instance, and tokens per block.
+    let capacityBlocks: Int
+    let blockTokens: Int
+    let paged: Bool
+    let groups: Int
     let time: ServingWorkload.IterationTime
+    let closedLoop: ServingWorkload.ClosedLoop?
 
     let sim = Simulator<Event>()
     var requests: [Request]
     var instances: [Instance]
+    var preemptions = 0
+    var scratchBudgets: [Int] = [], scratchTokens: [Int] = [], scratchChunks: [(request: Int, chunk: Int, group: Int)] = []
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
 
     init(serving: ServingSpec, requests: [Request], prices: IterationPrices, speculation: SpeculativeSpec?, draftPrices: IterationPrices?,
-         capacity: Double, time: ServingWorkload.IterationTime) {
+         capacity: Double, time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?) {
         self.serving = serving
         self.requests = requests
         pricer = prices
         self.speculation = speculation
         draftPricer = draftPrices
         tokensPerStep = speculation?.tokensPerStep
-        self.capacity = capacity
+        positions = speculation.map { $0.draftTokens + 1 } ?? 1
+        blockTokens = serving.kvBlockTokens
+        capacityBlocks = Int(capacity / Double(serving.kvBlockTokens))
+        paged = serving.kvAllocation == .paged
+        groups = serving.inference.attentionGroups
         self.time = time
-        instances = [Instance](repeating: Instance(), count: serving.inference.dp)
+        self.closedLoop = closedLoop
+        let longest = serving.trace?.map(\.outputTokens).max() ?? serving.inference.outputTokens
+        instances = [Instance](repeating: Instance(blockTokens: serving.kvBlockTokens, longestOutput: longest), count: serving.inference.dp)
     }
 
     mutating func run() -> [Metric] {
-        // Arrivals are in time order: each schedules the next, so the queue holds one.
-        if let first = requests.first { sim.schedule(.arrival(0), at: first.arrival) }
+        // Open loop: arrivals are in time order and each time's schedules the next, so the
+        // queue holds one. Closed loop: each user's first request is at 0, the next at a completion.
+        if closedLoop != nil {
+            for i in requests.indices { sim.schedule(.arrival(i), at: requests[i].arrival) }
+        } else if let first = requests.first {
+            sim.schedule(.arrivals(from: 0), at: first.arrival)
+        }
         sim.run { event in
             account()
             switch event {
-            case .arrival(let i):
-                if i + 1 < requests.count { sim.schedule(.arrival(i + 1), at: requests[i + 1].arrival) }
-                arrive(i)
+            case .arrivals(let first):
+                var i = first
+                while i < requests.count && requests[i].arrival == requests[first].arrival {
+                    arrive(i)
+                    i += 1
+                }
+                if i < requests.count { sim.schedule(.arrivals(from: i), at: requests[i].arrival) }
+            case .arrival(let i): arrive(i)
+            case .schedule(let n):
+                instances[n].kicked = false
+                startIteration(n)
             case .iterationDone(let n): finishIteration(n)
             }
         }
         let d = serving.inference
         let end = sim.now, replicas = Double(d.dp)
         return ServingWorkload.summarize(requests, end: end, gpus: d.instanceGPUs * d.dp, meanBatch: areaBatch / end / replicas,
-                                         kvUtilisation: areaKV / end / (capacity * replicas), meanInSystem: areaInSystem / end)
+                                         kvUtilisation: areaKV / end / (Double(capacityBlocks) * replicas), meanInSystem: areaInSystem / end)
+            + [Metric("preemptions", unit: "requests", Double(preemptions))]
     }
 
+    func blocks(_ tokens: Int) -> Int { (tokens + blockTokens - 1) / blockTokens }
+
+    func usedBlocks(_ q: Instance) -> Int { q.heldBlocks + (paged ? q.decodeBlocks(blockTokens: blockTokens, plain: tokensPerStep == nil) : 0) }
+
     /// Adds the time since the last event to the integrals of requests in system, batch and
-    /// KV cache reserved.
+    /// KV-cache blocks in use.
     mutating func account() {
         let dt = sim.now - lastChange
+        guard dt > 0 else { return }
+        let plain = tokensPerStep == nil
         for q in instances {
             areaInSystem += dt * Double(q.load)
             areaBatch += dt * Double(q.running)
-            areaKV += dt * q.kvReserved
+            areaKV += dt * Double(q.heldBlocks + (paged ? q.decodeBlocks(blockTokens: blockTokens, plain: plain) : 0))
         }
         lastChange = sim.now
     }
@@ -109,57 +207,147 @@ struct ColocatedServing {
         var n = 0
         for candidate in 1..<instances.count where instances[candidate].load < instances[n].load { n = candidate }
         instances[n].waiting.append(i)
-        startIteration(n)
+        // Not at once: requests arriving at this same instant join the first iteration.
+        if !instances[n].busy && !instances[n].kicked {
+            instances[n].kicked = true
+            sim.schedule(.schedule(n), at: sim.now)
+        }
     }
 
-    /// Admits waiting requests first come, first served while the batch has room and the KV
-    /// cache can hold their prompt and output, then starts the instance's next iteration.
+    /// Schedules and starts the instance's next iteration (see the header).
     mutating func startIteration(_ n: Int) {
         // Taken out of the array while it changes, so its arrays are not copied (a copy of
         // `instances[n]` would share their storage and copy it on the first append).
-        var q = Instance()
+        var q = Instance(blockTokens: 0)
         swap(&q, &instances[n])
         defer { swap(&q, &instances[n]) }
         guard !q.busy else { return }
-        while q.waitingHead < q.waiting.count, q.running < serving.maxBatch,
-              q.kvReserved + requests[q.waiting[q.waitingHead]].size <= capacity {
-            q.kvReserved += requests[q.waiting[q.waitingHead]].size
-            q.prefilling.append(q.waiting[q.waitingHead])
-            q.waitingHead += 1
+        // 1. Room for the decodes' next slots.
+        if paged {
+            while q.decodingCount > 0 && usedBlocks(q) > capacityBlocks && preemptLast(&q) {}
         }
-        if q.waitingHead == q.waiting.count {
-            q.waiting.removeAll(keepingCapacity: true)
+        // 2. Prompt chunks within each group's budget.
+        let decodePerGroup = (q.decodingCount + groups - 1) / groups
+        // Scratch arrays kept between iterations, so that scheduling allocates nothing.
+        var budgets = scratchBudgets, groupTokens = scratchTokens, chunks = scratchChunks
+        scratchBudgets = []
+        scratchTokens = []
+        scratchChunks = []
+        defer {
+            scratchBudgets = budgets
+            scratchTokens = groupTokens
+            scratchChunks = chunks
+        }
+        budgets.removeAll(keepingCapacity: true)
+        budgets.append(contentsOf: repeatElement(Swift.max(0, serving.maxNumTokens - decodePerGroup * positions), count: groups))
+        groupTokens.removeAll(keepingCapacity: true)
+        groupTokens.append(contentsOf: repeatElement(0, count: groups))
+        chunks.removeAll(keepingCapacity: true)
+        let cap = serving.chunkTokens ?? .max
+        /// The group with the most budget left (the first of equals).
+        func roomiest() -> Int { budgets.indices.max { budgets[$0] < budgets[$1] || (budgets[$0] == budgets[$1] && $0 > $1) }! }
+        var preemptedNow = false
+        var index = 0
+        while index < q.prefilling.count {
+            let i = q.prefilling[index]
+            let g = roomiest()
+            guard budgets[g] > 0 else { break }
+            let chunk = Swift.min(requests[i].prompt - requests[i].prefilled, cap, budgets[g])
+            if paged {
+                let needed = blocks(requests[i].prefilled + chunk) - requests[i].allocated
+                while needed > capacityBlocks - usedBlocks(q), requests[i].running, preemptLast(&q) { preemptedNow = true }
+                // Preempted itself: the requests after it in prefill went first.
+                guard requests[i].running else { break }
+                requests[i].allocated += needed
+                q.heldBlocks += needed
+            }
+            budgets[g] -= chunk
+            groupTokens[g] += chunk
+            chunks.append((i, chunk, g))
+            index += 1
+        }
+        // New admissions: not in an iteration that preempted (vLLM admits none then).
+        while !preemptedNow, q.running < serving.maxBatch, let i = q.preempted.last ?? (q.waitingHead < q.waiting.count ? q.waiting[q.waitingHead] : nil) {
+            let g = roomiest()
+            guard budgets[g] > 0 else { break }
+            let chunk = Swift.min(requests[i].prompt, cap, budgets[g])
+            let needed = paged ? blocks(chunk) : blocks(requests[i].input + requests[i].output)
+            guard needed <= capacityBlocks - usedBlocks(q) else { break }
+            if q.preempted.isEmpty { q.waitingHead += 1 } else { q.preempted.removeLast() }
+            requests[i].running = true
+            requests[i].residency += 1
+            requests[i].allocated = needed
+            q.heldBlocks += needed
+            q.prefilling.append(i)
+            q.admitted.append((i, requests[i].residency))
+            budgets[g] -= chunk
+            groupTokens[g] += chunk
+            chunks.append((i, chunk, g))
+        }
+        if q.waitingHead > 1024 && q.waitingHead * 2 > q.waiting.count {
+            q.waiting.removeFirst(q.waitingHead)
             q.waitingHead = 0
         }
         guard q.running > 0 else { return }
-        // Each attention group prefills a chunk of its own oldest prompt (one group under TP).
-        let prefills = q.prefilling[q.prefillHead...].prefix(serving.inference.attentionGroups).map { i in
-            (request: i, chunk: Swift.min(serving.chunkTokens, requests[i].input - requests[i].prefilled))
-        }
         let decoding = q.decodingCount
-        q.iteration = (decoding, prefills)
+        q.iteration.decoding = decoding
+        q.iteration.prefills.removeAll(keepingCapacity: true)
+        for c in chunks { q.iteration.prefills.append((c.request, c.chunk)) }
         q.busy = true
-        let meanContext = decoding == 0 ? 0 : q.contextSum / decoding
-        sim.schedule(.iterationDone(n), after: time(seconds(decoding: decoding, meanContext: meanContext, prefills: prefills)))
-    }
-
-    /// The priced seconds of an iteration: it lasts as long as the group with the longest chunk.
-    func seconds(decoding: Int, meanContext: Int, prefills: [(request: Int, chunk: Int)]) -> Double {
-        let longest = prefills.max { $0.chunk < $1.chunk }
-        let positions = speculation.map { $0.draftTokens + 1 } ?? 1
-        var seconds = pricer.seconds(decodeSequences: decoding, meanContext: meanContext, prefillTokens: longest?.chunk ?? 0,
-                                     prefillContext: longest.map { requests[$0.request].prefilled } ?? 0, positions: positions)
+        // The busiest group: the most prompt tokens (the first of equals).
+        let busiest = groupTokens.indices.max { groupTokens[$0] < groupTokens[$1] || (groupTokens[$0] == groupTokens[$1] && $0 > $1) }!
+        let shape = IterationShape(decodeSequences: (decoding + groups - 1) / groups, meanContext: decoding == 0 ? 0 : q.contextSum / decoding,
+                                   prefills: chunks.filter { $0.group == busiest }.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) },
+                                   positions: positions, instanceTokens: decoding * positions + groupTokens.reduce(0, +))
+        var seconds = pricer.seconds(shape)
         if let speculation, let draftPricer, decoding > 0 {
-            seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: meanContext,
+            seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: shape.meanContext,
                                                                              prefillTokens: 0, prefillContext: 0)
         }
-        return seconds
+        sim.schedule(.iterationDone(n), after: time(seconds))
     }
+
+    /// Preempts the most recently admitted running request (vLLM's recompute preemption): its
+    /// blocks are freed and it waits, first in line, to prefill its prompt and the tokens it has
+    /// generated so far.
+    /// Returns false when nothing is running.
+    mutating func preemptLast(_ q: inout Instance) -> Bool {
+        while let last = q.admitted.last, !(requests[last.request].running && requests[last.request].residency == last.residency) {
+            q.admitted.removeLast()
+        }
+        guard let (i, _) = q.admitted.popLast() else { return false }
+        if requests[i].prefilled < requests[i].prompt {
+            q.heldBlocks -= requests[i].allocated
+            q.prefilling.removeAll { $0 == i }
+        } else {
+            if tokensPerStep == nil {
+                // Plain decoding: its tokens so far follow from its base and the step count.
+                let context = requests[i].decodeBase + q.steps
+                requests[i].generated = context - requests[i].input
+                q.residues[mod(requests[i].decodeBase)] -= 1
+            } else {
+                q.decodeBlocks -= blocks(requests[i].context + positions - 1)
+                q.decoding.removeAll { $0 == i }
+            }
+            q.contextSum -= requests[i].context
+            q.decodingCount -= 1
+        }
+        requests[i].running = false
+        requests[i].prompt = requests[i].context
+        requests[i].prefilled = 0
+        requests[i].allocated = 0
+        requests[i].preemptions += 1
+        preemptions += 1
+        q.preempted.append(i)
+        return true
+    }
+
+    func mod(_ x: Int) -> Int { ((x % blockTokens) + blockTokens) % blockTokens }
 
     /// Every decoding request gains its tokens and every chunk is prefilled; finished requests
     /// free their cache; the next iteration starts.
     mutating func finishIteration(_ n: Int) {
-        var q = Instance()
+        var q = Instance(blockTokens: 0)
         swap(&q, &instances[n])
         q.busy = false
         let now = sim.now
@@ -170,45 +358,61 @@ struct ColocatedServing {
             // those whose last token this is finish.
             q.steps += 1
             q.contextSum += q.iteration.decoding
-            while let step = q.completions.nextTime, Int(step) == q.steps, let (_, i) = q.completions.pop() {
+            let slot = q.steps % q.completions.count
+            var due: [Completion] = []
+            swap(&due, &q.completions[slot])
+            for c in due {
+                let i = c.request
+                guard requests[i].running && requests[i].residency == c.residency else { continue }  // preempted since
                 requests[i].generated = requests[i].output
-                requests[i].done = now
-                q.kvReserved -= requests[i].size
-                q.contextSum -= requests[i].input + requests[i].output
+                q.contextSum -= requests[i].context
+                q.residues[mod(requests[i].decodeBase)] -= 1
                 q.decodingCount -= 1
+                finish(i, &q)
             }
+            due.removeAll(keepingCapacity: true)
+            swap(&due, &q.completions[slot])
         }
-        // Prefill; a finished prompt starts decoding (or is done, with one output token).
-        var stillPrefilling: [Int] = []
-        for (p, chunk) in q.iteration.prefills {
-            guard requests[p].prefill(chunk, at: now) else {
-                stillPrefilling.append(p)
+        // Prefill; a finished prompt starts decoding (or is done, with its last token).
+        for (p, chunk) in q.iteration.prefills where requests[p].running {
+            guard requests[p].prefill(chunk, at: now) else { continue }
+            if paged { q.heldBlocks -= requests[p].allocated }
+            requests[p].allocated = 0
+            if requests[p].isComplete {
+                finish(p, &q)
                 continue
             }
-            if requests[p].isComplete {
-                requests[p].done = now
-                q.kvReserved -= requests[p].size
+            q.decodingCount += 1
+            q.contextSum += requests[p].context
+            if tokensPerStep == nil {
+                requests[p].decodeBase = requests[p].context - q.steps
+                q.residues[mod(requests[p].decodeBase)] += 1
+                // One more token per step: the last comes output − generated steps on.
+                q.completions[(q.steps + requests[p].output - requests[p].generated) % q.completions.count]
+                    .append(Completion(request: p, residency: requests[p].residency))
             } else {
-                q.decodingCount += 1
-                q.contextSum += requests[p].input + requests[p].generated
-                if tokensPerStep == nil {
-                    // generated = 1 now, and one more per step: the last comes output − 1 steps on.
-                    q.completions.push(p, at: Double(q.steps + requests[p].output - requests[p].generated))
-                } else {
-                    q.decoding.append(p)
-                }
+                q.decodeBlocks += blocks(requests[p].context + positions - 1)
+                q.decoding.append(p)
             }
         }
-        // The prefills were the first of `prefilling`: drop the finished, keep the rest in order.
-        let finishedPrompts = q.iteration.prefills.count - stillPrefilling.count
-        for (j, p) in stillPrefilling.enumerated() { q.prefilling[q.prefillHead + finishedPrompts + j] = p }
-        q.prefillHead += finishedPrompts
-        if q.prefillHead > 1024 && q.prefillHead * 2 > q.prefilling.count {
-            q.prefilling.removeFirst(q.prefillHead)
-            q.prefillHead = 0
+        q.prefilling.removeAll { requests[$0].prefilled == requests[$0].prompt || !requests[$0].running }
+        if q.admitted.count > 2 * q.running + 64 {
+            q.admitted.removeAll { !(requests[$0.request].running && requests[$0.request].residency == $0.residency) }
         }
         swap(&q, &instances[n])
         startIteration(n)
+    }
+
+    /// Request `i` has its last token: its blocks are freed and, in a closed loop, its user
+    /// sends the next request.
+    mutating func finish(_ i: Int, _ q: inout Instance) {
+        requests[i].done = sim.now
+        requests[i].running = false
+        if !paged { q.heldBlocks -= blocks(requests[i].input + requests[i].output) }
+        if let closedLoop, let next = closedLoop.next(after: requests.count, at: sim.now) {
+            requests.append(next)
+            sim.schedule(.arrival(requests.count - 1), at: sim.now)
+        }
     }
 
     /// Speculative decoding: each decoding request gains its own whole tokens as its expected
@@ -216,8 +420,10 @@ struct ColocatedServing {
     /// requests' storage borrowed once).
     mutating func decodeEach(_ q: inout Instance, tokensPerStep: Double, now: Double) {
         var kept = 0
-        var contextSum = q.contextSum, kvReserved = q.kvReserved
+        var contextSum = q.contextSum, decodeBlocks = 0
+        var finished: [Int] = []
         let count = q.iteration.decoding
+        let lookahead = positions - 1, blockTokens = blockTokens
         q.decoding.withUnsafeMutableBufferPointer { decoding in
             requests.withUnsafeMutableBufferPointer { requests in
                 for index in 0..<count {
@@ -225,20 +431,21 @@ struct ColocatedServing {
                     let before = requests[i].generated
                     requests[i].decode(tokensPerStep: tokensPerStep)
                     if requests[i].isComplete {
-                        requests[i].done = now
-                        kvReserved -= requests[i].size
                         contextSum -= requests[i].input + before
+                        finished.append(i)
                     } else {
                         contextSum += requests[i].generated - before
+                        decodeBlocks += (requests[i].context + lookahead + blockTokens - 1) / blockTokens
                         decoding[kept] = i
                         kept += 1
                     }
                 }
             }
         }
-        q.decoding.removeLast(count - kept)
-        q.decodingCount -= count - kept
+        q.decoding.removeSubrange(kept..<count)
+        q.decodingCount -= finished.count
         q.contextSum = contextSum
-        q.kvReserved = kvReserved
+        q.decodeBlocks = decodeBlocks
+        for i in finished { finish(i, &q) }
     }
 }

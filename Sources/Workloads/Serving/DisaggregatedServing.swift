@@ -1,6 +1,7 @@
 // Disaggregated serving (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA
-// 2024): prefill instances take waiting prompts first come, first served, one at a time in
-// chunks of `chunk_tokens` (its first token comes with its last chunk); its KV cache (every
+// 2024): prefill instances take waiting prompts first come, first served, an iteration running
+// as many prompt chunks as `max_num_tokens` holds (the prompts it has begun first; a chunk at
+// most `chunk_tokens`; a prompt's first token comes with its last chunk); its KV cache (every
 // layer's, split over the TP ranks, each rank sending its share at once) then moves to the
 // decode instance with the fewest requests, over NVLink or the NICs; decode instances admit
 // transferred requests within `max_batch` and their KV capacity and run decode-only
@@ -16,7 +17,12 @@ struct DisaggregatedServing {
     typealias Request = ServingWorkload.Request
 
     enum Event {
+        /// Open loop: requests from this index on that arrive at its time (then the next time's).
+        case arrivals(from: Int)
+        /// Closed loop: one request.
         case arrival(Int)
+        /// Idle prefill instances schedule once the requests arriving at this instant are queued.
+        case schedulePrefill
         case prefillDone(instance: Int)
         case transferred(Int)
         case decodeDone(instance: Int)
@@ -30,15 +36,18 @@ struct DisaggregatedServing {
     let capacity: Double
     let time: ServingWorkload.IterationTime
     let kvBytesPerToken: Double
+    let closedLoop: ServingWorkload.ClosedLoop?
 
     let sim = Simulator<Event>()
     var requests: [Request]
     var transfers: [Double] = []
 
-    // Prefill pool: the prompt queue, and each instance's prompt and current chunk.
+    // Prefill pool: the prompt queue, and each instance's prompts in progress and the chunks
+    // of its iteration in flight (empty: idle).
     var prompts: [Int] = [], promptHead = 0
-    var prefilling: [Int?]
-    var chunk: [Int]
+    var prefilling: [[Int]]
+    var chunks: [[(request: Int, chunk: Int)]]
+    var kicked = false
 
     // Decode pool, per instance.
     var queued: [[Int]]
@@ -51,8 +60,9 @@ struct DisaggregatedServing {
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
 
     init(serving: ServingSpec, split: Disaggregation, requests: [Request], system: SystemSpec, prices: IterationPrices, capacity: Double,
-         time: ServingWorkload.IterationTime) {
+         time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?) {
         self.serving = serving
+        self.closedLoop = closedLoop
         self.split = split
         self.requests = requests
         self.system = system
@@ -61,8 +71,8 @@ struct DisaggregatedServing {
         self.time = time
         let d = serving.inference
         kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
-        prefilling = [Int?](repeating: nil, count: split.prefillInstances)
-        chunk = [Int](repeating: 0, count: split.prefillInstances)
+        prefilling = [[Int]](repeating: [], count: split.prefillInstances)
+        chunks = [[(request: Int, chunk: Int)]](repeating: [], count: split.prefillInstances)
         queued = [[Int]](repeating: [], count: split.decodeInstances)
         running = [[Int]](repeating: [], count: split.decodeInstances)
         reserved = [Double](repeating: 0, count: split.decodeInstances)
@@ -71,14 +81,27 @@ struct DisaggregatedServing {
     }
 
     mutating func run() -> [Metric] {
-        // Arrivals are in time order: each schedules the next, so the queue holds one.
-        if let first = requests.first { sim.schedule(.arrival(0), at: first.arrival) }
+        // Open loop: arrivals are in time order and each schedules the next, so the queue
+        // holds one. Closed loop: each user's first request is at 0, the next at a completion.
+        if closedLoop != nil {
+            for i in requests.indices { sim.schedule(.arrival(i), at: requests[i].arrival) }
+        } else if let first = requests.first {
+            sim.schedule(.arrivals(from: 0), at: first.arrival)
+        }
         sim.run { event in
             account()
             switch event {
-            case .arrival(let i):
-                if i + 1 < requests.count { sim.schedule(.arrival(i + 1), at: requests[i + 1].arrival) }
-                arrive(i)
+            case .arrivals(let first):
+                var i = first
+                while i < requests.count && requests[i].arrival == requests[first].arrival {
+                    arrive(i)
+                    i += 1
+                }
+                if i < requests.count { sim.schedule(.arrivals(from: i), at: requests[i].arrival) }
+            case .arrival(let i): arrive(i)
+            case .schedulePrefill:
+                kicked = false
+                for p in 0..<split.prefillInstances where chunks[p].isEmpty { startPrefill(p) }
             case .prefillDone(let p): finishChunk(p)
             case .transferred(let i): assign(i)
             case .decodeDone(let q): finishDecode(q)
@@ -88,7 +111,8 @@ struct DisaggregatedServing {
         let gpus = serving.inference.instanceGPUs * (split.prefillInstances + split.decodeInstances)
         return ServingWorkload.summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
                                          kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
-            + [Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
+            + [Metric("preemptions", unit: "requests", 0),
+               Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
     }
 
     mutating func account() {
@@ -102,28 +126,41 @@ struct DisaggregatedServing {
     mutating func arrive(_ i: Int) {
         inSystem += 1
         prompts.append(i)
-        for p in 0..<split.prefillInstances where prefilling[p] == nil { startPrefill(p); break }
-    }
-
-    /// Prefill instance `p` runs the next chunk of its prompt, taking the next waiting prompt
-    /// when it has none.
-    mutating func startPrefill(_ p: Int) {
-        if prefilling[p] == nil {
-            guard promptHead < prompts.count else { return }
-            prefilling[p] = prompts[promptHead]
-            promptHead += 1
+        // Not at once: requests arriving at this same instant join the first iteration.
+        if !kicked && chunks.contains(where: \.isEmpty) {
+            kicked = true
+            sim.schedule(.schedulePrefill, at: sim.now)
         }
-        let i = prefilling[p]!
-        chunk[p] = Swift.min(serving.chunkTokens, requests[i].input - requests[i].prefilled)
-        let seconds = pricer.seconds(decodeSequences: 0, meanContext: 0, prefillTokens: chunk[p], prefillContext: requests[i].prefilled)
-        sim.schedule(.prefillDone(instance: p), after: time(seconds))
     }
 
-    /// A chunk is done; a finished prompt sends its KV cache to the decode pool.
+    /// Prefill instance `p` runs chunks of its prompts in progress, then of waiting prompts,
+    /// within the token budget.
+    mutating func startPrefill(_ p: Int) {
+        var budget = serving.maxNumTokens
+        let cap = serving.chunkTokens ?? .max
+        var batch: [(request: Int, chunk: Int)] = []
+        for i in prefilling[p] where budget > 0 {
+            let chunk = Swift.min(requests[i].input - requests[i].prefilled, cap, budget)
+            batch.append((i, chunk))
+            budget -= chunk
+        }
+        while budget > 0, promptHead < prompts.count {
+            let i = prompts[promptHead]
+            promptHead += 1
+            prefilling[p].append(i)
+            let chunk = Swift.min(requests[i].input, cap, budget)
+            batch.append((i, chunk))
+            budget -= chunk
+        }
+        guard !batch.isEmpty else { return }
+        chunks[p] = batch
+        let shape = IterationShape(decodeSequences: 0, meanContext: 0, prefills: batch.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) })
+        sim.schedule(.prefillDone(instance: p), after: time(pricer.seconds(shape)))
+    }
+
+    /// An iteration's chunks are done; each finished prompt sends its KV cache to the decode pool.
     mutating func finishChunk(_ p: Int) {
-        let i = prefilling[p]!
-        if requests[i].prefill(chunk[p], at: sim.now) {
-            prefilling[p] = nil
+        for (i, chunk) in chunks[p] where requests[i].prefill(chunk, at: sim.now) {
             if requests[i].isComplete {
                 finish(i)
             } else {
@@ -133,6 +170,8 @@ struct DisaggregatedServing {
                 sim.schedule(.transferred(i), after: seconds)
             }
         }
+        chunks[p] = []
+        prefilling[p].removeAll { requests[$0].prefilled == requests[$0].input }
         startPrefill(p)
     }
 
@@ -173,8 +212,13 @@ struct DisaggregatedServing {
         startDecode(q)
     }
 
+    /// In a closed loop the user sends its next request.
     mutating func finish(_ i: Int) {
         requests[i].done = sim.now
         inSystem -= 1
+        if let closedLoop, let next = closedLoop.next(after: requests.count, at: sim.now) {
+            requests.append(next)
+            sim.schedule(.arrival(requests.count - 1), at: sim.now)
+        }
     }
 }

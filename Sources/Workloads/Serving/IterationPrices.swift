@@ -1,30 +1,40 @@
-// An iteration's price is a pure function of its shape (decoding sequences, their mean
-// context, the prefill chunk and its context, positions per sequence), and a serving run
-// meets the same shapes again and again (a steady batch decoding over slowly growing
-// contexts). Each shape is priced once per run; the jitter and stragglers are applied to the
-// price afterwards, per iteration, so results are the same as pricing every iteration.
+// An iteration's price is a pure function of its shape, and its shape is a sum of parts that
+// repeat far more often than whole shapes do (the layers' GEMMs depend only on the batch's
+// token count, each prompt chunk's attention only on its length and context). Each part is
+// priced once per run; the jitter and stragglers are applied to the sum afterwards, per
+// iteration, so results are the same as pricing every iteration.
 final class IterationPrices {
-    struct Shape: Hashable {
-        var decodeSequences: Int
-        var meanContext: Int
-        var prefillTokens: Int
-        var prefillContext: Int
-        var positions: Int
-    }
-
     let pricer: InferencePricer
-    /// Looked up, never iterated, so its order cannot reach a result.
-    private var prices: [Shape: Double] = [:]
+    /// Looked up, never iterated, so their order cannot reach a result. Whole shapes first (a
+    /// steady batch decoding meets the same shape again and again), then parts.
+    private var shapes: [IterationShape: Double] = [:]
+    private var prices: [IterationPart: Double] = [:]
 
     init(_ pricer: InferencePricer) { self.pricer = pricer }
 
-    func seconds(decodeSequences: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> Double {
-        let shape = Shape(decodeSequences: decodeSequences, meanContext: meanContext, prefillTokens: prefillTokens,
-                          prefillContext: prefillContext, positions: positions)
-        if let price = prices[shape] { return price }
-        let price = pricer.seconds(decodeSequences: decodeSequences, meanContext: meanContext, prefillTokens: prefillTokens,
-                                   prefillContext: prefillContext, positions: positions)
-        prices[shape] = price
+    func seconds(_ shape: IterationShape) -> Double {
+        if let known = shapes[shape] { return known }
+        let price = sum(shape)
+        shapes[shape] = price
         return price
+    }
+
+    private func sum(_ shape: IterationShape) -> Double {
+        pricer.parts(of: shape).reduce(0.0) { total, item in
+            let price: Double
+            if let known = prices[item.part] {
+                price = known
+            } else {
+                price = pricer.seconds(item.part)
+                prices[item.part] = price
+            }
+            return total + item.count * price
+        }
+    }
+
+    /// A decode iteration with at most one prompt chunk (`InferencePricer.shape`).
+    func seconds(decodeSequences: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> Double {
+        seconds(pricer.shape(decodeSequences: decodeSequences, meanContext: meanContext, prefillTokens: prefillTokens,
+                             prefillContext: prefillContext, positions: positions))
     }
 }

@@ -1,17 +1,21 @@
-// `kind: serving`: requests (Poisson arrivals or a trace) served by continuous batching,
-// colocated or disaggregated (ServingWorkload.swift and its extensions simulate them).
+// `kind: serving`: requests (Poisson arrivals, a trace, or a closed loop of users) served by
+// continuous batching, colocated or disaggregated (ServingWorkload.swift and its extensions
+// simulate them).
 import Foundation
 import Hardware
 import Models
 import Report
 import Scenario
 
-/// `kind: serving`: Poisson arrivals of fixed-size requests served by continuous batching
-/// with chunked prefill on one tensor-parallel group.
+/// `kind: serving`: requests served by continuous batching with chunked prefill on
+/// tensor-parallel (or wide expert-parallel) instances.
 public struct ServingSpec: Sendable, Equatable {
     public var inference: DecodeSpec
-    /// Requests per second (Poisson), when the requests are not a trace.
+    /// Requests per second (Poisson), when the requests are neither a trace nor a closed loop.
     public var arrivalRate: Double
+    /// Closed loop: this many users, each sending its next request when its last completes
+    /// (nil: open-loop arrivals).
+    public var concurrency: Int? = nil
     /// Requests read from a CSV trace (arrival_s, input_tokens, output_tokens), in arrival
     /// order; nil: Poisson arrivals of `inference`'s input and output tokens.
     public var trace: [TracedRequest]?
@@ -19,8 +23,13 @@ public struct ServingSpec: Sendable, Equatable {
     public var duration: Double?
     public var requests: Int?
     public var maxBatch: Int
-    /// Prompt tokens prefilled per iteration (chunked prefill).
-    public var chunkTokens: Int
+    /// Tokens an iteration runs, decode and prefill together, per attention group.
+    public var maxNumTokens: Int = 8192
+    /// Most prompt tokens of one request in one iteration (nil: up to the budget).
+    public var chunkTokens: Int?
+    /// How the KV cache is allocated, in blocks of `kvBlockTokens` tokens.
+    public var kvAllocation: KVAllocation = .reserve
+    public var kvBlockTokens: Int = 32
     /// Fraction of GPU memory the engine may use for weights and KV cache.
     public var memoryFraction: Double
     /// Latency targets: when set, the run searches for the highest Poisson arrival rate
@@ -28,6 +37,20 @@ public struct ServingSpec: Sendable, Equatable {
     public var slo: ServingSLO? = nil
     /// Separate prefill and decode pools (nil: every instance does both).
     public var disaggregated: Disaggregation? = nil
+}
+
+/// How a serving engine allocates its KV cache, in blocks of tokens.
+public enum KVAllocation: String, Sendable, Equatable {
+    /// A request's whole prompt and output are reserved when it is admitted, so no request is
+    /// ever paused: TensorRT-LLM's default capacity policy, GUARANTEED_NO_EVICT (its
+    /// tokens_per_block defaults to 32).
+    case reserve
+    /// Blocks are allocated as the prompt is prefilled and tokens are generated (paged
+    /// attention, Kwon et al., SOSP 2023); when the cache is full the most recently admitted
+    /// request is preempted, its blocks freed and its prompt and tokens so far recomputed when
+    /// it is readmitted (vLLM's scheduler, whose V1 engine preempts by recompute only, block
+    /// size 16; TensorRT-LLM's MAX_UTILIZATION policy pauses requests likewise).
+    case paged
 }
 
 /// Disaggregated serving (DistServe, Zhong et al., OSDI 2024; Splitwise, Patel et al., ISCA
@@ -76,14 +99,22 @@ extension ServingSpec: Workload {
     public static let needsCluster = true
 
     public static let keys = KeyTable(section: "workload", DecodeSpec.inferenceKeys.filter { $0.path != "parallelism.pp" } + [
-        Key("arrival_rate", .quantity(.count, minimum: 0, exclusive: true), default: .required(when: "without trace"),
+        Key("arrival_rate", .quantity(.count, minimum: 0, exclusive: true), default: .required(when: "without trace or concurrency"),
             "Poisson arrivals per second (with slo: where the rate search starts)"),
         Key("trace", .text, "A CSV of requests (arrival_s, input_tokens, output_tokens), relative to the scenario's folder"),
-        Key("duration", .quantity(.time, minimum: 0, exclusive: true), default: .derived("required with arrival_rate unless requests is given"),
+        Key("duration", .quantity(.time, minimum: 0, exclusive: true), default: .derived("required with arrival_rate or concurrency unless requests is given"),
             "Arrivals stop after this long"),
         Key("requests", .integer(1...100_000_000), "Arrivals stop after this many requests"),
-        Key("max_batch", .integer(1...100_000), default: "256", "Most sequences an instance runs at once"),
-        Key("chunk_tokens", .integer(1...10_000_000), default: "2048", "Prompt tokens prefilled per iteration (chunked prefill)"),
+        Key("concurrency", .integer(1...1_000_000), "Closed loop: users each sending the next request when the last completes (instead of arrival_rate)"),
+        Key("max_batch", .integer(1...100_000), default: "256", "Most sequences an instance runs at once (vLLM's max_num_seqs, TensorRT-LLM's max_batch_size)"),
+        Key("max_num_tokens", .integer(1...10_000_000), default: "8192",
+            "Tokens an iteration runs, decodes first and then prompt chunks, per attention group (TensorRT-LLM's max_num_tokens, vLLM's max_num_batched_tokens)"),
+        Key("chunk_tokens", .integer(1...10_000_000), default: .derived("max_num_tokens"),
+            "Most prompt tokens of one request per iteration (vLLM's long_prefill_token_threshold)"),
+        Key("kv_allocation", .choice(["reserve", "paged"]), default: "reserve",
+            "reserve: a request's prompt and output are reserved on admission (TensorRT-LLM's GUARANTEED_NO_EVICT); paged: blocks as tokens grow, preempting by recompute when full (vLLM)"),
+        Key("kv_block_tokens", .integer(1...4096), default: .derived("32 with reserve (TensorRT-LLM), 16 with paged (vLLM)"),
+            "Tokens per KV-cache block"),
         Key("memory_fraction", .quantity(.count, minimum: 0, exclusive: true, maximum: 1), default: "0.9",
             "Fraction of GPU memory for weights and KV cache"),
         Key("slo", .mapping, "Latency targets: search the highest Poisson rate meeting both"),
@@ -112,10 +143,11 @@ extension ServingSpec: Workload {
             MetricInfo("tokens_per_s_per_gpu", unit: "tokens/s", .higher, "tokens_per_s over every GPU of every instance"),
             MetricInfo("tokens_per_s_per_user", unit: "tokens/s", .higher, "Mean over requests of 1 / their TPOT"),
             MetricInfo("mean_batch_size", unit: "requests", .neither, "Sequences in an iteration, averaged over time and instances"),
-            MetricInfo("kv_cache_utilisation", unit: "ratio", .neither, "KV cache reserved over its capacity, averaged over time"),
+            MetricInfo("kv_cache_utilisation", unit: "ratio", .neither, "KV-cache blocks allocated over the blocks the cache holds, averaged over time"),
             MetricInfo("mean_requests_in_system", unit: "requests", .neither, "Requests waiting or running, averaged over time"),
             MetricInfo("arrival_rate_per_s", unit: "requests/s", .neither, "Requests that arrived over the run's length (the offered load, an input)"),
             MetricInfo("requests_completed", unit: "requests", .neither, "Requests finished by the end of the run"),
+            MetricInfo("preemptions", unit: "requests", .lower, "kv_allocation paged: times a running request was preempted (its cache freed, to be recomputed)"),
             MetricInfo("kv_transfer_s", unit: "s", .lower, "Disaggregated: mean time to move a prompt's KV cache to its decode instance"),
             MetricInfo("slo_arrival_rate_per_s", unit: "requests/s", .higher, "With slo: the highest Poisson rate meeting both p99 targets"),
         ]
@@ -131,26 +163,45 @@ extension ServingSpec: Workload {
         let inference = InferenceReading.read(f, sizesRequired: !traced)
         var trace: [TracedRequest]?
         var rate: Double?
+        let closedLoop = f.has("concurrency")
+        let concurrency = f.integer("concurrency")
         if traced {
             if f.has("arrival_rate") { log.error(f.origin("arrival_rate"), "workload.arrival_rate", "give either arrival_rate or trace, not both") }
+            if closedLoop { log.error(f.origin("concurrency"), "workload.concurrency", "give either concurrency or trace, not both") }
             if let path = f.text("trace") { trace = ServingTrace.read(path, origin: f.origin("trace"), log: log) }
+        } else if closedLoop {
+            if f.has("arrival_rate") { log.error(f.origin("arrival_rate"), "workload.arrival_rate", "give either arrival_rate or concurrency, not both") }
+            _ = f.declared("trace")
         } else {
             rate = f.number("arrival_rate")
             _ = f.declared("trace")
         }
         let duration = f.number("duration")
         let requests = f.integer("requests")
-        if duration == nil && requests == nil && f.has("arrival_rate") {
+        if duration == nil && requests == nil && (f.has("arrival_rate") || closedLoop) {
             log.error(f.node.origin, "workload.duration", "missing: bound the run by duration (e.g. \"1 h\") or requests")
         }
         let maxBatch = f.integer("max_batch") ?? 256
-        let chunk = f.integer("chunk_tokens") ?? 2048
+        let budget = f.integer("max_num_tokens") ?? 8192
+        let chunk = f.integer("chunk_tokens")
+        let allocation = f.choice("kv_allocation").flatMap(KVAllocation.init(rawValue:)) ?? .reserve
+        let blockTokens = f.integer("kv_block_tokens") ?? (allocation == .reserve ? 32 : 16)
         let fraction = f.number("memory_fraction") ?? 0.9
+        // Every running sequence decodes each iteration, so the budget must cover a full batch
+        // (vLLM refuses max_num_batched_tokens below max_num_seqs likewise).
+        let positions = (scenario.stack.speculative?.draftTokens ?? 0) + 1
+        if f.has("max_num_tokens") || f.has("max_batch"), budget < maxBatch * positions {
+            let key = f.has("max_num_tokens") ? "max_num_tokens" : "max_batch"
+            log.error(f.origin(key), "workload.\(key)", "max_num_tokens \(budget) is below max_batch \(maxBatch)"
+                      + (positions > 1 ? " × \(positions) positions verified per sequence" : "") + "; every running sequence decodes in each iteration")
+        }
         var slo: ServingSLO?
         if let g = f.mapping("slo") {
             let tpot = g.number("tpot_p99")
             let ttft = g.number("ttft_p99")
-            if traced { log.error(f.origin("slo"), "workload.slo", "searches the Poisson arrival rate; it cannot be used with a trace") }
+            if traced || closedLoop {
+                log.error(f.origin("slo"), "workload.slo", "searches the Poisson arrival rate; it cannot be used with \(traced ? "a trace" : "concurrency")")
+            }
             if let tpot, let ttft { slo = ServingSLO(tpotP99: tpot, ttftP99: ttft) }
         }
         var disaggregated: Disaggregation?
@@ -163,9 +214,16 @@ extension ServingSpec: Workload {
         if disaggregated != nil, let inference, inference.dp > 1 {
             log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")
         }
-        guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil else { return nil }
-        let spec = ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
+        if disaggregated != nil && allocation == .paged {
+            log.error(f.origin("kv_allocation"), "workload.kv_allocation", "paged allocation with preemption is modelled for colocated serving; disaggregated pools reserve")
+        }
+        guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil || concurrency != nil else { return nil }
+        var spec = ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
                                maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
+        spec.concurrency = concurrency
+        spec.maxNumTokens = budget
+        spec.kvAllocation = allocation
+        spec.kvBlockTokens = blockTokens
         if disaggregated == nil { InferenceReading.checkSpeculative(inference, scenario) }
         let pools = disaggregated.map { $0.prefillInstances + $0.decodeInstances } ?? 1
         InferenceReading.check(inference, instances: pools, scenario)

@@ -46,7 +46,9 @@ enum ServingWorkload {
     static func checkMemory(_ s: ServingSpec, system: SystemSpec, speculative: SpeculativeSpec? = nil) throws(MemoryError) {
         let d = s.inference
         var ledger = MemoryLedger(device: "\(system.name) GPU 0", capacity: s.memoryFraction * system.gpu.hbmCapacity)
-        let largest = s.trace?.map { $0.inputTokens + $0.outputTokens }.max() ?? d.inputTokens + d.outputTokens
+        // In whole blocks, as the cache allocates them.
+        let tokens = s.trace?.map { $0.inputTokens + $0.outputTokens }.max() ?? d.inputTokens + d.outputTokens
+        let largest = (tokens + s.kvBlockTokens - 1) / s.kvBlockTokens * s.kvBlockTokens
         var items: [(bytes: Double, category: MemoryCategory)] = [
             (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep), .weights),
             (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
@@ -62,24 +64,47 @@ enum ServingWorkload {
         var arrival: Double
         var input: Int
         var output: Int
+        /// Prompt tokens to prefill in this residency: the input, or after a preemption by
+        /// recompute the input and the tokens generated so far.
+        var prompt: Int
         var prefilled = 0
         var generated = 0
         /// Speculative decoding: expected tokens accepted but not yet whole.
         var credit = 0.0
         var firstToken: Double?
         var done: Double?
+        /// Admitted and not finished or preempted; `residency` counts admissions, so that
+        /// what was queued for an earlier one is recognised as stale.
+        var running = false
+        var residency = 0
+        var preemptions = 0
+        /// KV-cache blocks allocated while in prefill.
+        var allocated = 0
+        /// Plain decoding: context − the instance's step count when it began decoding (its
+        /// context at any later step is this + the step count).
+        var decodeBase = 0
+
+        init(arrival: Double, input: Int, output: Int) {
+            self.arrival = arrival
+            self.input = input
+            self.output = output
+            prompt = input
+        }
 
         /// KV-cache tokens reserved for the request on admission.
         var size: Double { Double(input + output) }
         var isComplete: Bool { generated == output }
+        /// Tokens whose keys and values it has (or is about to have) computed.
+        var context: Int { input + generated }
 
         /// Runs `tokens` more prompt tokens; when the prompt is done its last position yields
-        /// the first token. Returns whether the prompt is done.
+        /// the next token (the first, unless the prompt is a recomputation). Returns whether
+        /// the prompt is done.
         mutating func prefill(_ tokens: Int, at now: Double) -> Bool {
             prefilled += tokens
-            guard prefilled == input else { return false }
-            generated = 1
-            firstToken = now
+            guard prefilled == prompt else { return false }
+            generated += 1
+            if firstToken == nil { firstToken = now }
             return true
         }
 
@@ -110,6 +135,29 @@ enum ServingWorkload {
             let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
             let slow = straggling.isOff ? 1 : straggling.folded(gpus: gpus, stream: stragglers)
             return seconds / spec.stack.kernelEfficiency * jitter.lognormalFactor(cv: spec.noise.kernelCV) * slow
+        }
+    }
+
+    /// A closed loop of `users` (genai-perf's and AIPerf's concurrency mode): each sends a
+    /// request at 0 and its next as soon as its last completes, until `duration` has passed or
+    /// `requests` have been sent.
+    struct ClosedLoop {
+        var users: Int
+        var input: Int
+        var output: Int
+        var duration: Double?
+        var requests: Int?
+
+        /// The users' first requests.
+        var first: [Request] {
+            (0..<Swift.min(users, requests ?? users)).map { _ in Request(arrival: 0, input: input, output: output) }
+        }
+
+        /// The request sent at `now` when one completes and `sent` have been sent, if any.
+        func next(after sent: Int, at now: Double) -> Request? {
+            if let requests, sent >= requests { return nil }
+            if let duration, now > duration { return nil }
+            return Request(arrival: now, input: input, output: output)
         }
     }
 
@@ -173,13 +221,15 @@ enum ServingWorkload {
         let d = s.inference
         let time = IterationTime(spec: spec, gpus: d.instanceGPUs, jitter: jitter, stragglers: stragglers)
         let capacity = kvCapacityTokens(s, system: system, speculative: spec.stack.speculative)
-        let requests = arrivals(s, rate: rate, gaps: gaps)
+        let closedLoop = s.concurrency.map { ClosedLoop(users: $0, input: d.inputTokens, output: d.outputTokens, duration: s.duration, requests: s.requests) }
+        let requests = closedLoop?.first ?? arrivals(s, rate: rate, gaps: gaps)
         if let split = s.disaggregated {
-            var run = DisaggregatedServing(serving: s, split: split, requests: requests, system: system, prices: prices, capacity: capacity, time: time)
+            var run = DisaggregatedServing(serving: s, split: split, requests: requests, system: system, prices: prices, capacity: capacity, time: time,
+                                           closedLoop: closedLoop)
             return run.run()
         }
         var run = ColocatedServing(serving: s, requests: requests, prices: prices, speculation: spec.stack.speculative, draftPrices: draftPrices,
-                                   capacity: capacity, time: time)
+                                   capacity: capacity, time: time, closedLoop: closedLoop)
         return run.run()
     }
 

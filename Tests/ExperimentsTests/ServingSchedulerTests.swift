@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Experiments
+import Hardware
+import Report
+import Scenario
+@testable import Workloads
+
+/// The iteration scheduler: the token budget, paged KV allocation with preemption, closed loops.
+@Suite struct ServingSchedulerTests {
+    static func burst(budget: Int, extra: String = "") -> String {
+        """
+        name: b
+        cluster: { system: h100-sxm }
+        stack: { cuda_graphs: true }
+        workload: { kind: serving, model: llama3-8b, input_tokens: 256, output_tokens: 2, concurrency: 16, requests: 16, max_batch: 16, max_num_tokens: \(budget)\(extra) }
+        """
+    }
+
+    /// The run's iteration pricer, as the workload builds it.
+    static func prices(_ yaml: String) throws -> IterationPrices {
+        let spec = try ScenarioLoader.plan(text: yaml, file: "b.yaml").variants[0].spec
+        let serving = spec.workload as! ServingSpec
+        return IterationPrices(DecodeWorkload.pricer(spec, serving.inference, system: spec.cluster!.system))
+    }
+
+    /// 16 prompts of 256 tokens arriving together under an 8,192-token budget prefill in one
+    /// iteration: every first token comes at once, after the price of that one mixed batch
+    /// (GEMMs over 4,096 tokens, sixteen chunks' attention).
+    @Test func shortPromptsPrefillTogether() throws {
+        let yaml = Self.burst(budget: 8192)
+        let m = try metrics(yaml)
+        let one = try Self.prices(yaml).seconds(IterationShape(decodeSequences: 0, meanContext: 0,
+                                                               prefills: Array(repeating: PrefillChunk(tokens: 256, context: 0), count: 16)))
+        print("16 × 256-token prompts, budget 8192: TTFT \(m["ttft_s"]!) s (p50 \(m["ttft_p50_s"]!), p99 \(m["ttft_p99_s"]!)); one iteration priced \(one) s")
+        #expect(m["ttft_p50_s"] == m["ttft_p99_s"])
+        #expect(abs(m["ttft_s"]! / one - 1) < 1e-12)
+        #expect(m["requests_completed"] == 16)
+    }
+
+    /// Under a 2,048-token budget decodes go first and chunks fill the rest: iteration 1
+    /// prefills prompts 1–8; iteration 2 decodes those 8 (their last token) and prefills 7 whole
+    /// prompts and 248 tokens of the 16th; iteration 3 decodes 7 and prefills its last 8 tokens.
+    /// The mean TTFT is (8 t₁ + 7 t₂ + t₃) / 16 with each tᵢ the sum of those prices.
+    @Test func decodesFirstThenChunks() throws {
+        let yaml = Self.burst(budget: 2048)
+        let m = try metrics(yaml)
+        let p = try Self.prices(yaml)
+        let whole = PrefillChunk(tokens: 256, context: 0)
+        let t1 = p.seconds(IterationShape(decodeSequences: 0, meanContext: 0, prefills: Array(repeating: whole, count: 8)))
+        let t2 = t1 + p.seconds(IterationShape(decodeSequences: 8, meanContext: 257,
+                                               prefills: Array(repeating: whole, count: 7) + [PrefillChunk(tokens: 248, context: 0)]))
+        let t3 = t2 + p.seconds(IterationShape(decodeSequences: 7, meanContext: 257, prefills: [PrefillChunk(tokens: 8, context: 248)]))
+        let expected = (8 * t1 + 7 * t2 + t3) / 16
+        print("budget 2048: mean TTFT \(m["ttft_s"]!) s, closed form \(expected) s (t1 \(t1), t2 \(t2), t3 \(t3))")
+        #expect(abs(m["ttft_s"]! / expected - 1) < 1e-9)
+    }
+
+    /// Every running sequence decodes in each iteration, so the budget must cover max_batch
+    /// (vLLM refuses max_num_batched_tokens below max_num_seqs likewise).
+    @Test func budgetBelowTheBatchIsRefused() {
+        #expect(throws: ScenarioError.self) { try ScenarioLoader.plan(text: Self.burst(budget: 8), file: "b.yaml") }
+        do {
+            _ = try ScenarioLoader.plan(text: Self.burst(budget: 8), file: "b.yaml")
+        } catch {
+            #expect("\(error)".contains("workload.max_num_tokens"))
+        }
+    }
+
+    static func tight(_ allocation: String) -> String {
+        // 8B bf16 weights take 16.06 GB; the fraction leaves ~0.6 GB for KV at 128 KiB per token:
+        // ~4,600 tokens, 4 requests of 128 + 512 reserved whole, ~36 prompts of 128.
+        let fraction = ((16.64e9 / SystemSpec.h100SXM.gpu.hbmCapacity) * 1000).rounded() / 1000
+        return """
+            name: s
+            seed: 11
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: serving, model: llama3-8b, input_tokens: 128, output_tokens: 512, arrival_rate: 10, requests: 300, memory_fraction: \(fraction), kv_allocation: \(allocation) }
+            """
+    }
+
+    /// Paged allocation under a tight cache, with outputs long beside prompts: requests are
+    /// admitted on their prompt alone, so the batch and the throughput are larger than when each
+    /// reserves its whole output; the cache fills as tokens grow and running requests are
+    /// preempted and recomputed, and still every request gets every token and the cache never
+    /// over-fills. Reserving never preempts.
+    @Test func pagedAllocationPreemptsWhenFull() throws {
+        let reserve = try metrics(Self.tight("reserve")), paged = try metrics(Self.tight("paged"))
+        print("tight cache: reserve batch \(reserve["mean_batch_size"]!), KV use \(reserve["kv_cache_utilisation"]!), preemptions \(reserve["preemptions"]!); "
+              + "paged batch \(paged["mean_batch_size"]!), KV use \(paged["kv_cache_utilisation"]!), preemptions \(paged["preemptions"]!)")
+        #expect(reserve["preemptions"] == 0)
+        #expect(paged["preemptions"]! > 0)
+        #expect(paged["requests_completed"] == 300 && reserve["requests_completed"] == 300)
+        #expect(paged["tokens_per_s"]! > reserve["tokens_per_s"]!)
+        #expect(paged["kv_cache_utilisation"]! <= 1 && reserve["kv_cache_utilisation"]! <= 1)
+        #expect(paged["mean_batch_size"]! > reserve["mean_batch_size"]!)
+        // Every request's 512 tokens are counted once, preempted or not.
+        for m in [reserve, paged] {
+            let end = m["requests_completed"]! / m["arrival_rate_per_s"]!
+            #expect(abs(m["tokens_per_s"]! * end / (300 * 512) - 1) < 1e-9)
+        }
+    }
+
+    /// With ample memory paged and reserved allocation run the same schedule (nothing waits for
+    /// cache), so the latencies agree exactly; only the blocks in use differ.
+    @Test func pagedEqualsReserveWhenTheCacheIsAmple() throws {
+        let yaml = ServingTests().scenario(rate: 20, requests: 300)
+        let reserve = try metrics(yaml), paged = try metrics(yaml.replacingOccurrences(of: "memory_fraction: 0.9", with: "memory_fraction: 0.9, kv_allocation: paged"))
+        #expect(paged["ttft_s"] == reserve["ttft_s"] && paged["e2e_p99_s"] == reserve["e2e_p99_s"] && paged["preemptions"] == 0)
+        #expect(paged["kv_cache_utilisation"]! < reserve["kv_cache_utilisation"]!)
+    }
+
+    static func closed(users: Int, requests: Int) -> String {
+        """
+        name: c
+        cluster: { system: h100-sxm }
+        stack: { cuda_graphs: true }
+        workload: { kind: serving, model: llama3-8b, input_tokens: 512, output_tokens: 64, concurrency: \(users), requests: \(requests) }
+        """
+    }
+
+    /// One user sends each request when the last returns: the run is its requests back to
+    /// back, so the achieved rate is 1 / the mean end-to-end latency, and one request runs at a time.
+    @Test func oneUserRunsBackToBack() throws {
+        let m = try metrics(Self.closed(users: 1, requests: 50))
+        #expect(m["requests_completed"] == 50)
+        #expect(abs(m["arrival_rate_per_s"]! * m["e2e_s"]! - 1) < 1e-9)
+        #expect(abs(m["mean_batch_size"]! - 1) < 1e-9)
+    }
+
+    /// N users keep N requests in the system until the last ones drain: the time average is
+    /// N within the drain at the end (under 3% over 400 requests).
+    @Test func usersKeepTheirRequestsInFlight() throws {
+        let m = try metrics(Self.closed(users: 8, requests: 400))
+        print("8 users: mean in system \(m["mean_requests_in_system"]!), batch \(m["mean_batch_size"]!)")
+        #expect(m["requests_completed"] == 400)
+        #expect(m["mean_requests_in_system"]! <= 8 + 1e-9 && m["mean_requests_in_system"]! > 8 * 0.97)
+    }
+
+    /// Concurrency replaces the arrival process: with an arrival rate, a trace or an SLO search
+    /// it is refused, naming the key.
+    @Test func concurrencyExcludesOtherArrivals() {
+        for extra in ["arrival_rate: 3", "slo: { tpot_p99: 50 ms, ttft_p99: 1 s }"] {
+            let yaml = Self.closed(users: 2, requests: 10).replacingOccurrences(of: "concurrency: 2", with: "concurrency: 2, \(extra)")
+            do {
+                _ = try ScenarioLoader.plan(text: yaml, file: "c.yaml")
+                Issue.record("accepted \(extra)")
+            } catch {
+                #expect("\(error)".contains(extra.hasPrefix("slo") ? "workload.slo" : "workload.arrival_rate"))
+            }
+        }
+    }
+}
