@@ -20,6 +20,9 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "The folder of the scenarios that reproduce workload rows.")
     var scenarios = "scenarios/reference"
 
+    @Option(help: "The reference folder holding kernels/ (default: ../shared/reference); its tables are summarised when present.")
+    var kernels = "../shared/reference"
+
     func run() throws {
         guard FileManager.default.fileExists(atPath: reference) else {
             throw InputError(message: "\(reference): no such file")
@@ -40,5 +43,18 @@ struct ValidateCommand: ParsableCommand {
             print(String(format: "%d of %d rows modelled; median |error| %.1f%%, max %.1f%%", errors.count, rows.count,
                          errors[errors.count / 2] * 100, errors.last! * 100))
         }
+        // The kernel tables, when the reference folder is beside the clone (never copied here).
+        let directory = URL(fileURLWithPath: kernels)
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("kernels/gemm.csv").path) else { return }
+        print("Kernel tables (\(kernels)/kernels; predicted against measured time):")
+        let tables: [(String, [KernelMeasurement])] = [
+            ("gemm.csv", try KernelReference.gemmRows(in: directory)),
+            ("attention.csv", try KernelReference.attentionRows(in: directory)),
+            ("moe.csv (balanced routing)", try KernelReference.moeRows(in: directory)),
+        ]
+        for (name, measurements) in tables where !measurements.isEmpty {
+            print("  \(name): \(KernelCalibration.Figures(KernelCalibration.residuals(measurements)))")
+        }
+        print("  comm.csv: \(CollectiveCalibration.figures(try CollectiveCalibration.commRows(in: directory)))")
     }
 }

@@ -286,3 +286,21 @@ import Models
         #expect(m["tpot_s"]! > streaming)
     }
 }
+
+@Suite struct TensorParallelMoETests {
+    /// Tensor-parallel MoE splits every expert's FFN columns over the group: GPT-MoE-1.8T's 16
+    /// experts on TP 28 at a batch large enough to use them all price 16 grouped slices of
+    /// ⌈f/28⌉ columns per rank, so the expert weights a rank reads are 1/28 of all experts' (to
+    /// the rounding of the slice), the share its memory ledger holds, not a whole expert.
+    @Test func everyRankReadsASliceOfEveryExpert() {
+        let model = ModelSpec.named("gpt-moe-1.8t")!, moe = model.moe!
+        let ops = InferenceOps.moeOps(model: model, moe: moe, tokens: 4096, tp: 28)
+        var elements = 0.0
+        for (_, op) in ops {
+            if case let .groupedGemm(_, n, k, groups) = op { elements += Double(n * k * groups) }
+        }
+        let allExperts = Double(moe.experts * model.mlp.matrices * model.hidden * moe.expertFFN)
+        print("expert weights read per rank on TP 28: \(elements / allExperts) of all experts (1/28 = \(1.0 / 28))")
+        #expect(abs(elements / allExperts * 28 - 1) < 0.01)
+    }
+}

@@ -6,11 +6,11 @@
 // projection (row-parallel); all-reduce of the hidden state; RMSNorm; MLP up (and gate) and
 // down projections; all-reduce. Then the final norm, the logits projection over vocab/tp and
 // sampling. Element-wise work (norms, activation, residual adds, RoPE) is counted as HBM bytes.
-// MoE layers (experts sharded over the TP group, tokens replicated, outputs combined by the
-// layer's all-reduce): a router GEMM, then the GEMMs of the local experts that receive tokens —
-// with m tokens routed top-k over E experts each expert gets m·k/E tokens on average and is
-// used at all with probability 1 − (1 − k/E)^m, so at small batch only the chosen experts'
-// weights are read — plus the shared experts.
+// MoE layers (every expert's FFN columns split over the TP group, tokens replicated, outputs
+// combined by the layer's all-reduce): a router GEMM, then the GEMMs of the experts that receive
+// tokens — with m tokens routed top-k over E experts each expert gets m·k/E tokens on average
+// and is used at all with probability 1 − (1 − k/E)^m, so at small batch only the chosen
+// experts' slices are read — plus the shared experts.
 // Multi-head latent attention (DeepSeek) replaces the QKV projection, attention and output
 // projection with its own ops (`latentAttention`). Local experts run as grouped GEMMs.
 import Foundation
@@ -195,9 +195,9 @@ public enum InferenceOps {
     public static func moeOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int) -> [(name: String, op: InferenceOp)] {
         let d = model.hidden
         var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d))]
-        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(tp), tokens: m)
+        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts), tokens: m, slices: tp)
         ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
-        ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
+        ops.append(expertCombine(model: model, moe: moe, tokens: m))
         return ops
     }
 
@@ -214,20 +214,29 @@ public enum InferenceOps {
         ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens)
         ops.append(("moe_combine", .allToAll(bytes: sent)))
         ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
-        ops.append(("expert_combine", .elementwise(bytes: Double(m * d * moe.topK) * 2 * 2)))
+        ops.append(expertCombine(model: model, moe: moe, tokens: m))
         return ops
     }
 
-    /// The grouped GEMMs of a rank's `localExperts` routed experts that receive any of `tokens` tokens:
-    /// routed top-k over E experts, each expert gets tokens·k/E on average and is used at all
-    /// with probability 1 − (1 − k/E)^tokens.
-    static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int) -> [(name: String, op: InferenceOp)] {
-        let d = model.hidden, f = moe.expertFFN
+    /// The grouped GEMMs of a rank's `localExperts` routed experts that receive any of `tokens`
+    /// tokens: routed top-k over E experts, each expert gets tokens·k/E on average and is used at
+    /// all with probability 1 − (1 − k/E)^tokens. With `slices` > 1 each expert's FFN columns are
+    /// split over that many ranks (tensor-parallel MoE, as TensorRT-LLM's and vLLM's fused MoE
+    /// run it without expert parallelism: every rank holds inter/tp columns of every expert, so
+    /// a 16-expert model on TP 28 reads 1/28 of each active expert, not a whole one).
+    public static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int, slices: Int = 1) -> [(name: String, op: InferenceOp)] {
+        let d = model.hidden, f = (moe.expertFFN + slices - 1) / slices
         let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(tokens))
         let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
         let tokensPerExpert = Swift.max(1, Int((Double(tokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
         return [("expert_up_gemm", .groupedGemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d, groups: activeLocal)),
                 ("expert_down_gemm", .groupedGemm(m: tokensPerExpert, n: d, k: f, groups: activeLocal))]
+    }
+
+    /// The permute of each token's k copies to its experts and their weighted sum back (bf16
+    /// reads and writes of tokens × k hidden states, twice).
+    public static func expertCombine(model: ModelSpec, moe: MoESpec, tokens m: Int) -> (name: String, op: InferenceOp) {
+        ("expert_combine", .elementwise(bytes: Double(m * model.hidden * moe.topK) * 2 * 2))
     }
 
     /// The shared experts, split over the TP group like a dense MLP.

@@ -104,8 +104,26 @@ public struct InferencePricer: Sendable {
 
     func faster(by efficiency: Double, _ cost: KernelCost) -> KernelCost { faster(cost, by: efficiency) }
 
-    func seconds(_ ops: [(name: String, op: InferenceOp)]) -> Double {
+    public func seconds(_ ops: [(name: String, op: InferenceOp)]) -> Double {
         ops.reduce(0.0) { total, item in kernels(item.name, item.op).reduce(total) { $0 + $1.cost.seconds } }
+    }
+
+    /// Seconds of the routed experts of one MoE layer on rank 0 of a TP × EP group, as a fused
+    /// MoE kernel runs them (the activation quantisation, the two grouped GEMMs, the permute and
+    /// weighted sum; no router GEMM and no communication): `tokens` enter the layer on the
+    /// rank, routed top-k over `experts` experts, of which the rank holds experts/ep, each
+    /// with inter/tp FFN columns. The ops are the ones a MoE layer of the workloads runs.
+    /// Checked against kernels/moe.csv by `clustersim validate`.
+    public static func routedExpertSeconds(kernels: KernelModel, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int,
+                                           tokens: Int, precision: Precision) -> Double {
+        let moe = MoESpec(experts: experts, topK: topK, expertFFN: inter)
+        let model = ModelSpec(name: "moe layer", description: "", layers: 1, hidden: hidden, heads: 1, kvHeads: 1, headDim: 1, ffn: inter,
+                              mlp: .swiglu, vocabulary: 1, moe: moe)
+        let pricer = InferencePricer(model: model, kernels: kernels, precision: precision, kvPrecision: precision, tp: tp, allReduce: { _ in 0 })
+        var ops = InferenceOps.routedExperts(model: model, moe: moe, localExperts: Double(experts) / Double(ep), tokens: tokens, slices: tp)
+        // The rank permutes and sums only the copies routed to its experts (1/ep of them).
+        ops.append(InferenceOps.expertCombine(model: model, moe: moe, tokens: (tokens + ep - 1) / ep))
+        return pricer.seconds(ops)
     }
 
     /// Seconds of one iteration: `decodeSequences` sequences decoding one token each over a
