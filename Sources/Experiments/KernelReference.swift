@@ -14,7 +14,7 @@ public enum KernelShape: Sendable, Equatable {
     case prefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int, precision: Precision)
     case decode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision)
     /// The routed experts of one MoE layer on rank 0 of a TP × EP group (kernels/moe.csv).
-    case moe(tokens: Int, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int, precision: Precision)
+    case moe(tokens: Int, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int, precision: Precision, routing: ExpertRouting)
 
     /// Seconds for the shape on `model`'s GPU (including the activation quantisation that
     /// TensorRT-LLM's fp8 and NVFP4 linear layers run first).
@@ -30,9 +30,9 @@ public enum KernelShape: Sendable, Equatable {
         case let .decode(b, l, h, kv, d, p):
             // The tables replay one kernel without flushing L2 (kernels/README.md).
             return model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: d, kvPrecision: p, warmL2: true).seconds
-        case let .moe(tokens, hidden, inter, experts, topK, tp, ep, precision):
+        case let .moe(tokens, hidden, inter, experts, topK, tp, ep, precision, routing):
             return InferencePricer.routedExpertSeconds(kernels: model, hidden: hidden, inter: inter, experts: experts, topK: topK, tp: tp, ep: ep,
-                                                       tokens: tokens, precision: precision)
+                                                       tokens: tokens, precision: precision, routing: routing)
         }
     }
 
@@ -104,23 +104,32 @@ public enum KernelReference {
         }
     }
 
-    /// kernels/moe.csv: one MoE layer's routed experts on one GPU, balanced routing (the
-    /// power-law rows measure routing skew, which the layer model does not take), in the
-    /// precisions the model has (fp8 and fp8_block as fp8, nvfp4, bfloat16; not the MXFP4
-    /// weight-only formats).
-    public static func moeRows(in directory: URL) throws -> [KernelMeasurement] {
+    /// kernels/moe.csv: one MoE layer's routed experts on one GPU, balanced routing or (with
+    /// `powerLaw`) the power-law rows, which time the most loaded rank, in the precisions the
+    /// model has (fp8 and fp8_block as fp8, nvfp4, bfloat16; not the MXFP4 weight-only formats).
+    public static func moeRows(in directory: URL, powerLaw: Bool = false) throws -> [KernelMeasurement] {
         let url = directory.appendingPathComponent("kernels/moe.csv")
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         return try CSVTable(contentsOf: url.path).records.compactMap { r in
             let dtype = r["dtype"] == "fp8_block" ? "fp8" : r["dtype"] ?? ""
-            guard r["distribution"] == "balanced", let system = systems[r["system"] ?? ""], let precision = precision(dtype),
+            let distribution = r["distribution"] ?? ""
+            let routing: ExpertRouting
+            if distribution == "balanced" && !powerLaw {
+                routing = .balanced
+            } else if powerLaw, distribution.hasPrefix("power_law_"), let alpha = Double(distribution.dropFirst("power_law_".count)) {
+                routing = ExpertRouting(distribution: .powerLaw(alpha: alpha))
+            } else {
+                return nil
+            }
+            guard let system = systems[r["system"] ?? ""], let precision = precision(dtype),
                   system.gpu.tensor[precision] != nil,
                   let tokens = Int(r["tokens"] ?? ""), let hidden = Int(r["hidden"] ?? ""), let inter = Int(r["inter"] ?? ""),
                   let experts = Int(r["experts"] ?? ""), let topK = Int(r["topk"] ?? ""), let tp = Int(r["tp"] ?? ""), let ep = Int(r["ep"] ?? ""),
                   let ms = Double(r["latency_ms"] ?? "") else { return nil }
             return KernelMeasurement(
-                label: "moe \(system.name) \(r["model_shape"] ?? "") \(r["dtype"]!) tokens=\(tokens) tp=\(tp) ep=\(ep)", system: system,
-                shape: .moe(tokens: tokens, hidden: hidden, inter: inter, experts: experts, topK: topK, tp: tp, ep: ep, precision: precision),
+                label: "moe \(system.name) \(r["model_shape"] ?? "") \(r["dtype"]!) \(distribution) tokens=\(tokens) tp=\(tp) ep=\(ep)", system: system,
+                shape: .moe(tokens: tokens, hidden: hidden, inter: inter, experts: experts, topK: topK, tp: tp, ep: ep, precision: precision,
+                            routing: routing),
                 seconds: ms * 1e-3, isCalibrationPoint: false)
         }
     }

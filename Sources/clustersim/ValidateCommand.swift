@@ -51,6 +51,7 @@ struct ValidateCommand: ParsableCommand {
             ("gemm.csv", try KernelReference.gemmRows(in: directory)),
             ("attention.csv", try KernelReference.attentionRows(in: directory)),
             ("moe.csv (balanced routing)", try KernelReference.moeRows(in: directory)),
+            ("moe.csv (power-law routing, the busiest rank)", try KernelReference.moeRows(in: directory, powerLaw: true)),
         ]
         for (name, measurements) in tables where !measurements.isEmpty {
             print("  \(name): \(KernelCalibration.Figures(KernelCalibration.residuals(measurements)))")

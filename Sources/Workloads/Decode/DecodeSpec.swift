@@ -18,6 +18,8 @@ public struct DecodeSpec: Sendable, Equatable {
     /// Wide expert parallelism (MoE): routed experts over `ep` GPUs, which form ep / tp
     /// attention groups of `tp` GPUs sharing the batch (1: experts split over the TP group).
     public var ep = 1
+    /// How tokens spread over the experts (wide expert parallelism).
+    public var routing = ExpertRouting.measured
     public var batch: Int
     public var inputTokens: Int
     public var outputTokens: Int
@@ -46,6 +48,11 @@ extension DecodeSpec: Workload {
         Key("parallelism.dp", .integer(1...1_000_000), default: "1", "Independent replicas, each with its own batch"),
         Key("parallelism.ep", .integer(1...100_000), default: "1",
             "Wide expert parallelism (MoE): routed experts over ep GPUs forming ep / tp attention groups (1: experts split over the TP group)"),
+        Key("expert_routing", .choice(["power_law", "balanced"]), default: "power_law",
+            "Under wide EP, how tokens spread over experts: power_law (p(x) ∝ x^−α, aiconfigurator's fit to DeepSeek-V3/R1 serving) or balanced; the busiest rank sets each MoE layer"),
+        Key("routing_alpha", .quantity(.count, minimum: 0, exclusive: true, maximum: 5), default: "1.01", "The power law's exponent α (1.2: aiconfigurator's fit to Qwen3-235B)"),
+        Key("eplb_slots", .integer(1...1_000_000), default: .derived("the model's experts"),
+            "Expert slots over the EP group: redundant copies of the hottest experts placed to balance the ranks (TensorRT-LLM's num_slots, DeepSeek's EPLB)"),
         Key("batch", .integer(1...1_000_000), default: "1", "Sequences per replica"),
         Key("input_tokens", .integer(1...10_000_000), default: .required, "Prompt tokens per sequence"),
         Key("output_tokens", .integer(1...10_000_000), default: .required, "Generated tokens per sequence (the first comes from the prefill)"),

@@ -71,6 +71,7 @@ enum DecodeWorkload {
         pricer.gemmEfficiency = spec.stack.gemmEfficiency
         pricer.elementwiseEfficiency = spec.stack.elementwiseEfficiency
         pricer.ep = d.ep
+        pricer.routing = d.routing
         if d.ep > 1 {
             let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu,
                                         collectives: system.collectives)
@@ -95,7 +96,7 @@ enum DecodeWorkload {
         let layers = stage.map { stages(d)[$0] } ?? 0..<d.model.layers
         let head = stage.map { $0 == d.pp - 1 } ?? true
         let sequences = batch ?? d.groupBatch
-        let wide = d.ep > 1 ? ExpertParallelism(ep: d.ep, instanceTokens: d.batch * tokens) : nil
+        let wide = pricer.expertParallelism(instanceTokens: d.batch * tokens)
         for (name, op) in InferenceOps.namedPass(model: d.model, batch: sequences, tokens: tokens, context: context, tp: d.tp,
                                                  layers: layers, head: head, expertParallel: wide) {
             // One draw per op; a faster kernel library shortens every kernel body.

@@ -44,10 +44,14 @@ public enum InferenceOp: Sendable, Equatable {
 public struct ExpertParallelism: Sendable, Equatable {
     public var ep: Int
     public var instanceTokens: Int
+    /// The busiest rank's routed tokens over the balanced share (ExpertRouting): it sets the
+    /// experts' GEMMs and the all-to-all, since every rank waits for it.
+    public var loadFactor: Double
 
-    public init(ep: Int, instanceTokens: Int) {
+    public init(ep: Int, instanceTokens: Int, loadFactor: Double = 1) {
         self.ep = ep
         self.instanceTokens = instanceTokens
+        self.loadFactor = loadFactor
     }
 }
 
@@ -209,9 +213,11 @@ public enum InferenceOps {
     /// summed into the layer's all-reduce with the shared experts (split over TP as usual).
     public static func wideExpertOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int, wide: ExpertParallelism) -> [(name: String, op: InferenceOp)] {
         let d = model.hidden
-        let sent = Double((m + tp - 1) / tp * moe.topK * d) * 2
+        // The busiest rank receives (and sends back) loadFactor × the balanced share.
+        let sent = Double((m + tp - 1) / tp * moe.topK * d) * 2 * wide.loadFactor
         var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)), ("moe_dispatch", .allToAll(bytes: sent))]
-        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens)
+        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens,
+                             loadFactor: wide.loadFactor)
         ops.append(("moe_combine", .allToAll(bytes: sent)))
         ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
         ops.append(expertCombine(model: model, moe: moe, tokens: m))
@@ -224,11 +230,13 @@ public enum InferenceOps {
     /// split over that many ranks (tensor-parallel MoE, as TensorRT-LLM's and vLLM's fused MoE
     /// run it without expert parallelism: every rank holds inter/tp columns of every expert, so
     /// a 16-expert model on TP 28 reads 1/28 of each active expert, not a whole one).
-    public static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int, slices: Int = 1) -> [(name: String, op: InferenceOp)] {
+    /// `loadFactor`: the busiest rank's tokens over the balanced share.
+    public static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int, slices: Int = 1,
+                                     loadFactor: Double = 1) -> [(name: String, op: InferenceOp)] {
         let d = model.hidden, f = (moe.expertFFN + slices - 1) / slices
         let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(tokens))
         let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
-        let tokensPerExpert = Swift.max(1, Int((Double(tokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9)).rounded(.up)))
+        let tokensPerExpert = Swift.max(1, Int((Double(tokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9) * loadFactor).rounded(.up)))
         return [("expert_up_gemm", .groupedGemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d, groups: activeLocal)),
                 ("expert_down_gemm", .groupedGemm(m: tokensPerExpert, n: d, k: f, groups: activeLocal))]
     }

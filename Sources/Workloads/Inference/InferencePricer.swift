@@ -36,6 +36,18 @@ public struct InferencePricer: Sendable {
     public var allToAll: (@Sendable (Double) -> Double)?
     /// Wide expert parallelism: GPUs of the EP group (1: experts split over the TP group).
     public var ep = 1
+    /// How tokens spread over the experts (under wide expert parallelism the busiest rank
+    /// sets each MoE layer).
+    public var routing = ExpertRouting.balanced
+    let expertLoads = ExpertLoadCache()
+
+    /// The expert parallelism of a pass with `instanceTokens` tokens over the EP group (nil
+    /// without wide EP), with its busiest rank's load.
+    public func expertParallelism(instanceTokens: Int) -> ExpertParallelism? {
+        guard ep > 1, let moe = model.moe else { return nil }
+        let factor = expertLoads.factor(routing, experts: moe.experts, topK: moe.topK, ep: ep, tokens: instanceTokens)
+        return ExpertParallelism(ep: ep, instanceTokens: instanceTokens, loadFactor: factor)
+    }
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,
                 communicationOverlap: Double = 0, allReduce: @escaping @Sendable (Double) -> Double) {
@@ -115,14 +127,17 @@ public struct InferencePricer: Sendable {
     /// with inter/tp FFN columns. The ops are the ones a MoE layer of the workloads runs.
     /// Checked against kernels/moe.csv by `clustersim validate`.
     public static func routedExpertSeconds(kernels: KernelModel, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int,
-                                           tokens: Int, precision: Precision) -> Double {
+                                           tokens: Int, precision: Precision, routing: ExpertRouting = .balanced) -> Double {
         let moe = MoESpec(experts: experts, topK: topK, expertFFN: inter)
         let model = ModelSpec(name: "moe layer", description: "", layers: 1, hidden: hidden, heads: 1, kvHeads: 1, headDim: 1, ffn: inter,
                               mlp: .swiglu, vocabulary: 1, moe: moe)
         let pricer = InferencePricer(model: model, kernels: kernels, precision: precision, kvPrecision: precision, tp: tp, allReduce: { _ in 0 })
-        var ops = InferenceOps.routedExperts(model: model, moe: moe, localExperts: Double(experts) / Double(ep), tokens: tokens, slices: tp)
-        // The rank permutes and sums only the copies routed to its experts (1/ep of them).
-        ops.append(InferenceOps.expertCombine(model: model, moe: moe, tokens: (tokens + ep - 1) / ep))
+        let load = routing.busiestRankFactor(experts: experts, topK: topK, ep: ep, tokens: tokens)
+        var ops = InferenceOps.routedExperts(model: model, moe: moe, localExperts: Double(experts) / Double(ep), tokens: tokens, slices: tp,
+                                             loadFactor: load)
+        // The rank permutes and sums only the copies routed to its experts (1/ep of them, the
+        // busiest rank's share).
+        ops.append(InferenceOps.expertCombine(model: model, moe: moe, tokens: Int((Double(tokens) / Double(ep) * load).rounded(.up))))
         return pricer.seconds(ops)
     }
 
@@ -186,7 +201,7 @@ public struct InferencePricer: Sendable {
         let heads = model.heads / tp, kvHeads = Swift.max(1, model.kvHeads / tp), hd = model.headDim
         switch part {
         case let .body(layer, tokens, instanceTokens, absorbed):
-            let wide = ep > 1 ? ExpertParallelism(ep: ep, instanceTokens: instanceTokens) : nil
+            let wide = expertParallelism(instanceTokens: instanceTokens)
             return seconds(InferenceOps.layer(layer, model: model, tokens: tokens, tp: tp, attention: [], expertParallel: wide, absorbed: absorbed))
         case let .decodeAttention(batch, context, positions):
             let op: InferenceOp = positions > 1

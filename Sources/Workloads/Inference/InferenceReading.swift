@@ -44,8 +44,18 @@ enum InferenceReading {
             log.error(parallel?["pp"]?.origin, "workload.parallelism.pp", "\(model.name) has \(model.layers) layers, fewer than pp \(pp) stages")
             return nil
         }
-        return DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, pp: pp, dp: dp, ep: ep,
-                          batch: batch, inputTokens: input, outputTokens: output)
+        let alpha = f.number("routing_alpha") ?? 1.01
+        var routing = ExpertRouting(distribution: f.choice("expert_routing") == "balanced" ? .balanced : .powerLaw(alpha: alpha))
+        if let slots = f.integer("eplb_slots") {
+            if let moe = model.moe, slots < moe.experts || slots % ep != 0 {
+                log.error(f.origin("eplb_slots"), "workload.eplb_slots", "\(slots) slots must be at least \(model.name)'s \(moe.experts) experts and a multiple of ep \(ep)")
+            }
+            routing.slots = slots
+        }
+        var spec = DecodeSpec(model: model, precision: precision, kvPrecision: kvPrecision, tp: tp, pp: pp, dp: dp, ep: ep,
+                              batch: batch, inputTokens: input, outputTokens: output)
+        spec.routing = routing
+        return spec
     }
 
     /// Speculative decoding needs a draft the TP group can split, and no pipeline stages.
