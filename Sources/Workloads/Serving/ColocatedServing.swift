@@ -75,10 +75,13 @@ struct ColocatedServing {
         /// after them), and the prompt chunks it prefills.
         var iteration: (decoding: Int, prefills: [(request: Int, chunk: Int)]) = (0, [])
 
-        init(blockTokens: Int, longestOutput: Int = 0) {
+        init(blockTokens: Int, longestOutput: Int) {
             residues = [Int](repeating: 0, count: blockTokens)
             completions = [[Completion]](repeating: [], count: longestOutput + 1)
         }
+
+        /// An empty stand-in (allocates nothing), swapped in while an instance is worked on.
+        init() { residues = [] }
 
         var running: Int { prefilling.count + decodingCount }
 
@@ -218,7 +221,7 @@ struct ColocatedServing {
     mutating func startIteration(_ n: Int) {
         // Taken out of the array while it changes, so its arrays are not copied (a copy of
         // `instances[n]` would share their storage and copy it on the first append).
-        var q = Instance(blockTokens: 0)
+        var q = Instance()
         swap(&q, &instances[n])
         defer { swap(&q, &instances[n]) }
         guard !q.busy else { return }
@@ -347,7 +350,7 @@ struct ColocatedServing {
     /// Every decoding request gains its tokens and every chunk is prefilled; finished requests
     /// free their cache; the next iteration starts.
     mutating func finishIteration(_ n: Int) {
-        var q = Instance(blockTokens: 0)
+        var q = Instance()
         swap(&q, &instances[n])
         q.busy = false
         let now = sim.now
