@@ -2,7 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Experiments
+import Cluster
 import Hardware
+import Models
 import Report
 import Scenario
 @testable import Workloads
@@ -150,6 +152,42 @@ import Scenario
             } catch {
                 #expect("\(error)".contains(extra.hasPrefix("slo") ? "workload.slo" : "workload.arrival_rate"))
             }
+        }
+    }
+}
+
+/// Pipeline-parallel serving: stages in turn, the hidden states sent between them.
+@Suite struct PipelineServingTests {
+    static func lone(pp: Int) -> String {
+        """
+        name: p
+        cluster: { system: h100-sxm }
+        stack: { cuda_graphs: true }
+        workload: { kind: serving, model: llama3-70b, precision: fp8, kv_precision: fp8, parallelism: { tp: 4, pp: \(pp) }, input_tokens: 1000, output_tokens: 50, concurrency: 1, requests: 1 }
+        """
+    }
+
+    /// A lone request through 2 stages of TP 4 takes what it takes on one TP 4 group (each
+    /// stage runs its half of every layer kind's kernels, the head on the last) plus one send
+    /// of the hidden states per iteration: the prompt's 1,000 tokens, then one token per step.
+    @Test func aLoneRequestPaysTheSends() throws {
+        let one = try metrics(Self.lone(pp: 1)), two = try metrics(Self.lone(pp: 2))
+        let gpu = SystemSpec.h100SXM.gpu, hidden = Double(ModelSpec.named("llama3-70b")!.hidden) * 2 / 4
+        let sends = GroupCollective.pointToPoint(bytes: 1000 * hidden, gpu: gpu, sameDomain: true)
+            + 49 * GroupCollective.pointToPoint(bytes: hidden, gpu: gpu, sameDomain: true)
+        print("70B fp8, 1000/50, TP 4: e2e \(one["e2e_s"]!) s on one stage, \(two["e2e_s"]!) s on two (sends \(sends) s)")
+        #expect(abs((two["e2e_s"]! - one["e2e_s"]!) / sends - 1) < 1e-6)
+        #expect(two["requests_completed"] == 1)
+    }
+
+    /// Stages are refused only where they are not modelled (disaggregated pools), naming the key.
+    @Test func disaggregatedStagesAreRefused() {
+        let yaml = Self.lone(pp: 2).replacingOccurrences(of: "concurrency: 1, requests: 1", with: "arrival_rate: 1, requests: 5, disaggregated: { prefill_instances: 1, decode_instances: 1 }")
+        do {
+            _ = try ScenarioLoader.plan(text: yaml, file: "p.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("workload.parallelism.pp"))
         }
     }
 }

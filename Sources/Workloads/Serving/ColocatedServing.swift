@@ -1,6 +1,15 @@
 // Colocated serving: `dp` independent instances, each prefilling and decoding its own requests
-// iteration by iteration. An arriving request joins the instance with the fewest requests
+// iteration by iteration. An arriving request joins the scheduler with the fewest requests
 // waiting or running (the first of equals).
+//
+// Pipeline parallelism (`pp` stages, layers split evenly, earlier stages taking the remainder):
+// an instance runs `pp` schedulers ("virtual engines", as vLLM's pipeline-parallel engine does:
+// a micro-batch per stage in flight, a request in one of them), each with 1/pp of the instance's
+// KV cache and batch. A scheduler's iteration passes stage by stage, each stage's time its
+// layers' share of the iteration's kernels (the head on the last), with the hidden states
+// (split over the TP ranks) sent to the next stage over NVLink or the NICs; a stage works on
+// one micro-batch at a time, first come first served, so with every scheduler busy an
+// iteration starts each slowest-stage time while each takes the sum of its stages and sends.
 //
 // An iteration is scheduled as vLLM's and TensorRT-LLM's schedulers do (vLLM
 // `v1/core/sched/scheduler.py`; TensorRT-LLM's capacity and micro-batch schedulers):
@@ -29,7 +38,9 @@
 // ring of lists indexed by step) for the step of its last token, their contexts are a kept sum, and their blocks a closed form
 // over the contexts' residues modulo the block size. With speculative decoding (fractional
 // tokens per step) they are listed in `decoding` and visited.
+import Cluster
 import Engine
+import Hardware
 import Report
 import Scenario
 
@@ -128,6 +139,32 @@ struct ColocatedServing {
     let groups: Int
     let time: ServingWorkload.IterationTime
     let closedLoop: ServingWorkload.ClosedLoop?
+    /// Pipeline stages: schedulers per instance, the layers of each stage, whether the send
+    /// after each stage but the last stays in an NVLink domain (its seconds priced once per
+    /// size), and when each instance's stages are next free.
+    let stages: Int
+    let stageLayers: [Int]
+    let sendsInDomain: [Bool]
+    var sendPrices: [SendKey: Double] = [:]  // looked up, never iterated
+    var stageFree: [[Double]]
+    /// Sequences one scheduler runs at once (max_batch over the stages).
+    let maxBatch: Int
+    let hiddenBytes: Double
+    let gpu: GPUSpec
+
+    struct SendKey: Hashable {
+        var tokens: Int
+        var sameDomain: Bool
+    }
+
+    /// Seconds to send `tokens` tokens' hidden states to the next stage.
+    mutating func sendSeconds(tokens: Int, sameDomain: Bool) -> Double {
+        let key = SendKey(tokens: tokens, sameDomain: sameDomain)
+        if let t = sendPrices[key] { return t }
+        let t = GroupCollective.pointToPoint(bytes: Double(tokens) * hiddenBytes, gpu: gpu, sameDomain: sameDomain)
+        sendPrices[key] = t
+        return t
+    }
 
     let sim = Simulator<Event>()
     var requests: [Request]
@@ -138,7 +175,7 @@ struct ColocatedServing {
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
 
     init(serving: ServingSpec, requests: [Request], prices: IterationPrices, speculation: SpeculativeSpec?, draftPrices: IterationPrices?,
-         capacity: Double, time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?) {
+         capacity: Double, time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?, system: SystemSpec) {
         self.serving = serving
         self.requests = requests
         pricer = prices
@@ -147,13 +184,23 @@ struct ColocatedServing {
         tokensPerStep = speculation?.tokensPerStep
         positions = speculation.map { $0.draftTokens + 1 } ?? 1
         blockTokens = serving.kvBlockTokens
-        capacityBlocks = Int(capacity / Double(serving.kvBlockTokens))
+        let d = serving.inference
+        stages = d.pp
+        stageLayers = DecodeWorkload.stages(d).map(\.count)
+        // Stage s holds GPUs s·tp ..< (s + 1)·tp; the next stage shares its domain or not.
+        let domain = system.gpusPerNVLinkDomain
+        hiddenBytes = Double(d.model.hidden) * 2 / Double(d.tp)
+        sendsInDomain = (0..<Swift.max(0, d.pp - 1)).map { s in (s * d.tp) / domain == ((s + 2) * d.tp - 1) / domain }
+        gpu = system.gpu
+        stageFree = [[Double]](repeating: [Double](repeating: 0, count: d.pp), count: d.dp)
+        maxBatch = (serving.maxBatch + d.pp - 1) / d.pp
+        capacityBlocks = Int(capacity / Double(serving.kvBlockTokens) / Double(d.pp))
         paged = serving.kvAllocation == .paged
         groups = serving.inference.attentionGroups
         self.time = time
         self.closedLoop = closedLoop
         let longest = serving.trace?.map(\.outputTokens).max() ?? serving.inference.outputTokens
-        instances = [Instance](repeating: Instance(blockTokens: serving.kvBlockTokens, longestOutput: longest), count: serving.inference.dp)
+        instances = [Instance](repeating: Instance(blockTokens: serving.kvBlockTokens, longestOutput: longest), count: d.dp * d.pp)
     }
 
     mutating func run() -> [Metric] {
@@ -183,8 +230,8 @@ struct ColocatedServing {
         }
         let d = serving.inference
         let end = sim.now, replicas = Double(d.dp)
-        return ServingWorkload.summarize(requests, end: end, gpus: d.instanceGPUs * d.dp, meanBatch: areaBatch / end / replicas,
-                                         kvUtilisation: areaKV / end / (Double(capacityBlocks) * replicas), meanInSystem: areaInSystem / end)
+        return ServingWorkload.summarize(requests, end: end, gpus: d.instanceGPUs * d.pp * d.dp, meanBatch: areaBatch / end / replicas,
+                                         kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions))]
     }
 
@@ -270,7 +317,7 @@ struct ColocatedServing {
             index += 1
         }
         // New admissions: not in an iteration that preempted (vLLM admits none then).
-        while !preemptedNow, q.running < serving.maxBatch, let i = q.preempted.last ?? (q.waitingHead < q.waiting.count ? q.waiting[q.waitingHead] : nil) {
+        while !preemptedNow, q.running < maxBatch, let i = q.preempted.last ?? (q.waitingHead < q.waiting.count ? q.waiting[q.waitingHead] : nil) {
             let g = roomiest()
             guard budgets[g] > 0 else { break }
             let chunk = Swift.min(requests[i].prompt, cap, budgets[g])
@@ -302,12 +349,27 @@ struct ColocatedServing {
         let shape = IterationShape(decodeSequences: (decoding + groups - 1) / groups, meanContext: decoding == 0 ? 0 : q.contextSum / decoding,
                                    prefills: chunks.filter { $0.group == busiest }.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) },
                                    positions: positions, instanceTokens: decoding * positions + groupTokens.reduce(0, +))
-        var seconds = pricer.seconds(shape)
-        if let speculation, let draftPricer, decoding > 0 {
-            seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: shape.meanContext,
-                                                                             prefillTokens: 0, prefillContext: 0)
+        guard stages > 1 else {
+            var seconds = pricer.seconds(shape)
+            if let speculation, let draftPricer, decoding > 0 {
+                seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: shape.meanContext,
+                                                                                 prefillTokens: 0, prefillContext: 0)
+            }
+            sim.schedule(.iterationDone(n), after: time(seconds))
+            return
         }
-        sim.schedule(.iterationDone(n), after: time(seconds))
+        // Through the pipeline: each stage when it is free, then the send to the next. The
+        // run's jitter and stragglers scale the whole iteration, as without stages.
+        let factor = time(1)
+        let stageSeconds = pricer.stageSeconds(shape, layers: stageLayers)
+        let instance = n / stages
+        var t = sim.now
+        for s in 0..<stages {
+            let end = Swift.max(t, stageFree[instance][s]) + stageSeconds[s] * factor
+            stageFree[instance][s] = end
+            t = end + (s + 1 < stages ? sendSeconds(tokens: shape.tokens, sameDomain: sendsInDomain[s]) : 0)
+        }
+        sim.schedule(.iterationDone(n), at: t)
     }
 
     /// Preempts the most recently admitted running request (vLLM's recompute preemption): its

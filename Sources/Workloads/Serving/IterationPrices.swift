@@ -20,16 +20,29 @@ final class IterationPrices {
     }
 
     private func sum(_ shape: IterationShape) -> Double {
-        pricer.parts(of: shape).reduce(0.0) { total, item in
-            let price: Double
-            if let known = prices[item.part] {
-                price = known
-            } else {
-                price = pricer.seconds(item.part)
-                prices[item.part] = price
+        pricer.parts(of: shape).reduce(0.0) { $0 + $1.count * cached($1.part) }
+    }
+
+    /// The seconds of each pipeline stage of an iteration of `shape`, the stages holding
+    /// `layers[s]` layers: each layer part's share of its layers (a stage of dense and MoE layers
+    /// takes them in the model's proportion), the head on the last stage.
+    func stageSeconds(_ shape: IterationShape, layers: [Int]) -> [Double] {
+        let parts = pricer.parts(of: shape)
+        let total = Double(pricer.model.layers)
+        return layers.indices.map { s in
+            parts.reduce(0.0) { sum, item in
+                let price = cached(item.part)
+                if case .head = item.part { return s == layers.count - 1 ? sum + item.count * price : sum }
+                return sum + item.count * Double(layers[s]) / total * price
             }
-            return total + item.count * price
         }
+    }
+
+    private func cached(_ part: IterationPart) -> Double {
+        if let known = prices[part] { return known }
+        let price = pricer.seconds(part)
+        prices[part] = price
+        return price
     }
 
     /// A decode iteration with at most one prompt chunk (`InferencePricer.shape`).

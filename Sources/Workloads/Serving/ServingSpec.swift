@@ -98,7 +98,7 @@ extension ServingSpec: Workload {
     public static let summary = "Continuous batching with chunked prefill of Poisson or traced requests, colocated or disaggregated, optionally searching the rate that meets latency targets"
     public static let needsCluster = true
 
-    public static let keys = KeyTable(section: "workload", DecodeSpec.inferenceKeys.filter { $0.path != "parallelism.pp" } + [
+    public static let keys = KeyTable(section: "workload", DecodeSpec.inferenceKeys + [
         Key("arrival_rate", .quantity(.count, minimum: 0, exclusive: true), default: .required(when: "without trace or concurrency"),
             "Poisson arrivals per second (with slo: where the rate search starts)"),
         Key("trace", .text, "A CSV of requests (arrival_s, input_tokens, output_tokens), relative to the scenario's folder"),
@@ -210,6 +210,9 @@ extension ServingSpec: Workload {
             let decode = g.integer("decode_instances")
             let same = (g.choice("kv_transfer") ?? "nvlink") == "nvlink"
             if let prefill, let decode { disaggregated = Disaggregation(prefillInstances: prefill, decodeInstances: decode, sameDomain: same) }
+        }
+        if disaggregated != nil, let inference, inference.pp > 1 {
+            log.error(f.value("parallelism")?["pp"]?.origin, "workload.parallelism.pp", "pipeline stages in disaggregated pools are not modelled; use pp with colocated serving")
         }
         if disaggregated != nil, let inference, inference.dp > 1 {
             log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")

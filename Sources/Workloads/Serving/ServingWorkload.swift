@@ -33,8 +33,10 @@ enum ServingWorkload {
     /// A speculative draft model's weights and cache share the GPUs.
     static func kvCapacityTokens(_ s: ServingSpec, system: SystemSpec, speculative: SpeculativeSpec? = nil) -> Double {
         let d = s.inference
-        var free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep)
-        var perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
+        // With pipeline stages a GPU holds its stage's layers: the largest stage's share.
+        let share = Double(DecodeWorkload.stages(d).map(\.count).max() ?? d.model.layers) / Double(d.model.layers)
+        var free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * share
+        var perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp) * share
         if let draft = speculative?.draftModel {
             free -= InferenceOps.weightBytesPerRank(model: draft, precision: d.precision, tp: d.tp)
             perToken += InferenceOps.kvCacheBytesPerRank(model: draft, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
@@ -49,9 +51,10 @@ enum ServingWorkload {
         // In whole blocks, as the cache allocates them.
         let tokens = s.trace?.map { $0.inputTokens + $0.outputTokens }.max() ?? d.inputTokens + d.outputTokens
         let largest = (tokens + s.kvBlockTokens - 1) / s.kvBlockTokens * s.kvBlockTokens
+        let share = Double(DecodeWorkload.stages(d).map(\.count).max() ?? d.model.layers) / Double(d.model.layers)
         var items: [(bytes: Double, category: MemoryCategory)] = [
-            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep), .weights),
-            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache),
+            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * share, .weights),
+            (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp) * share, .kvCache),
         ]
         if let draft = speculative?.draftModel {
             items += [(InferenceOps.weightBytesPerRank(model: draft, precision: d.precision, tp: d.tp), .weights),
@@ -229,7 +232,7 @@ enum ServingWorkload {
             return run.run()
         }
         var run = ColocatedServing(serving: s, requests: requests, prices: prices, speculation: spec.stack.speculative, draftPrices: draftPrices,
-                                   capacity: capacity, time: time, closedLoop: closedLoop)
+                                   capacity: capacity, time: time, closedLoop: closedLoop, system: system)
         return run.run()
     }
 
