@@ -13,6 +13,10 @@ public enum KernelShape: Sendable, Equatable {
     case memcpy(bytes: Double)
     case prefill(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int, precision: Precision)
     case decode(batch: Int, kvLength: Int, heads: Int, kvHeads: Int, headDim: Int, kvPrecision: Precision)
+    /// Multi-head latent attention (kernels/mla.csv): a decode step over the latent cache, or
+    /// a prefill over expanded per-head keys and values, as the workloads price them.
+    case mlaDecode(batch: Int, kvLength: Int, heads: Int, latent: Int, rope: Int, kvPrecision: Precision)
+    case mlaPrefill(batch: Int, seq: Int, heads: Int, headDim: Int, precision: Precision)
     /// The routed experts of one MoE layer on rank 0 of a TP × EP group (kernels/moe.csv).
     case moe(tokens: Int, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int, precision: Precision, routing: ExpertRouting)
 
@@ -30,6 +34,10 @@ public enum KernelShape: Sendable, Equatable {
         case let .decode(b, l, h, kv, d, p):
             // The tables replay one kernel without flushing L2 (kernels/README.md).
             return model.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: d, kvPrecision: p, warmL2: true).seconds
+        case let .mlaDecode(b, l, h, latent, rope, p):
+            return model.attentionDecodeLatent(batch: b, kvLength: l, heads: h, latent: latent, rope: rope, kvPrecision: p).seconds
+        case let .mlaPrefill(b, s, h, d, p):
+            return model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: h, headDim: d, precision: p).seconds
         case let .moe(tokens, hidden, inter, experts, topK, tp, ep, precision, routing):
             return InferencePricer.routedExpertSeconds(kernels: model, hidden: hidden, inter: inter, experts: experts, topK: topK, tp: tp, ep: ep,
                                                        tokens: tokens, precision: precision, routing: routing)
@@ -38,7 +46,7 @@ public enum KernelShape: Sendable, Equatable {
 
     public var isAttention: Bool {
         switch self {
-        case .prefill, .decode: true
+        case .prefill, .decode, .mlaDecode, .mlaPrefill: true
         default: false
         }
     }
@@ -101,6 +109,27 @@ public enum KernelReference {
                 : .decode(batch: b, kvLength: s, heads: h, kvHeads: kv, headDim: d, kvPrecision: kvDtype)
             return KernelMeasurement(label: "\(r["phase"]!) \(system.name) \(dtype.rawValue)/\(kvDtype.rawValue) b=\(b) s=\(s) h=\(h)/\(kv)",
                                      system: system, shape: shape, seconds: ms * 1e-3, isCalibrationPoint: false)
+        }
+    }
+
+    /// kernels/mla.csv: DeepSeek's MLA on one GPU. Generation rows as the workloads' latent
+    /// decode (absorbed form, the 512 + 64 latent cache); context rows as their MLA prefill
+    /// (per-head attention of the mean width of QKᵀ, 192, and PV, 128), in fp8 when the KV
+    /// cache is (TensorRT-LLM runs an FP8 context kernel then).
+    public static func mlaRows(in directory: URL) throws -> [KernelMeasurement] {
+        let url = directory.appendingPathComponent("kernels/mla.csv")
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        return try CSVTable(contentsOf: url.path).records.compactMap { r in
+            guard let system = systems[r["system"] ?? ""], let kv = precision(r["kv_dtype"] ?? ""),
+                  let b = Int(r["batch"] ?? ""), let s = Int(r["seq_len"] ?? ""), let h = Int(r["heads"] ?? ""),
+                  let latent = Int(r["kv_lora_rank"] ?? ""), let nope = Int(r["qk_nope_dim"] ?? ""), let rope = Int(r["qk_rope_dim"] ?? ""),
+                  let v = Int(r["v_head_dim"] ?? ""), let ms = Double(r["latency_ms"] ?? "") else { return nil }
+            let context = r["phase"] == "context"
+            let shape: KernelShape = context
+                ? .mlaPrefill(batch: b, seq: s, heads: h, headDim: (nope + rope + v) / 2, precision: kv == .bf16 ? .bf16 : .fp8)
+                : .mlaDecode(batch: b, kvLength: s, heads: h, latent: latent, rope: rope, kvPrecision: kv)
+            return KernelMeasurement(label: "mla \(r["phase"]!) \(system.name) kv \(kv.rawValue) b=\(b) s=\(s) h=\(h)", system: system, shape: shape,
+                                     seconds: ms * 1e-3, isCalibrationPoint: false)
         }
     }
 

@@ -179,8 +179,16 @@ public struct KernelModel: Sendable {
         let kvBytes = Double(batch) * Double(kvLength) * Double(latent + rope) * kvPrecision.bytesPerElement
         let ioBytes = Double(batch * heads) * Double(2 * latent + rope) * 2  // query in, output out, bf16
         let scores = Double(batch) * Double(heads) * Double(kvLength)
+        // FlashMLA's scheduler (get_mla_metadata) splits the batch's caches into as many
+        // 64-token blocks per SM as fill every SM, so one long sequence streams on all of them.
+        let blocks = batch * ((kvLength + 63) / 64)
+        // With an fp8 cache Blackwell's MLA kernels multiply in fp8 (kernels/README.md on mla.csv:
+        // fp8 halves long-KV decode there); Hopper's dequantise to bf16 first (fp8 gives only
+        // 0.73–0.87× at 16–128 heads), so their MMA work stays at the bf16 rate.
+        let fp8MMA = kvPrecision == .fp8 && gpu.architecture != .hopper
         return decodeAttention(kvBytes: kvBytes, ioBytes: ioBytes, flops: scores * Double(2 * (latent + rope) + 2 * latent), scores: scores,
-                               caches: batch, kvPrecision: kvPrecision, warmL2: false)
+                               caches: batch, kvPrecision: kvPrecision, warmL2: false, splitUpTo: blocks,
+                               tensorRate: fp8MMA ? gpu.tensor.fp8 : nil)
     }
 
     /// One decode step of attention: `batch` sequences each reading `kvLength` cached tokens
@@ -199,16 +207,18 @@ public struct KernelModel: Sendable {
     /// A decode step of attention that reads `kvBytes` of cache and moves `ioBytes` of queries
     /// and outputs, does `flops` of MMA work and `scores` exponentials, over `caches` separate
     /// caches ((sequence, KV head) pairs).
+    /// `splitUpTo`: pieces the kernel may cut the caches into (nil: `decodeMaxSplits` per cache,
+    /// as flash-decoding does).
     func decodeAttention(kvBytes: Double, ioBytes: Double, flops: Double, scores: Double, caches: Int, kvPrecision: Precision,
-                         warmL2: Bool) -> KernelCost {
+                         warmL2: Bool, splitUpTo: Int? = nil, tensorRate: Double? = nil) -> KernelCost {
         let bytes = kvBytes + ioBytes
         // Decode attention runs on CUDA-core/tensor paths far below peak; its compute is the exp
         // and MMA work at the prefill rates, which matters only for very wide GQA groups.
-        let compute = combine(flops / (gpu.tensor.bf16 * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
+        let compute = combine(flops / ((tensorRate ?? gpu.tensor.bf16) * factors.attentionTensorEfficiency), scores / gpu.expRate, p: factors.expOverlapExponent)
         // Streaming is limited by HBM and by the loads the active SMs keep in flight (a cache
         // is split into at most `decodeMaxSplits` chunks, each on an SM). A warm cache that fits
         // in L2 has only the SMs' limit (no datasheet gives an L2 bandwidth to bound it further).
-        let activeSMs = Swift.min(Double(gpu.smCount), Double(caches) * factors.decodeMaxSplits)
+        let activeSMs = Swift.min(Double(gpu.smCount), splitUpTo.map(Double.init) ?? Double(caches) * factors.decodeMaxSplits)
         let smSeconds = bytes / (activeSMs * factors.decodeBandwidthPerSM)
         let fromL2 = warmL2 && kvBytes <= gpu.l2Size
         let memorySeconds = fromL2 ? smSeconds

@@ -50,6 +50,8 @@ struct ValidateCommand: ParsableCommand {
         let tables: [(String, [KernelMeasurement])] = [
             ("gemm.csv", try KernelReference.gemmRows(in: directory)),
             ("attention.csv", try KernelReference.attentionRows(in: directory)),
+            ("mla.csv (generation)", try KernelReference.mlaRows(in: directory).filter { if case .mlaDecode = $0.shape { true } else { false } }),
+            ("mla.csv (context)", try KernelReference.mlaRows(in: directory).filter { if case .mlaPrefill = $0.shape { true } else { false } }),
             ("moe.csv (balanced routing)", try KernelReference.moeRows(in: directory)),
             ("moe.csv (power-law routing, the busiest rank)", try KernelReference.moeRows(in: directory, powerLaw: true)),
         ]

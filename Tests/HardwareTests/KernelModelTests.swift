@@ -122,6 +122,17 @@ import Experiments
         #expect(figures.maxAbsoluteError <= 0.75)
     }
 
+    /// DeepSeek's latent attention as the workloads price it (FlashMLA's split of long caches
+    /// over every SM; fp8 MMA on Blackwell, bf16 on Hopper), not fitted to the table.
+    @Test(.enabled(if: reference != nil, "../shared/reference is absent: the kernel tables are not in this clone"))
+    func mlaTable() throws {
+        let figures = KernelCalibration.Figures(KernelCalibration.residuals(try KernelReference.mlaRows(in: Self.reference!)))
+        print("kernels/mla.csv: \(figures)")
+        #expect(figures.count == 760)
+        #expect(figures.medianAbsoluteError <= 0.20)
+        #expect(figures.maxAbsoluteError <= 0.60)
+    }
+
     /// calibration.csv is copied into the repository, so this runs everywhere.
     @Test func calibrationPoints() throws {
         let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
