@@ -1,9 +1,11 @@
 // Measured kernels to calibrate and check the kernel model against: the tables of
 // ../shared/reference/kernels/ (read from there, never copied) and the kernel rows of
 // calibration.csv (copied to scenarios/reference/calibration.csv).
+import Cluster
 import Foundation
 import Hardware
 import Models
+import Network
 import Report
 import Workloads
 
@@ -17,6 +19,9 @@ public enum KernelShape: Sendable, Equatable {
     /// a prefill over expanded per-head keys and values, as the workloads price them.
     case mlaDecode(batch: Int, kvLength: Int, heads: Int, latent: Int, rope: Int, kvPrecision: Precision)
     case mlaPrefill(batch: Int, seq: Int, heads: Int, headDim: Int, precision: Precision)
+    /// A MoE dispatch or combine over one NVLink domain of `ranks` GPUs (kernels/comm-extra.csv):
+    /// `tokens` per rank, routed top-k over `experts`, `bytesPerElement` per hidden element.
+    case expertAllToAll(tokens: Int, hidden: Int, experts: Int, topK: Int, ranks: Int, bytesPerElement: Double)
     /// The routed experts of one MoE layer on rank 0 of a TP × EP group (kernels/moe.csv).
     case moe(tokens: Int, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int, precision: Precision, routing: ExpertRouting)
 
@@ -38,6 +43,10 @@ public enum KernelShape: Sendable, Equatable {
             return model.attentionDecodeLatent(batch: b, kvLength: l, heads: h, latent: latent, rope: rope, kvPrecision: p).seconds
         case let .mlaPrefill(b, s, h, d, p):
             return model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: h, headDim: d, precision: p).seconds
+        case let .expertAllToAll(tokens, hidden, experts, topK, ranks, bytes):
+            let group = GroupCollective(layout: DomainLayout(gpus: ranks, perDomain: ranks), gpu: model.gpu)
+            return group.seconds(.allToAll, bytes: ExpertParallelism.dispatchBuffer(tokens: tokens, hidden: hidden, bytesPerElement: bytes,
+                                                                                    experts: experts, topK: topK, ep: ranks))
         case let .moe(tokens, hidden, inter, experts, topK, tp, ep, precision, routing):
             return InferencePricer.routedExpertSeconds(kernels: model, hidden: hidden, inter: inter, experts: experts, topK: topK, tp: tp, ep: ep,
                                                        tokens: tokens, precision: precision, routing: routing)
@@ -129,6 +138,24 @@ public enum KernelReference {
                 ? .mlaPrefill(batch: b, seq: s, heads: h, headDim: (nope + rope + v) / 2, precision: kv == .bf16 ? .bf16 : .fp8)
                 : .mlaDecode(batch: b, kvLength: s, heads: h, latent: latent, rope: rope, kvPrecision: kv)
             return KernelMeasurement(label: "mla \(r["phase"]!) \(system.name) kv \(kv.rawValue) b=\(b) s=\(s) h=\(h)", system: system, shape: shape,
+                                     seconds: ms * 1e-3, isCalibrationPoint: false)
+        }
+    }
+
+    /// kernels/comm-extra.csv: DeepEP's dispatch (fp8 with a 4-byte scale per 128 elements, or
+    /// bf16) and combine (bf16) on one node, low-latency or normal mode as `mode` says, priced
+    /// as the workloads' wide-EP all-to-all.
+    public static func expertAllToAllRows(in directory: URL, mode: String) throws -> [KernelMeasurement] {
+        let url = directory.appendingPathComponent("kernels/comm-extra.csv")
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        return try CSVTable(contentsOf: url.path).records.compactMap { r in
+            guard let op = r["op"], op.hasPrefix("deepep_\(mode)_"), let system = systems[r["system"] ?? ""],
+                  let gpus = Int(r["gpus"] ?? ""), let tokens = Int(r["tokens_per_rank"] ?? ""), let hidden = Int(r["hidden"] ?? ""),
+                  let experts = Int(r["experts"] ?? ""), let topK = Int(r["topk"] ?? ""), let ms = Double(r["latency_ms"] ?? "") else { return nil }
+            let bytes = r["payload_dtype"] == "fp8" ? 1 + 4.0 / 128 : 2
+            let sms = r["sms"].flatMap { $0.isEmpty ? nil : " sms=\($0)" } ?? ""
+            return KernelMeasurement(label: "\(op) \(system.name) \(r["model_shape"] ?? "") n=\(gpus) tokens=\(tokens)\(sms)", system: system,
+                                     shape: .expertAllToAll(tokens: tokens, hidden: hidden, experts: experts, topK: topK, ranks: gpus, bytesPerElement: bytes),
                                      seconds: ms * 1e-3, isCalibrationPoint: false)
         }
     }

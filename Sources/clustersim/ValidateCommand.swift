@@ -54,6 +54,8 @@ struct ValidateCommand: ParsableCommand {
             ("mla.csv (context)", try KernelReference.mlaRows(in: directory).filter { if case .mlaPrefill = $0.shape { true } else { false } }),
             ("moe.csv (balanced routing)", try KernelReference.moeRows(in: directory)),
             ("moe.csv (power-law routing, the busiest rank)", try KernelReference.moeRows(in: directory, powerLaw: true)),
+            ("comm-extra.csv (DeepEP low-latency dispatch and combine)", try KernelReference.expertAllToAllRows(in: directory, mode: "ll")),
+            ("comm-extra.csv (DeepEP normal dispatch and combine)", try KernelReference.expertAllToAllRows(in: directory, mode: "normal")),
         ]
         for (name, measurements) in tables where !measurements.isEmpty {
             print("  \(name): \(KernelCalibration.Figures(KernelCalibration.residuals(measurements)))")

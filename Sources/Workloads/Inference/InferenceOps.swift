@@ -47,11 +47,29 @@ public struct ExpertParallelism: Sendable, Equatable {
     /// The busiest rank's routed tokens over the balanced share (ExpertRouting): it sets the
     /// experts' GEMMs and the all-to-all, since every rank waits for it.
     public var loadFactor: Double
+    /// Bytes per hidden element dispatched to the experts (combined results come back in bf16).
+    public var dispatchBytesPerElement: Double
 
-    public init(ep: Int, instanceTokens: Int, loadFactor: Double = 1) {
+    public init(ep: Int, instanceTokens: Int, loadFactor: Double = 1, dispatchBytesPerElement: Double = 2) {
         self.ep = ep
         self.instanceTokens = instanceTokens
         self.loadFactor = loadFactor
+        self.dispatchBytesPerElement = dispatchBytesPerElement
+    }
+
+    /// The all-to-all buffer per rank (nccl-tests' size, of which (ep − 1)/ep leaves the rank)
+    /// that moves `tokens` tokens of `hidden` elements at `bytesPerElement` to their experts'
+    /// ranks as DeepEP and TensorRT-LLM's wide-EP kernels do: once per destination rank holding
+    /// any of a token's top-k experts, not once per expert, and not at all to its own rank. With
+    /// E/ep experts per rank and k distinct experts drawn, another rank receives a token with
+    /// probability 1 − C(E − E/ep, k) / C(E, k).
+    public static func dispatchBuffer(tokens: Int, hidden: Int, bytesPerElement: Double, experts: Int, topK: Int, ep: Int) -> Double {
+        guard ep > 1 else { return 0 }
+        let perRank = Double(experts) / Double(ep)
+        var none = 1.0
+        for i in 0..<topK { none *= Swift.max(0, Double(experts) - perRank - Double(i)) / Double(experts - i) }
+        let remoteCopies = Double(ep - 1) * (1 - none)
+        return Double(tokens) * Double(hidden) * bytesPerElement * remoteCopies * Double(ep) / Double(ep - 1)
     }
 }
 
@@ -206,19 +224,24 @@ public enum InferenceOps {
     }
 
     /// The MoE part of a layer under wide expert parallelism, on one rank: the router; the
-    /// rank's 1/tp share of its group's tokens sent top-k times to the experts' GPUs
-    /// (all-to-all, bf16 hidden states); the rank's E/ep whole experts, each receiving
+    /// rank's 1/tp share of its group's tokens sent to the GPUs of their top-k experts, once per
+    /// GPU (all-to-all, `dispatchBuffer`; fp8 with scales when the GEMMs run below bf16, as
+    /// DeepEP's dispatch sends); the rank's E/ep whole experts, each receiving
     /// instance tokens × k / E tokens (or, at small batch, only those chosen: each expert is
     /// used with probability 1 − (1 − k/E)^tokens); the results sent back (all-to-all) and
     /// summed into the layer's all-reduce with the shared experts (split over TP as usual).
     public static func wideExpertOps(model: ModelSpec, moe: MoESpec, tokens m: Int, tp: Int, wide: ExpertParallelism) -> [(name: String, op: InferenceOp)] {
         let d = model.hidden
         // The busiest rank receives (and sends back) loadFactor × the balanced share.
-        let sent = Double((m + tp - 1) / tp * moe.topK * d) * 2 * wide.loadFactor
-        var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)), ("moe_dispatch", .allToAll(bytes: sent))]
+        func buffer(_ bytesPerElement: Double) -> Double {
+            ExpertParallelism.dispatchBuffer(tokens: (m + tp - 1) / tp, hidden: d, bytesPerElement: bytesPerElement, experts: moe.experts,
+                                             topK: moe.topK, ep: wide.ep) * wide.loadFactor
+        }
+        var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)),
+                                                      ("moe_dispatch", .allToAll(bytes: buffer(wide.dispatchBytesPerElement)))]
         ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens,
                              loadFactor: wide.loadFactor)
-        ops.append(("moe_combine", .allToAll(bytes: sent)))
+        ops.append(("moe_combine", .allToAll(bytes: buffer(2))))
         ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
         ops.append(expertCombine(model: model, moe: moe, tokens: m))
         return ops

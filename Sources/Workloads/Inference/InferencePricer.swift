@@ -46,7 +46,10 @@ public struct InferencePricer: Sendable {
     public func expertParallelism(instanceTokens: Int) -> ExpertParallelism? {
         guard ep > 1, let moe = model.moe else { return nil }
         let factor = expertLoads.factor(routing, experts: moe.experts, topK: moe.topK, ep: ep, tokens: instanceTokens)
-        return ExpertParallelism(ep: ep, instanceTokens: instanceTokens, loadFactor: factor)
+        // DeepEP's dispatch sends fp8 with a 4-byte scale per 128 elements when the experts
+        // run in fp8 or fp4; bf16 otherwise.
+        return ExpertParallelism(ep: ep, instanceTokens: instanceTokens, loadFactor: factor,
+                                 dispatchBytesPerElement: precision == .bf16 ? 2 : 1 + 4.0 / 128)
     }
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,
