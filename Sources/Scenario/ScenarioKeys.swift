@@ -35,6 +35,8 @@ public enum ScenarioKeys {
             "Fraction of tensor-parallel all-reduce time hidden behind computation"),
         Key("stack.attention_efficiency", .quantity(.count, minimum: 0, exclusive: true), default: "1",
             "Attention backend speed relative to the calibrated one (multiplies kernel_efficiency.attention)"),
+        Key("stack.allreduce", .choice(["nccl", "trtllm", "vllm", "sglang"]), default: "nccl",
+            "The tensor-parallel all-reduce of decode and serving: NCCL, or a framework's own one-shot/two-shot all-reduce (fitted to kernels/comm.csv)"),
         Key("stack.speculative", .mapping, "Speculative decoding (decode and colocated serving)"),
         Key("stack.speculative.draft_model", .model, default: .required, "The draft model: a catalog name or an inline model"),
         Key("stack.speculative.draft_tokens", .integer(1...64), default: .required, "Tokens the draft proposes per verification step"),

@@ -36,6 +36,7 @@ extension ScenarioLoader {
             stack.kernelEfficiency = fields.number("kernel_efficiency") ?? 1
         }
         stack.communicationOverlap = fields.number("communication_overlap") ?? 0
+        stack.allReduce = fields.choice("allreduce") ?? "nccl"
         stack.attentionEfficiency *= fields.number("attention_efficiency") ?? 1
         if let f = fields.mapping("speculative") {
             let draft = f.model("draft_model", example: "llama3-8b")

@@ -53,6 +53,9 @@ public struct StackSpec: Sendable, Equatable {
     public var elementwiseEfficiency = 1.0
     /// Speculative decoding (decode only): nil when off.
     public var speculative: SpeculativeSpec?
+    /// The tensor-parallel all-reduce of decode and serving: "nccl", or a framework's own
+    /// ("trtllm", "vllm", "sglang").
+    public var allReduce = "nccl"
 }
 
 /// Speculative decoding (Leviathan et al., "Fast Inference from Transformers via Speculative

@@ -60,6 +60,13 @@ struct CalibrateCommand: ParsableCommand {
             for (name, f) in figures() { print("\(name): \(f)") }
             print("kernels/comm.csv: \(CollectiveCalibration.figures(comm))")
             print("calibration.csv NCCL rows: \(CollectiveCalibration.figures(ncclPoints))")
+            // The frameworks' own all-reduces: fitted here, written by hand into
+            // Sources/Cluster/CustomAllReduce+Calibrated.swift.
+            print("custom all-reduce fits (kernels/comm.csv graph rows; latency per shot, share of NVLink bandwidth):")
+            for f in CustomAllReduceCalibration.fit(try CustomAllReduceCalibration.rows(in: directory)) {
+                print(String(format: "  %@ %@: latency %.2f µs, efficiency %.2f; %@", f.implementation.rawValue, f.family.rawValue,
+                             f.model.latency * 1e6, f.model.efficiency, f.figures.description))
+            }
             print("calibration.csv kernel points:")
             for r in KernelCalibration.residuals(points) {
                 print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))

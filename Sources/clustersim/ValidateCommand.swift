@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Experiments
 import Foundation
 
@@ -61,5 +62,10 @@ struct ValidateCommand: ParsableCommand {
             print("  \(name): \(KernelCalibration.Figures(KernelCalibration.residuals(measurements)))")
         }
         print("  comm.csv: \(CollectiveCalibration.figures(try CollectiveCalibration.commRows(in: directory)))")
+        let custom = try CustomAllReduceCalibration.rows(in: directory)
+        for implementation in [AllReduceImplementation.trtllm, .vllm, .sglang] {
+            let rows = custom.filter { $0.implementation == implementation }
+            if !rows.isEmpty { print("  comm.csv \(implementation.rawValue) all-reduce (graph rows): \(CustomAllReduceCalibration.figures(rows))") }
+        }
     }
 }

@@ -133,6 +133,16 @@ import Experiments
         #expect(figures.maxAbsoluteError <= 0.60)
     }
 
+    /// The frameworks' own all-reduces (one-shot, two-shot or NCCL, whichever is fastest) with
+    /// the fitted latencies and bandwidth shares: median within 12% over the graph rows.
+    @Test(.enabled(if: reference != nil, "../shared/reference is absent: the kernel tables are not in this clone"))
+    func customAllReduceRows() throws {
+        let figures = CustomAllReduceCalibration.figures(try CustomAllReduceCalibration.rows(in: Self.reference!))
+        print("kernels/comm.csv custom all-reduce rows: \(figures)")
+        #expect(figures.count == 264)
+        #expect(figures.medianAbsoluteError <= 0.12)
+    }
+
     /// calibration.csv is copied into the repository, so this runs everywhere.
     @Test func calibrationPoints() throws {
         let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")

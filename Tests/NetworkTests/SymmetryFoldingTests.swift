@@ -73,3 +73,18 @@ import Workloads
         #expect(shown.variants[0].spec.cluster!.system.collectives == system.collectives)
     }
 }
+
+@Suite struct CustomAllReduceTests {
+    /// One-shot reads every peer's buffer: L + (n − 1)·S/(ηB); two-shot moves 2(n − 1)/n of it in
+    /// two shots; the fastest of them and NCCL is taken, so small messages go one-shot, large
+    /// ones two-shot or NCCL.
+    @Test func fastestOfOneShotTwoShotAndNCCL() {
+        let m = CustomAllReduce(latency: 3e-6, efficiency: 0.5), b = 450e9
+        let small = 64.0 * 1024, large = 64.0 * 1024 * 1024
+        #expect(abs(m.oneShot(bytes: small, ranks: 8, bandwidth: b) - (3e-6 + 7 * small / 225e9)) < 1e-15)
+        #expect(abs(m.twoShot(bytes: large, ranks: 8, bandwidth: b) - (6e-6 + 2 * 7.0 / 8 * large / 225e9)) < 1e-12)
+        #expect(m.seconds(bytes: small, ranks: 8, bandwidth: b, nccl: 1) == m.oneShot(bytes: small, ranks: 8, bandwidth: b))
+        #expect(m.seconds(bytes: large, ranks: 8, bandwidth: b, nccl: 1) == m.twoShot(bytes: large, ranks: 8, bandwidth: b))
+        #expect(m.seconds(bytes: large, ranks: 8, bandwidth: b, nccl: 1e-6) == 1e-6)
+    }
+}

@@ -64,7 +64,12 @@ enum DecodeWorkload {
         // Every layer all-reduces the same size: the cache simulates it once. The TP group sits
         // in one NVLink domain.
         let tpGroup = GroupCollective(layout: DomainLayout(gpus: d.tp, perDomain: d.tp), gpu: system.gpu, collectives: system.collectives)
-        let allReduce = CollectiveCache { tpGroup.seconds(.allReduce, bytes: $0) }
+        let custom = AllReduceImplementation(rawValue: spec.stack.allReduce).flatMap { CustomAllReduce.calibrated($0, for: system.gpu.architecture) }
+        let bandwidth = system.gpu.nvlinkBandwidthPerDirection, ranks = d.tp
+        let allReduce = CollectiveCache { bytes in
+            let nccl = tpGroup.seconds(.allReduce, bytes: bytes)
+            return custom.map { $0.seconds(bytes: bytes, ranks: ranks, bandwidth: bandwidth, nccl: nccl) } ?? nccl
+        }
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
                                      tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
         pricer.attentionEfficiency = spec.stack.attentionEfficiency
