@@ -38,7 +38,9 @@ public enum ScenarioKeys {
         Key("stack.allreduce", .choice(["nccl", "trtllm", "vllm", "sglang"]), default: "nccl",
             "The tensor-parallel all-reduce of decode and serving: NCCL, or a framework's own one-shot/two-shot all-reduce (fitted to kernels/comm.csv)"),
         Key("stack.speculative", .mapping, "Speculative decoding (decode and colocated serving)"),
-        Key("stack.speculative.draft_model", .model, default: .required, "The draft model: a catalog name or an inline model"),
+        Key("stack.speculative.method", .choice(["draft_model", "mtp"]), default: "draft_model",
+            "draft_model: a separate draft model; mtp: the target's multi-token-prediction module (one more block of its shape, as DeepSeek-V3/R1 run it)"),
+        Key("stack.speculative.draft_model", .model, default: .required(when: "method is draft_model"), "The draft model: a catalog name or an inline model"),
         Key("stack.speculative.draft_tokens", .integer(1...64), default: .required, "Tokens the draft proposes per verification step"),
         Key("stack.speculative.acceptance", .quantity(.count, maximum: 1), default: .required, "Probability each proposed token is accepted"),
 

@@ -39,10 +39,16 @@ extension ScenarioLoader {
         stack.allReduce = fields.choice("allreduce") ?? "nccl"
         stack.attentionEfficiency *= fields.number("attention_efficiency") ?? 1
         if let f = fields.mapping("speculative") {
-            let draft = f.model("draft_model", example: "llama3-8b")
+            let mtp = f.choice("method") == "mtp"
+            var draft: ModelSpec?
+            if mtp {
+                if f.has("draft_model") { log.error(f.origin("draft_model"), "stack.speculative.draft_model", "method mtp drafts with the target's own prediction module; remove draft_model") }
+            } else {
+                draft = f.model("draft_model", example: "llama3-8b")
+            }
             let tokens = f.integer("draft_tokens")
             let acceptance = f.number("acceptance")
-            if let draft, let tokens, let acceptance {
+            if mtp || draft != nil, let tokens, let acceptance {
                 stack.speculative = SpeculativeSpec(draftModel: draft, draftTokens: tokens, acceptance: acceptance)
             }
         }

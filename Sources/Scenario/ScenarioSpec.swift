@@ -63,12 +63,16 @@ public struct StackSpec: Sendable, Equatable {
 /// model verifies them in one pass over draftTokens + 1 positions, and each proposal is
 /// accepted with probability `acceptance` (independently), so a step yields
 /// (1 − α^(k+1)) / (1 − α) tokens on average.
+///
+/// With `draftModel` nil the draft is multi-token prediction (DeepSeek-V3, §2.2 of its technical
+/// report): a module of one more transformer block of the target's shape, sharing the target's
+/// embedding and output head, proposes each token; DeepSeek-R1 deployments run it this way.
 public struct SpeculativeSpec: Sendable, Equatable {
-    public var draftModel: ModelSpec
+    public var draftModel: ModelSpec?
     public var draftTokens: Int
     public var acceptance: Double
 
-    public init(draftModel: ModelSpec, draftTokens: Int, acceptance: Double) {
+    public init(draftModel: ModelSpec?, draftTokens: Int, acceptance: Double) {
         self.draftModel = draftModel
         self.draftTokens = draftTokens
         self.acceptance = acceptance

@@ -365,3 +365,41 @@ import Models
         #expect(ratio > 2.2 && ratio < 2.6)
     }
 }
+
+@Suite struct MultiTokenPredictionTests {
+    static func yaml(_ speculative: String) -> String {
+        """
+        name: m
+        cluster: { system: gb200-nvl72 }
+        stack: { cuda_graphs: true\(speculative) }
+        workload: { kind: decode, model: deepseek-v3, precision: fp4, kv_precision: fp8, parallelism: { tp: 8 }, batch: 8, input_tokens: 1024, output_tokens: 256 }
+        """
+    }
+
+    /// DeepSeek-V3 with its MTP module (one more block of its shape, the head shared) drafting
+    /// one token accepted 80% of the time: 1.8 tokens per step, each step a 2-position verify
+    /// plus one block's pass, so TPOT falls by more than 1.4× and less than 1.8×.
+    @Test func mtpShortensTPOT() throws {
+        let plain = try metrics(Self.yaml(""))["tpot_s"]!
+        let mtp = try metrics(Self.yaml(", speculative: { method: mtp, draft_tokens: 1, acceptance: 0.8 }"))["tpot_s"]!
+        print("DeepSeek-V3 on 8 GB200, batch 8: TPOT \(plain * 1e3) ms plain, \(mtp * 1e3) ms with MTP (k 1, α 0.8)")
+        #expect(plain / mtp > 1.4 && plain / mtp < 1.8)
+    }
+
+    /// The MTP module's weights are one block's share of the target's layers (the embedding and
+    /// head are shared), and a draft model cannot be named beside it.
+    @Test func mtpModuleIsOneBlock() throws {
+        let model = ModelSpec.named("deepseek-v3")!
+        let d = DecodeSpec(model: model, precision: .fp4, kvPrecision: .fp8, tp: 8, batch: 8, inputTokens: 1024, outputTokens: 256)
+        let module = DecodeWorkload.draftWeightBytesPerRank(SpeculativeSpec(draftModel: nil, draftTokens: 1, acceptance: 0.8), d)
+        let embeddings = Double(model.vocabulary * model.hidden) * 2 * 2 / 8
+        let layers = InferenceOps.weightBytesPerRank(model: model, precision: .fp4, tp: 8) - embeddings
+        #expect(abs(module * Double(model.layers) / layers - 1) < 1e-12)
+        do {
+            _ = try ScenarioLoader.plan(text: Self.yaml(", speculative: { method: mtp, draft_model: llama3-8b, draft_tokens: 1, acceptance: 0.8 }"), file: "m.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("stack.speculative.draft_model"))
+        }
+    }
+}

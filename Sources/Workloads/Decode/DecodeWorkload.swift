@@ -30,7 +30,8 @@ enum DecodeWorkload {
         if let speculative {
             // The draft model's weights and cache live beside the target's.
             let draft = draft(d, speculative)
-            items += [(weightBytesPerGPU(draft), .weights), (kvCacheBytesPerGPU(draft), .kvCache)]
+            let weights = speculative.draftModel == nil ? draftWeightBytesPerRank(speculative, d) : weightBytesPerGPU(draft)
+            items += [(weights, .weights), (kvCacheBytesPerGPU(draft), .kvCache)]
         }
         try ledger.book(items)
     }
@@ -89,8 +90,35 @@ enum DecodeWorkload {
     /// The draft model of speculative decoding, as a decode of its own on the same GPUs.
     static func draft(_ d: DecodeSpec, _ speculative: SpeculativeSpec) -> DecodeSpec {
         var draft = d
-        draft.model = speculative.draftModel
+        draft.model = draftModel(speculative, target: d.model)
         return draft
+    }
+
+    /// The draft: the given model, or for multi-token prediction one block of the target's
+    /// shape (its last kind: a MoE block for MoE models, as DeepSeek-V3's MTP module is) with
+    /// the target's head.
+    static func draftModel(_ speculative: SpeculativeSpec, target: ModelSpec) -> ModelSpec {
+        if let model = speculative.draftModel { return model }
+        var module = target
+        module.name = "\(target.name) MTP module"
+        module.layers = 1
+        if var moe = module.moe {
+            moe.denseLayers = 0
+            module.moe = moe
+        }
+        return module
+    }
+
+    /// Weight bytes per GPU of the draft: a draft model's own, or for multi-token prediction
+    /// one block's share of the target's layer weights (the embedding and head are shared).
+    static func draftWeightBytesPerRank(_ speculative: SpeculativeSpec, _ d: DecodeSpec) -> Double {
+        guard speculative.draftModel == nil else {
+            return InferenceOps.weightBytesPerRank(model: draftModel(speculative, target: d.model), precision: d.precision, tp: d.tp)
+        }
+        let model = d.model
+        let embeddings = Double(model.vocabulary * model.hidden) * (model.tiedEmbeddings ? 1 : 2)
+        let layers = InferenceOps.weightBytesPerRank(model: model, precision: d.precision, tp: d.tp, ep: d.ep) - embeddings * 2 / Double(d.tp)
+        return Swift.max(0, layers) / Double(model.layers)
     }
 
     /// The kernels of one pass on one rank, named for traces: the whole model, or with

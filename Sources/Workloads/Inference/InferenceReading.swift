@@ -61,9 +61,10 @@ enum InferenceReading {
     /// Speculative decoding needs a draft the TP group can split, and no pipeline stages.
     static func checkSpeculative(_ d: DecodeSpec, _ scenario: ScenarioContext) {
         guard let speculative = scenario.stack.speculative else { return }
-        if speculative.draftModel.heads % d.tp != 0 || speculative.draftModel.mla != nil || d.pp > 1 {
+        let draft = DecodeWorkload.draftModel(speculative, target: d.model)
+        if draft.heads % d.tp != 0 || d.pp > 1 {
             scenario.error("stack.speculative", d.pp > 1 ? "speculative decoding with pipeline stages is not modelled"
-                : "draft model \(speculative.draftModel.name) must have grouped-query attention with heads divisible by tp \(d.tp)")
+                : "draft model \(draft.name) has \(draft.heads) heads, not divisible by tp \(d.tp)")
         }
     }
 

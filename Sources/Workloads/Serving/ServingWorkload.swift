@@ -37,8 +37,9 @@ enum ServingWorkload {
         let share = Double(DecodeWorkload.stages(d).map(\.count).max() ?? d.model.layers) / Double(d.model.layers)
         var free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * share
         var perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp) * share
-        if let draft = speculative?.draftModel {
-            free -= InferenceOps.weightBytesPerRank(model: draft, precision: d.precision, tp: d.tp)
+        if let speculative {
+            let draft = DecodeWorkload.draftModel(speculative, target: d.model)
+            free -= DecodeWorkload.draftWeightBytesPerRank(speculative, d)
             perToken += InferenceOps.kvCacheBytesPerRank(model: draft, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
         }
         return free / perToken * Double(d.attentionGroups)
@@ -56,8 +57,9 @@ enum ServingWorkload {
             (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * share, .weights),
             (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp) * share, .kvCache),
         ]
-        if let draft = speculative?.draftModel {
-            items += [(InferenceOps.weightBytesPerRank(model: draft, precision: d.precision, tp: d.tp), .weights),
+        if let speculative {
+            let draft = DecodeWorkload.draftModel(speculative, target: d.model)
+            items += [(DecodeWorkload.draftWeightBytesPerRank(speculative, d), .weights),
                       (InferenceOps.kvCacheBytesPerRank(model: draft, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp), .kvCache)]
         }
         try ledger.book(items)
