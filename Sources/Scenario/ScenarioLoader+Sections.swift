@@ -37,6 +37,14 @@ extension ScenarioLoader {
         }
         stack.communicationOverlap = fields.number("communication_overlap") ?? 0
         stack.allReduce = fields.choice("allreduce") ?? "nccl"
+        if let f = fields.mapping("fusion") {
+            stack.fusion.quantize = f.flag("quantize") ?? false
+            stack.fusion.residualNorm = f.flag("residual_norm") ?? false
+            stack.fusion.allReduceNorm = f.flag("allreduce_norm") ?? false
+            if stack.fusion.allReduceNorm && stack.allReduce == "nccl" {
+                log.error(f.origin("allreduce_norm"), "stack.fusion.allreduce_norm", "fuses into a framework's all-reduce kernel; set stack.allreduce (trtllm, vllm or sglang)")
+            }
+        }
         stack.attentionEfficiency *= fields.number("attention_efficiency") ?? 1
         if let f = fields.mapping("speculative") {
             let mtp = f.choice("method") == "mtp"

@@ -56,6 +56,24 @@ public struct StackSpec: Sendable, Equatable {
     /// The tensor-parallel all-reduce of decode and serving: "nccl", or a framework's own
     /// ("trtllm", "vllm", "sglang").
     public var allReduce = "nccl"
+    /// Kernel fusions of decode and serving (each removes kernels and their HBM round trips).
+    public var fusion = KernelFusion()
+}
+
+/// Fusions inference stacks apply to a layer's element-wise kernels (TensorRT-LLM's fused ops,
+/// vLLM's and SGLang's compile passes).
+public struct KernelFusion: Sendable, Equatable {
+    /// A low-precision GEMM's input quantised by the kernel that writes it (the norm or the
+    /// activation before it), not by a separate kernel: every GEMM but those fed by attention.
+    public var quantize = false
+    /// The residual add and the next norm as one kernel (reading the residual and the update,
+    /// writing both outputs: 3 passes of the hidden state instead of 2 + 2).
+    public var residualNorm = false
+    /// The residual add and norm inside the tensor-parallel all-reduce kernel (TensorRT-LLM's
+    /// AllReduce with RESIDUAL_RMS_NORM fusion; needs a framework all-reduce and tp > 1).
+    public var allReduceNorm = false
+
+    public init() {}
 }
 
 /// Speculative decoding (Leviathan et al., "Fast Inference from Transformers via Speculative

@@ -403,3 +403,44 @@ import Models
         }
     }
 }
+
+@Suite struct KernelFusionTests {
+    /// Each fusion removes exactly the kernels it folds in: quantize fusion every separate
+    /// quantise kernel but those before GEMMs fed by attention; residual+norm fusion the input
+    /// norm, its bytes moving into the residual kernel; all-reduce fusion every residual and
+    /// norm after a TP all-reduce.
+    @Test func fusionsRemoveTheirKernels() {
+        let model = ModelSpec.named("llama3-70b")!
+        var pricer = InferencePricer(model: model, kernels: KernelModel(gpu: SystemSpec.h100SXM.gpu), precision: .fp8, kvPrecision: .fp8, tp: 4,
+                                     allReduce: { _ in 1e-5 })
+        let ops = InferenceOps.layer(0, model: model, tokens: 64, tp: 4,
+                                     attention: [("attention_decode", .attentionDecode(batch: 64, kvLength: 2048, heads: 16, kvHeads: 2, headDim: 128))])
+        func kernels() -> [OpKernel] { ops.flatMap { pricer.kernels($0.name, $0.op) } }
+        let plain = kernels()
+        let quantizes = zip(ops.flatMap { op in pricer.kernels(op.name, op.op).map { _ in op.name } }, plain)
+            .filter { $0.1.name == "quantize" }
+        pricer.fusion.quantize = true
+        let fused = kernels()
+        let removed = quantizes.filter { !InferencePricer.fedByAttention.contains($0.0) }.reduce(0.0) { $0 + $1.1.cost.seconds }
+        let total = { (k: [OpKernel]) in k.reduce(0.0) { $0 + $1.cost.seconds } }
+        #expect(quantizes.count == 4 && fused.filter { $0.name == "quantize" }.count == 1)  // out_proj's stays
+        #expect(abs(total(plain) - total(fused) - removed) < 1e-15)
+        pricer.fusion = KernelFusion()
+        pricer.fusion.allReduceNorm = true
+        #expect(!kernels().contains { ["rmsnorm", "residual_rmsnorm", "residual"].contains($0.name) })
+        pricer.fusion = KernelFusion()
+        pricer.fusion.residualNorm = true
+        #expect(!kernels().contains { $0.name == "rmsnorm" } && kernels().contains { $0.name == "residual" })
+    }
+
+    /// All-reduce fusion lives in a framework's all-reduce kernel: with NCCL it is refused, naming the key.
+    @Test func allReduceFusionNeedsAFrameworkAllReduce() {
+        let yaml = "name: f\ncluster: { system: h100-sxm }\nstack: { fusion: { allreduce_norm: true } }\nworkload: { kind: decode, model: llama3-70b, parallelism: { tp: 4 }, input_tokens: 100, output_tokens: 10 }\n"
+        do {
+            _ = try ScenarioLoader.plan(text: yaml, file: "f.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("stack.fusion.allreduce_norm"))
+        }
+    }
+}

@@ -73,6 +73,7 @@ enum DecodeWorkload {
         }
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
                                      tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
+        pricer.fusion = spec.stack.fusion
         pricer.attentionEfficiency = spec.stack.attentionEfficiency
         pricer.gemmEfficiency = spec.stack.gemmEfficiency
         pricer.elementwiseEfficiency = spec.stack.elementwiseEfficiency

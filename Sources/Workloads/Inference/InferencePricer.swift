@@ -8,6 +8,7 @@
 // both parts.
 import Hardware
 import Models
+import Scenario
 
 /// One kernel of an op: its cost, the fixed part of it, and whether it is communication.
 public struct OpKernel: Sendable {
@@ -36,6 +37,11 @@ public struct InferencePricer: Sendable {
     public var allToAll: (@Sendable (Double) -> Double)?
     /// Wide expert parallelism: GPUs of the EP group (1: experts split over the TP group).
     public var ep = 1
+    /// Kernel fusions (stack.fusion).
+    public var fusion = KernelFusion()
+    /// GEMMs whose input comes from attention (not from a norm or an activation), so a
+    /// separate kernel still quantises it under quantize fusion.
+    static let fedByAttention: Set<String> = ["out_proj_gemm", "q_absorb_gemm", "v_absorb_gemm"]
     /// How tokens spread over the experts (under wide expert parallelism the busiest rank
     /// sets each MoE layer).
     public var routing = ExpertRouting.balanced
@@ -72,13 +78,13 @@ public struct InferencePricer: Sendable {
         switch op {
         case let .gemm(m, n, k):
             let gemm = kernel(faster(kernels.gemm(m: m, n: n, k: k, precision: precision), by: gemmEfficiency), f.fixedTime)
-            guard precision != .bf16 else { return [gemm] }
+            guard precision != .bf16, !(fusion.quantize && !Self.fedByAttention.contains(name)) else { return [gemm] }
             return [kernel(faster(kernels.quantize(elements: Double(m * k), to: precision), by: elementwiseEfficiency), f.quantizeFixedTime, "quantize"), gemm]
         case let .attentionDecode(b, l, h, kv, hd):
             return [kernel(faster(by: attentionEfficiency, kernels.attentionDecode(batch: b, kvLength: l, heads: h, kvHeads: kv, headDim: hd, kvPrecision: kvPrecision)), f.decodeFixedTime)]
         case let .groupedGemm(m, n, k, groups):
             let gemm = kernel(faster(kernels.gemm(m: m, n: n, k: k, precision: precision, batch: groups), by: gemmEfficiency), f.fixedTime)
-            guard precision != .bf16 else { return [gemm] }
+            guard precision != .bf16, !fusion.quantize else { return [gemm] }
             return [kernel(faster(kernels.quantize(elements: Double(m * k * groups), to: precision), by: elementwiseEfficiency), f.quantizeFixedTime, "quantize"), gemm]
         case let .attentionDecodeLatent(b, l, h, latent, rope):
             return [kernel(faster(by: attentionEfficiency, kernels.attentionDecodeLatent(batch: b, kvLength: l, heads: h, latent: latent, rope: rope,
@@ -93,7 +99,14 @@ public struct InferencePricer: Sendable {
             }
             let seconds = Swift.max(prefill(context + tokens) - prefill(context), f.prefillFixedTime)
             return [kernel(faster(KernelCost(seconds: seconds), by: attentionEfficiency), f.prefillFixedTime)]
-        case let .elementwise(bytes):
+        case var .elementwise(bytes):
+            // Inside the all-reduce kernel: the residual adds and the norms after them (the
+            // next layer's input norm included).
+            if fusion.allReduceNorm && tp > 1 && ["rmsnorm", "residual_rmsnorm", "residual"].contains(name) { return [] }
+            if fusion.residualNorm {
+                if name == "rmsnorm" { return [] }         // done by the previous layer's residual kernel
+                if name == "residual" { bytes *= 1.5 }     // which now also writes the normed output
+            }
             return [kernel(faster(kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2), by: elementwiseEfficiency), f.fixedTime)]
         case let .allReduce(bytes):
             // The part hidden behind computation no longer delays the stream.
