@@ -37,6 +37,11 @@ extension ScenarioLoader {
         }
         stack.communicationOverlap = fields.number("communication_overlap") ?? 0
         stack.allReduce = fields.choice("allreduce") ?? "nccl"
+        if let f = fields.mapping("cpu_time") {
+            stack.cpuPerIteration = f.number("per_iteration") ?? 0
+            stack.cpuPerSequence = f.number("per_sequence") ?? 0
+        }
+        stack.overlapScheduling = fields.flag("overlap_scheduling") ?? false
         if let f = fields.mapping("fusion") {
             stack.fusion.quantize = f.flag("quantize") ?? false
             stack.fusion.residualNorm = f.flag("residual_norm") ?? false

@@ -58,6 +58,21 @@ public struct StackSpec: Sendable, Equatable {
     public var allReduce = "nccl"
     /// Kernel fusions of decode and serving (each removes kernels and their HBM round trips).
     public var fusion = KernelFusion()
+    /// The CPU side of an iteration (decode and serving): the framework's scheduling, input
+    /// preparation and output processing, `cpuPerIteration` + `cpuPerSequence` × the sequences
+    /// it runs. Default 0: not modelled unless given (it depends on the framework, its version
+    /// and the host CPU; profile one to set it).
+    public var cpuPerIteration = 0.0
+    public var cpuPerSequence = 0.0
+    /// The CPU prepares the next iteration while the GPU runs this one (SGLang's overlap
+    /// scheduler, vLLM's async scheduling): an iteration takes max(CPU, GPU), not their sum.
+    public var overlapScheduling = false
+
+    /// An iteration's time from its GPU time and the sequences it runs.
+    public func iterationSeconds(gpu: Double, sequences: Int) -> Double {
+        let cpu = cpuPerIteration + cpuPerSequence * Double(sequences)
+        return overlapScheduling ? Swift.max(cpu, gpu) : cpu + gpu
+    }
 }
 
 /// Fusions inference stacks apply to a layer's element-wise kernels (TensorRT-LLM's fused ops,

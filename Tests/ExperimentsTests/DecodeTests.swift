@@ -444,3 +444,23 @@ import Models
         }
     }
 }
+
+@Suite struct CPUSideTests {
+    static func tpot(_ stack: String) throws -> Double {
+        try metrics("name: c\ncluster: { system: h100-sxm }\nstack: { cuda_graphs: true\(stack) }\nworkload: { kind: decode, model: llama3-8b, batch: 16, input_tokens: 512, output_tokens: 32 }\n")["tpot_s"]!
+    }
+
+    /// The CPU's share of an iteration adds to the GPU's, or with overlap scheduling hides
+    /// behind it: 1 ms + 16 × 50 µs per step on a ~7 ms step adds exactly 1.8 ms; overlapped
+    /// it costs nothing, and a CPU slower than the GPU sets the step.
+    @Test func cpuTimeAddsOrHides() throws {
+        let gpu = try Self.tpot("")
+        let serial = try Self.tpot(", cpu_time: { per_iteration: 1 ms, per_sequence: 50 us }")
+        let hidden = try Self.tpot(", cpu_time: { per_iteration: 1 ms, per_sequence: 50 us }, overlap_scheduling: true")
+        let bound = try Self.tpot(", cpu_time: { per_iteration: 50 ms }, overlap_scheduling: true")
+        print("8B batch 16 TPOT: GPU \(gpu * 1e3) ms, + CPU \(serial * 1e3) ms, overlapped \(hidden * 1e3) ms, CPU-bound \(bound * 1e3) ms")
+        #expect(abs(serial - gpu - 1.8e-3) < 1e-12)
+        #expect(hidden == gpu)
+        #expect(abs(bound - 50e-3) < 1e-12)
+    }
+}

@@ -183,7 +183,10 @@ enum DecodeWorkload {
         let microBatches = Swift.min(d.pp, d.batch)
         let microBatch = (d.batch + microBatches - 1) / microBatches
         let domain = system.gpusPerNVLinkDomain
-        func seconds(tokens: Int, context: Int) -> Double {
+        // The CPU side of each pass (stack.cpu_time), added or hidden (overlap scheduling).
+        func withCPU(_ gpu: Double) -> Double { spec.stack.iterationSeconds(gpu: gpu, sequences: d.batch) }
+        func seconds(tokens: Int, context: Int) -> Double { withCPU(gpuSeconds(tokens: tokens, context: context)) }
+        func gpuSeconds(tokens: Int, context: Int) -> Double {
             guard d.pp > 1 else { return run(kernels(spec, d, pricer: pricer, tokens: tokens, context: context, jitter: jitter)) }
             let stageTimes = (0..<d.pp).map { s in
                 run(kernels(spec, d, pricer: pricer, tokens: tokens, context: context, jitter: jitter, stage: s, batch: microBatch))
@@ -212,7 +215,7 @@ enum DecodeWorkload {
                 let k = speculation.draftTokens, context = d.inputTokens + i
                 let draftStep = run(kernels(spec, draft(d, speculation), pricer: draftPricer!, tokens: 1, context: context, jitter: jitter))
                 let verify = run(kernels(spec, d, pricer: pricer, tokens: k + 1, context: context, jitter: jitter))
-                return (Double(k) * draftStep + verify) / speculation.tokensPerStep
+                return withCPU(Double(k) * draftStep + verify) / speculation.tokensPerStep
             }
             if samples == 1 {
                 decode = times[0] * Double(steps)

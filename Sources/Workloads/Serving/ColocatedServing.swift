@@ -349,13 +349,15 @@ struct ColocatedServing {
         let shape = IterationShape(decodeSequences: (decoding + groups - 1) / groups, meanContext: decoding == 0 ? 0 : q.contextSum / decoding,
                                    prefills: chunks.filter { $0.group == busiest }.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) },
                                    positions: positions, instanceTokens: decoding * positions + groupTokens.reduce(0, +))
+        // The CPU side: before the GPU's work, or hidden behind it with overlap scheduling.
+        let sequences = decoding + chunks.count
         guard stages > 1 else {
             var seconds = pricer.seconds(shape)
             if let speculation, let draftPricer, decoding > 0 {
                 seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: shape.meanContext,
                                                                                  prefillTokens: 0, prefillContext: 0)
             }
-            sim.schedule(.iterationDone(n), after: time(seconds))
+            sim.schedule(.iterationDone(n), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: sequences))
             return
         }
         // Through the pipeline: each stage when it is free, then the send to the next. The
@@ -363,7 +365,7 @@ struct ColocatedServing {
         let factor = time(1)
         let stageSeconds = pricer.stageSeconds(shape, layers: stageLayers)
         let instance = n / stages
-        var t = sim.now
+        var t = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
         for s in 0..<stages {
             let end = Swift.max(t, stageFree[instance][s]) + stageSeconds[s] * factor
             stageFree[instance][s] = end

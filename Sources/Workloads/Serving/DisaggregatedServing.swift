@@ -155,7 +155,7 @@ struct DisaggregatedServing {
         guard !batch.isEmpty else { return }
         chunks[p] = batch
         let shape = IterationShape(decodeSequences: 0, meanContext: 0, prefills: batch.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) })
-        sim.schedule(.prefillDone(instance: p), after: time(pricer.seconds(shape)))
+        sim.schedule(.prefillDone(instance: p), after: time.stack.iterationSeconds(gpu: time(pricer.seconds(shape)), sequences: batch.count))
     }
 
     /// An iteration's chunks are done; each finished prompt sends its KV cache to the decode pool.
@@ -196,7 +196,7 @@ struct DisaggregatedServing {
         stepping[q] = running[q]
         busy[q] = true
         let seconds = pricer.seconds(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0)
-        sim.schedule(.decodeDone(instance: q), after: time(seconds))
+        sim.schedule(.decodeDone(instance: q), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: running[q].count))
     }
 
     mutating func finishDecode(_ q: Int) {

@@ -132,6 +132,7 @@ enum ServingWorkload {
     /// straggles, its slowdown.
     struct IterationTime {
         let spec: ScenarioSpec
+        var stack: StackSpec { spec.stack }
         let gpus: Int
         let jitter: RandomStream
         let stragglers: RandomStream
