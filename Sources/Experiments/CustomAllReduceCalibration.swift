@@ -8,6 +8,7 @@ import Foundation
 import Hardware
 import Network
 import Report
+import Workloads
 
 public enum CustomAllReduceCalibration {
     public struct Row: Sendable {
@@ -72,6 +73,60 @@ public enum CustomAllReduceCalibration {
                     best.model.seconds(bytes: row.bytes, ranks: row.ranks, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection, nccl: n)
                 }, measured: group.map(\.seconds))
                 results.append((implementation, family, best.model, figures))
+            }
+        }
+        return results
+    }
+}
+
+/// DeepEP's dispatch and combine against kernels/comm-extra.csv, fitted per mode and family as
+/// the custom all-reduces are (normal mode on its 24-SM rows).
+public enum ExpertAllToAllCalibration {
+    public struct Row: Sendable {
+        public var label: String
+        public var system: SystemSpec
+        public var lowLatency: Bool
+        public var remoteBytes: Double
+        public var seconds: Double
+    }
+
+    public static func rows(in directory: URL) throws -> [Row] {
+        try KernelReference.expertAllToAllRows(in: directory, mode: "ll").compactMap { row(from: $0, lowLatency: true) }
+            + KernelReference.expertAllToAllRows(in: directory, mode: "normal").filter { $0.label.hasSuffix("sms=24") }.compactMap { row(from: $0, lowLatency: false) }
+    }
+
+    static func row(from m: KernelMeasurement, lowLatency: Bool) -> Row? {
+        guard case let .expertAllToAll(tokens, hidden, experts, topK, ranks, bytes, _) = m.shape else { return nil }
+        let buffer = ExpertParallelism.dispatchBuffer(tokens: tokens, hidden: hidden, bytesPerElement: bytes, experts: experts, topK: topK, ep: ranks)
+        return Row(label: m.label, system: m.system, lowLatency: lowLatency, remoteBytes: buffer * Double(ranks - 1) / Double(ranks), seconds: m.seconds)
+    }
+
+    public static func figures(_ rows: [Row], model: (Row) -> ExpertAllToAll = { ExpertAllToAll.calibrated(lowLatency: $0.lowLatency, for: $0.system.gpu.architecture) })
+        -> KernelCalibration.Figures {
+        KernelCalibration.Figures(labels: rows.map(\.label), predicted: rows.map { model($0).seconds(remoteBytes: $0.remoteBytes, bandwidth: $0.system.gpu.nvlinkBandwidthPerDirection) },
+                                  measured: rows.map(\.seconds))
+    }
+
+    public static func fit(_ rows: [Row]) -> [(lowLatency: Bool, family: Architecture, model: ExpertAllToAll, figures: KernelCalibration.Figures)] {
+        var results: [(Bool, Architecture, ExpertAllToAll, KernelCalibration.Figures)] = []
+        for lowLatency in [true, false] {
+            for family in [Architecture.hopper, .blackwell] {
+                let group = rows.filter { $0.lowLatency == lowLatency && ($0.system.gpu.architecture == .hopper) == (family == .hopper) }
+                guard !group.isEmpty else { continue }
+                var best = (error: Double.infinity, model: ExpertAllToAll(latency: 1e-5, efficiency: 1))
+                for i in 0...200 {
+                    let latency = 1e-6 * pow(100, Double(i) / 200)
+                    for j in 0...99 {
+                        let model = ExpertAllToAll(latency: latency, efficiency: 0.01 + 0.01 * Double(j))
+                        var error = 0.0
+                        for row in group {
+                            let e = log(model.seconds(remoteBytes: row.remoteBytes, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection) / row.seconds)
+                            error += e * e
+                        }
+                        if error < best.error { best = (error, model) }
+                    }
+                }
+                results.append((lowLatency, family, best.model, figures(group) { _ in best.model }))
             }
         }
         return results

@@ -21,7 +21,7 @@ public enum KernelShape: Sendable, Equatable {
     case mlaPrefill(batch: Int, seq: Int, heads: Int, headDim: Int, precision: Precision)
     /// A MoE dispatch or combine over one NVLink domain of `ranks` GPUs (kernels/comm-extra.csv):
     /// `tokens` per rank, routed top-k over `experts`, `bytesPerElement` per hidden element.
-    case expertAllToAll(tokens: Int, hidden: Int, experts: Int, topK: Int, ranks: Int, bytesPerElement: Double)
+    case expertAllToAll(tokens: Int, hidden: Int, experts: Int, topK: Int, ranks: Int, bytesPerElement: Double, lowLatency: Bool)
     /// The routed experts of one MoE layer on rank 0 of a TP × EP group (kernels/moe.csv).
     case moe(tokens: Int, hidden: Int, inter: Int, experts: Int, topK: Int, tp: Int, ep: Int, precision: Precision, routing: ExpertRouting)
 
@@ -43,10 +43,10 @@ public enum KernelShape: Sendable, Equatable {
             return model.attentionDecodeLatent(batch: b, kvLength: l, heads: h, latent: latent, rope: rope, kvPrecision: p).seconds
         case let .mlaPrefill(b, s, h, d, p):
             return model.attentionPrefill(batch: b, seq: s, heads: h, kvHeads: h, headDim: d, precision: p).seconds
-        case let .expertAllToAll(tokens, hidden, experts, topK, ranks, bytes):
-            let group = GroupCollective(layout: DomainLayout(gpus: ranks, perDomain: ranks), gpu: model.gpu)
-            return group.seconds(.allToAll, bytes: ExpertParallelism.dispatchBuffer(tokens: tokens, hidden: hidden, bytesPerElement: bytes,
-                                                                                    experts: experts, topK: topK, ep: ranks))
+        case let .expertAllToAll(tokens, hidden, experts, topK, ranks, bytes, lowLatency):
+            let buffer = ExpertParallelism.dispatchBuffer(tokens: tokens, hidden: hidden, bytesPerElement: bytes, experts: experts, topK: topK, ep: ranks)
+            return ExpertAllToAll.calibrated(lowLatency: lowLatency, for: model.gpu.architecture)
+                .seconds(remoteBytes: buffer * Double(ranks - 1) / Double(ranks), bandwidth: model.gpu.nvlinkBandwidthPerDirection)
         case let .moe(tokens, hidden, inter, experts, topK, tp, ep, precision, routing):
             return InferencePricer.routedExpertSeconds(kernels: model, hidden: hidden, inter: inter, experts: experts, topK: topK, tp: tp, ep: ep,
                                                        tokens: tokens, precision: precision, routing: routing)
@@ -143,8 +143,8 @@ public enum KernelReference {
     }
 
     /// kernels/comm-extra.csv: DeepEP's dispatch (fp8 with a 4-byte scale per 128 elements, or
-    /// bf16) and combine (bf16) on one node, low-latency or normal mode as `mode` says, priced
-    /// as the workloads' wide-EP all-to-all.
+    /// bf16) and combine (bf16) on one node, low-latency or normal mode as `mode` says ("ll",
+    /// "normal"), priced as the workloads' wide-EP all-to-all (ExpertAllToAll).
     public static func expertAllToAllRows(in directory: URL, mode: String) throws -> [KernelMeasurement] {
         let url = directory.appendingPathComponent("kernels/comm-extra.csv")
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
@@ -155,7 +155,8 @@ public enum KernelReference {
             let bytes = r["payload_dtype"] == "fp8" ? 1 + 4.0 / 128 : 2
             let sms = r["sms"].flatMap { $0.isEmpty ? nil : " sms=\($0)" } ?? ""
             return KernelMeasurement(label: "\(op) \(system.name) \(r["model_shape"] ?? "") n=\(gpus) tokens=\(tokens)\(sms)", system: system,
-                                     shape: .expertAllToAll(tokens: tokens, hidden: hidden, experts: experts, topK: topK, ranks: gpus, bytesPerElement: bytes),
+                                     shape: .expertAllToAll(tokens: tokens, hidden: hidden, experts: experts, topK: topK, ranks: gpus, bytesPerElement: bytes,
+                                                            lowLatency: mode == "ll"),
                                      seconds: ms * 1e-3, isCalibrationPoint: false)
         }
     }

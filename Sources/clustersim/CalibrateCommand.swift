@@ -67,6 +67,11 @@ struct CalibrateCommand: ParsableCommand {
                 print(String(format: "  %@ %@: latency %.2f µs, efficiency %.2f; %@", f.implementation.rawValue, f.family.rawValue,
                              f.model.latency * 1e6, f.model.efficiency, f.figures.description))
             }
+            print("expert all-to-all fits (kernels/comm-extra.csv, DeepEP; latency, share of NVLink bandwidth):")
+            for f in ExpertAllToAllCalibration.fit(try ExpertAllToAllCalibration.rows(in: directory)) {
+                print(String(format: "  %@ %@: latency %.2f µs, efficiency %.3f; %@", f.lowLatency ? "low-latency" : "normal", f.family.rawValue,
+                             f.model.latency * 1e6, f.model.efficiency, f.figures.description))
+            }
             print("calibration.csv kernel points:")
             for r in KernelCalibration.residuals(points) {
                 print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))

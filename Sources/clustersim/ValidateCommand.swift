@@ -55,13 +55,14 @@ struct ValidateCommand: ParsableCommand {
             ("mla.csv (context)", try KernelReference.mlaRows(in: directory).filter { if case .mlaPrefill = $0.shape { true } else { false } }),
             ("moe.csv (balanced routing)", try KernelReference.moeRows(in: directory)),
             ("moe.csv (power-law routing, the busiest rank)", try KernelReference.moeRows(in: directory, powerLaw: true)),
-            ("comm-extra.csv (DeepEP low-latency dispatch and combine)", try KernelReference.expertAllToAllRows(in: directory, mode: "ll")),
-            ("comm-extra.csv (DeepEP normal dispatch and combine)", try KernelReference.expertAllToAllRows(in: directory, mode: "normal")),
         ]
         for (name, measurements) in tables where !measurements.isEmpty {
             print("  \(name): \(KernelCalibration.Figures(KernelCalibration.residuals(measurements)))")
         }
         print("  comm.csv: \(CollectiveCalibration.figures(try CollectiveCalibration.commRows(in: directory)))")
+        let expert = try ExpertAllToAllCalibration.rows(in: directory)
+        print("  comm-extra.csv DeepEP low-latency dispatch and combine: \(ExpertAllToAllCalibration.figures(expert.filter(\.lowLatency)))")
+        print("  comm-extra.csv DeepEP normal dispatch and combine (24 SMs): \(ExpertAllToAllCalibration.figures(expert.filter { !$0.lowLatency }))")
         let custom = try CustomAllReduceCalibration.rows(in: directory)
         for implementation in [AllReduceImplementation.trtllm, .vllm, .sglang] {
             let rows = custom.filter { $0.implementation == implementation }

@@ -143,6 +143,17 @@ import Experiments
         #expect(figures.medianAbsoluteError <= 0.12)
     }
 
+    /// DeepEP's dispatch and combine (one node) with the fitted latency and bandwidth share per
+    /// mode and family: medians within 16%.
+    @Test(.enabled(if: reference != nil, "../shared/reference is absent: the kernel tables are not in this clone"))
+    func expertAllToAllRows() throws {
+        let rows = try ExpertAllToAllCalibration.rows(in: Self.reference!)
+        let low = ExpertAllToAllCalibration.figures(rows.filter(\.lowLatency)), normal = ExpertAllToAllCalibration.figures(rows.filter { !$0.lowLatency })
+        print("kernels/comm-extra.csv: low-latency \(low); normal \(normal)")
+        #expect(low.count == 352 && normal.count == 288)
+        #expect(low.medianAbsoluteError <= 0.16 && normal.medianAbsoluteError <= 0.16)
+    }
+
     /// calibration.csv is copied into the repository, so this runs everywhere.
     @Test func calibrationPoints() throws {
         let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")

@@ -82,8 +82,19 @@ enum DecodeWorkload {
         if d.ep > 1 {
             let group = GroupCollective(layout: DomainLayout(gpus: d.ep, perDomain: Swift.min(d.ep, system.gpusPerNVLinkDomain)), gpu: system.gpu,
                                         collectives: system.collectives)
-            let cache = CollectiveCache { group.seconds(.allToAll, bytes: $0) }
-            pricer.allToAll = { cache.seconds($0) }
+            // Inside one NVLink domain as DeepEP's kernels run it (fitted to kernels/comm-extra.csv,
+            // which has one node); across domains the closed form of GroupCollective.
+            let inDomain = d.ep <= system.gpusPerNVLinkDomain
+            let bandwidth = system.gpu.nvlinkBandwidthPerDirection, ranks = Double(d.ep), architecture = system.gpu.architecture
+            let normal = CollectiveCache { bytes in
+                inDomain ? ExpertAllToAll.calibrated(lowLatency: false, for: architecture).seconds(remoteBytes: bytes * (ranks - 1) / ranks, bandwidth: bandwidth)
+                    : group.seconds(.allToAll, bytes: bytes)
+            }
+            let lowLatency = CollectiveCache { bytes in
+                inDomain ? ExpertAllToAll.calibrated(lowLatency: true, for: architecture).seconds(remoteBytes: bytes * (ranks - 1) / ranks, bandwidth: bandwidth)
+                    : group.seconds(.allToAll, bytes: bytes)
+            }
+            pricer.allToAll = { bytes, low in low ? lowLatency.seconds(bytes) : normal.seconds(bytes) }
         }
         return pricer
     }

@@ -13,6 +13,7 @@
 // experts' slices are read — plus the shared experts.
 // Multi-head latent attention (DeepSeek) replaces the QKV projection, attention and output
 // projection with its own ops (`latentAttention`). Local experts run as grouped GEMMs.
+import Cluster
 import Foundation
 import Hardware
 import Models
@@ -34,8 +35,9 @@ public enum InferenceOp: Sendable, Equatable {
     case elementwise(bytes: Double)
     /// An all-reduce of `bytes` per rank over the tensor-parallel group.
     case allReduce(bytes: Double)
-    /// An all-to-all of `bytes` per rank over the expert-parallel group (MoE dispatch, combine).
-    case allToAll(bytes: Double)
+    /// An all-to-all of `bytes` per rank over the expert-parallel group (MoE dispatch, combine),
+    /// in the low-latency kernels' mode or the normal one.
+    case allToAll(bytes: Double, lowLatency: Bool)
 }
 
 /// Wide expert parallelism: the routed experts of MoE layers spread over `ep` GPUs (whole
@@ -237,11 +239,12 @@ public enum InferenceOps {
             ExpertParallelism.dispatchBuffer(tokens: (m + tp - 1) / tp, hidden: d, bytesPerElement: bytesPerElement, experts: moe.experts,
                                              topK: moe.topK, ep: wide.ep) * wide.loadFactor
         }
+        let lowLatency = (m + tp - 1) / tp <= ExpertAllToAll.lowLatencyTokens
         var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)),
-                                                      ("moe_dispatch", .allToAll(bytes: buffer(wide.dispatchBytesPerElement)))]
+                                                      ("moe_dispatch", .allToAll(bytes: buffer(wide.dispatchBytesPerElement), lowLatency: lowLatency))]
         ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens,
                              loadFactor: wide.loadFactor)
-        ops.append(("moe_combine", .allToAll(bytes: buffer(2))))
+        ops.append(("moe_combine", .allToAll(bytes: buffer(2), lowLatency: lowLatency)))
         ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
         ops.append(expertCombine(model: model, moe: moe, tokens: m))
         return ops

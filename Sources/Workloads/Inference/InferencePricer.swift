@@ -34,7 +34,7 @@ public struct InferencePricer: Sendable {
     public var gemmEfficiency = 1.0
     public var elementwiseEfficiency = 1.0
     /// Seconds of one all-to-all of `bytes` per rank over the expert-parallel group.
-    public var allToAll: (@Sendable (Double) -> Double)?
+    public var allToAll: (@Sendable (Double, Bool) -> Double)?
     /// Wide expert parallelism: GPUs of the EP group (1: experts split over the TP group).
     public var ep = 1
     /// Kernel fusions (stack.fusion).
@@ -112,8 +112,8 @@ public struct InferencePricer: Sendable {
             // The part hidden behind computation no longer delays the stream.
             let seconds = allReduce(bytes) * (1 - communicationOverlap)
             return [OpKernel(name: name, cost: KernelCost(seconds: seconds), fixedSeconds: 0, isCommunication: true)]
-        case let .allToAll(bytes):
-            let seconds = (allToAll?(bytes) ?? 0) * (1 - communicationOverlap)
+        case let .allToAll(bytes, lowLatency):
+            let seconds = (allToAll?(bytes, lowLatency) ?? 0) * (1 - communicationOverlap)
             return [OpKernel(name: name, cost: KernelCost(seconds: seconds), fixedSeconds: 0, isCommunication: true)]
         }
     }
