@@ -191,3 +191,19 @@ import Scenario
         }
     }
 }
+
+@Suite struct ServingEdgeTests {
+    /// Requests of one output token have no TPOT: the per-user rate is left out (as the TPOT
+    /// statistics are), not a NaN that stops the run.
+    @Test func oneTokenOutputsHaveNoPerUserRate() throws {
+        let m = try metrics("name: o\ncluster: { system: h100-sxm }\nworkload: { kind: serving, model: llama3-8b, input_tokens: 100, output_tokens: 1, arrival_rate: 5, requests: 50 }\n")
+        #expect(m["requests_completed"] == 50 && m["tokens_per_s_per_user"] == nil && m["tpot_s"] == nil)
+        #expect(m.values.allSatisfy { $0.isFinite })
+    }
+
+    /// Wide EP across racks (DeepSeek-V3 over 128 GB200s, two NVL72 domains) runs.
+    @Test func expertParallelismAcrossRacksRuns() throws {
+        let m = try metrics("name: e\ncluster: { system: gb200-nvl72, gpus: 128 }\nstack: { cuda_graphs: true }\nworkload: { kind: serving, model: deepseek-v3, precision: fp4, kv_precision: fp8, parallelism: { tp: 1, ep: 128 }, input_tokens: 1024, output_tokens: 64, concurrency: 128, requests: 128 }\n")
+        #expect(m["requests_completed"] == 128)
+    }
+}
