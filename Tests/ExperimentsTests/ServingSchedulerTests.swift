@@ -207,3 +207,33 @@ import Scenario
         #expect(m["requests_completed"] == 128)
     }
 }
+
+@Suite struct DisaggregatedPagedTests {
+    static func yaml(_ allocation: String) -> String {
+        let fraction = ((16.64e9 / SystemSpec.h100SXM.gpu.hbmCapacity) * 1000).rounded() / 1000
+        return """
+            name: d
+            seed: 3
+            cluster: { system: h100-sxm }
+            stack: { cuda_graphs: true }
+            workload: { kind: serving, model: llama3-8b, input_tokens: 128, output_tokens: 512, arrival_rate: 10, requests: 200, memory_fraction: \(fraction),
+                        kv_allocation: \(allocation), disaggregated: { prefill_instances: 1, decode_instances: 1 } }
+            """
+    }
+
+    /// Paged decode instances admit on the cache so far and send a preempted request back to
+    /// the prefill pool to be recomputed and transferred again: under a tight cache they run a
+    /// larger batch than reserving, preempt, and still deliver every token once.
+    @Test func pagedDecodePoolPreemptsToThePrefillPool() throws {
+        let reserve = try metrics(Self.yaml("reserve")), paged = try metrics(Self.yaml("paged"))
+        print("disaggregated, tight cache: reserve batch \(reserve["mean_batch_size"]!), paged batch \(paged["mean_batch_size"]!), preemptions \(paged["preemptions"]!)")
+        #expect(reserve["preemptions"] == 0 && paged["preemptions"]! > 0)
+        #expect(paged["mean_batch_size"]! > reserve["mean_batch_size"]!)
+        for m in [reserve, paged] {
+            #expect(m["requests_completed"] == 200)
+            let end = m["requests_completed"]! / m["arrival_rate_per_s"]!
+            #expect(abs(m["tokens_per_s"]! * end / (200 * 512) - 1) < 1e-9)
+            #expect(m["kv_cache_utilisation"]! <= 1)
+        }
+    }
+}

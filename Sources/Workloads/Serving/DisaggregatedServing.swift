@@ -5,7 +5,11 @@
 // layer's, split over the TP ranks, each rank sending its share at once) then moves to the
 // decode instance with the fewest requests, over NVLink or the NICs; decode instances admit
 // transferred requests within `max_batch` and their KV capacity and run decode-only
-// iterations. Metrics as colocated, over all GPUs of both pools, plus the mean KV transfer time.
+// iterations. With `kv_allocation: paged` a decode instance admits a request when its cache so
+// far fits in free blocks and grows it by a block as tokens come; when the next slots do not fit
+// it preempts the most recently admitted request, which goes back to the front of the prefill
+// queue to recompute its prompt and tokens so far and be transferred again (a decode instance
+// runs no prefill). Metrics as colocated, over all GPUs of both pools, plus the mean KV transfer time.
 // Speculative decoding is not modelled in disaggregated pools.
 import Cluster
 import Engine
@@ -48,6 +52,9 @@ struct DisaggregatedServing {
     var prefilling: [[Int]]
     var chunks: [[(request: Int, chunk: Int)]]
     var kicked = false
+    /// Requests preempted by decode instances, to prefill again before new prompts (the last first).
+    var recompute: [Int] = []
+    var preemptions = 0
 
     // Decode pool, per instance.
     var queued: [[Int]]
@@ -111,7 +118,7 @@ struct DisaggregatedServing {
         let gpus = serving.inference.instanceGPUs * (split.prefillInstances + split.decodeInstances)
         return ServingWorkload.summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
                                          kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
-            + [Metric("preemptions", unit: "requests", 0),
+            + [Metric("preemptions", unit: "requests", Double(preemptions)),
                Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
     }
 
@@ -140,15 +147,14 @@ struct DisaggregatedServing {
         let cap = serving.chunkTokens ?? .max
         var batch: [(request: Int, chunk: Int)] = []
         for i in prefilling[p] where budget > 0 {
-            let chunk = Swift.min(requests[i].input - requests[i].prefilled, cap, budget)
+            let chunk = Swift.min(requests[i].prompt - requests[i].prefilled, cap, budget)
             batch.append((i, chunk))
             budget -= chunk
         }
-        while budget > 0, promptHead < prompts.count {
-            let i = prompts[promptHead]
-            promptHead += 1
+        while budget > 0, let i = recompute.last ?? (promptHead < prompts.count ? prompts[promptHead] : nil) {
+            if recompute.isEmpty { promptHead += 1 } else { recompute.removeLast() }
             prefilling[p].append(i)
-            let chunk = Swift.min(requests[i].input, cap, budget)
+            let chunk = Swift.min(requests[i].prompt, cap, budget)
             batch.append((i, chunk))
             budget -= chunk
         }
@@ -164,14 +170,14 @@ struct DisaggregatedServing {
             if requests[i].isComplete {
                 finish(i)
             } else {
-                let bytes = Double(requests[i].input) * kvBytesPerToken
+                let bytes = Double(requests[i].prompt) * kvBytesPerToken
                 let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain)
                 transfers.append(seconds)
                 sim.schedule(.transferred(i), after: seconds)
             }
         }
         chunks[p] = []
-        prefilling[p].removeAll { requests[$0].prefilled == requests[$0].input }
+        prefilling[p].removeAll { requests[$0].prefilled == requests[$0].prompt }
         startPrefill(p)
     }
 
@@ -186,10 +192,14 @@ struct DisaggregatedServing {
 
     mutating func startDecode(_ q: Int) {
         guard !busy[q] else { return }
-        while let i = queued[q].first, running[q].count < serving.maxBatch, reserved[q] + requests[i].size <= capacity {
-            queued[q].removeFirst()
-            running[q].append(i)
-            reserved[q] += requests[i].size
+        if serving.kvAllocation == .paged {
+            admitPaged(q)
+        } else {
+            while let i = queued[q].first, running[q].count < serving.maxBatch, reserved[q] + requests[i].size <= capacity {
+                queued[q].removeFirst()
+                running[q].append(i)
+                reserved[q] += requests[i].size
+            }
         }
         guard !running[q].isEmpty else { return }
         let context = running[q].reduce(0) { $0 + requests[$1].input + requests[$1].generated } / running[q].count
@@ -199,13 +209,39 @@ struct DisaggregatedServing {
         sim.schedule(.decodeDone(instance: q), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: running[q].count))
     }
 
+    /// Paged: the running requests' next slots must fit (else the most recently admitted goes
+    /// back to be recomputed), then transferred requests are admitted while their caches fit.
+    mutating func admitPaged(_ q: Int) {
+        let block = serving.kvBlockTokens, capacityBlocks = Int(capacity) / block
+        func blocks(_ i: Int) -> Int { (requests[i].context + block - 1) / block }
+        var used = running[q].reduce(0) { $0 + blocks($1) }
+        while used > capacityBlocks, let last = running[q].popLast() {
+            used -= blocks(last)
+            requests[last].prompt = requests[last].context
+            requests[last].prefilled = 0
+            requests[last].preemptions += 1
+            preemptions += 1
+            recompute.append(last)
+            if !kicked && chunks.contains(where: \.isEmpty) {
+                kicked = true
+                sim.schedule(.schedulePrefill, at: sim.now)
+            }
+        }
+        while let i = queued[q].first, running[q].count < serving.maxBatch, used + blocks(i) <= capacityBlocks {
+            queued[q].removeFirst()
+            running[q].append(i)
+            used += blocks(i)
+        }
+        reserved[q] = Double(used * block)
+    }
+
     mutating func finishDecode(_ q: Int) {
         busy[q] = false
         for i in stepping[q] {
             requests[i].decode(tokensPerStep: nil)
             if requests[i].isComplete {
                 finish(i)
-                reserved[q] -= requests[i].size
+                if serving.kvAllocation == .reserve { reserved[q] -= requests[i].size }
             }
         }
         running[q].removeAll { requests[$0].done != nil }

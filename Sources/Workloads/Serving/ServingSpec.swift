@@ -217,9 +217,6 @@ extension ServingSpec: Workload {
         if disaggregated != nil, let inference, inference.dp > 1 {
             log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")
         }
-        if disaggregated != nil && allocation == .paged {
-            log.error(f.origin("kv_allocation"), "workload.kv_allocation", "paged allocation with preemption is modelled for colocated serving; disaggregated pools reserve")
-        }
         guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil || concurrency != nil else { return nil }
         var spec = ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
                                maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
