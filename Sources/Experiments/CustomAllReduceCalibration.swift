@@ -10,6 +10,22 @@ import Network
 import Report
 import Workloads
 
+/// The model of a (latency, efficiency) pair minimising `squaredLogError` (Σ log²(predicted /
+/// measured) over a group's rows): latencies on a log grid of 201 points over two decades from
+/// `lowestLatency`, efficiencies on `efficiencies`; the first of equal errors.
+func gridFit<Model>(lowestLatency: Double, efficiencies: [Double], squaredLogError: (Model) -> Double, make: (Double, Double) -> Model) -> Model {
+    var best = (error: Double.infinity, model: make(lowestLatency, efficiencies[0]))
+    for i in 0...200 {
+        let latency = lowestLatency * pow(100, Double(i) / 200)
+        for efficiency in efficiencies {
+            let model = make(latency, efficiency)
+            let error = squaredLogError(model)
+            if error < best.error { best = (error, model) }
+        }
+    }
+    return best.model
+}
+
 public enum CustomAllReduceCalibration {
     public struct Row: Sendable {
         public var label: String
@@ -56,23 +72,17 @@ public enum CustomAllReduceCalibration {
                 let group = rows.filter { $0.implementation == implementation && $0.system.gpu.architecture == family }
                 guard !group.isEmpty else { continue }
                 let fallback = group.map(nccl)
-                var best = (error: Double.infinity, model: CustomAllReduce(latency: 1e-5, efficiency: 1))
-                for i in 0...200 {
-                    let latency = 0.5e-6 * pow(100, Double(i) / 200)
-                    for j in 0...80 {
-                        let model = CustomAllReduce(latency: latency, efficiency: 0.2 + 0.01 * Double(j))
-                        var error = 0.0
-                        for (row, n) in zip(group, fallback) {
-                            let e = log(model.seconds(bytes: row.bytes, ranks: row.ranks, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection, nccl: n) / row.seconds)
-                            error += e * e
-                        }
-                        if error < best.error { best = (error, model) }
+                let fitted = gridFit(lowestLatency: 0.5e-6, efficiencies: (0...80).map { 0.2 + 0.01 * Double($0) }) { model in
+                    zip(group, fallback).reduce(0.0) { total, item in
+                        let e = log(model.seconds(bytes: item.0.bytes, ranks: item.0.ranks, bandwidth: item.0.system.gpu.nvlinkBandwidthPerDirection,
+                                                  nccl: item.1) / item.0.seconds)
+                        return total + e * e
                     }
-                }
+                } make: { CustomAllReduce(latency: $0, efficiency: $1) }
                 let figures = KernelCalibration.Figures(labels: group.map(\.label), predicted: zip(group, fallback).map { row, n in
-                    best.model.seconds(bytes: row.bytes, ranks: row.ranks, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection, nccl: n)
+                    fitted.seconds(bytes: row.bytes, ranks: row.ranks, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection, nccl: n)
                 }, measured: group.map(\.seconds))
-                results.append((implementation, family, best.model, figures))
+                results.append((implementation, family, fitted, figures))
             }
         }
         return results
@@ -113,20 +123,13 @@ public enum ExpertAllToAllCalibration {
             for family in [Architecture.hopper, .blackwell] {
                 let group = rows.filter { $0.lowLatency == lowLatency && ($0.system.gpu.architecture == .hopper) == (family == .hopper) }
                 guard !group.isEmpty else { continue }
-                var best = (error: Double.infinity, model: ExpertAllToAll(latency: 1e-5, efficiency: 1))
-                for i in 0...200 {
-                    let latency = 1e-6 * pow(100, Double(i) / 200)
-                    for j in 0...99 {
-                        let model = ExpertAllToAll(latency: latency, efficiency: 0.01 + 0.01 * Double(j))
-                        var error = 0.0
-                        for row in group {
-                            let e = log(model.seconds(remoteBytes: row.remoteBytes, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection) / row.seconds)
-                            error += e * e
-                        }
-                        if error < best.error { best = (error, model) }
+                let fitted = gridFit(lowestLatency: 1e-6, efficiencies: (0...99).map { 0.01 + 0.01 * Double($0) }) { model in
+                    group.reduce(0.0) { total, row in
+                        let e = log(model.seconds(remoteBytes: row.remoteBytes, bandwidth: row.system.gpu.nvlinkBandwidthPerDirection) / row.seconds)
+                        return total + e * e
                     }
-                }
-                results.append((lowLatency, family, best.model, figures(group) { _ in best.model }))
+                } make: { ExpertAllToAll(latency: $0, efficiency: $1) }
+                results.append((lowLatency, family, fitted, figures(group) { _ in fitted }))
             }
         }
         return results

@@ -67,12 +67,12 @@ enum DecodeWorkload {
         let tpGroup = GroupCollective(layout: DomainLayout(gpus: d.tp, perDomain: d.tp), gpu: system.gpu, collectives: system.collectives)
         let custom = AllReduceImplementation(rawValue: spec.stack.allReduce).flatMap { CustomAllReduce.calibrated($0, for: system.gpu.architecture) }
         let bandwidth = system.gpu.nvlinkBandwidthPerDirection, ranks = d.tp
-        let allReduce = CollectiveCache { bytes in
+        let allReduce = PriceCache<Double> { bytes in
             let nccl = tpGroup.seconds(.allReduce, bytes: bytes)
             return custom.map { $0.seconds(bytes: bytes, ranks: ranks, bandwidth: bandwidth, nccl: nccl) } ?? nccl
         }
         var pricer = InferencePricer(model: d.model, kernels: KernelModel(gpu: system.gpu), precision: d.precision, kvPrecision: d.kvPrecision,
-                                     tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce.seconds($0) })
+                                     tp: d.tp, communicationOverlap: spec.stack.communicationOverlap, allReduce: { allReduce($0) })
         pricer.fusion = spec.stack.fusion
         pricer.attentionEfficiency = spec.stack.attentionEfficiency
         pricer.gemmEfficiency = spec.stack.gemmEfficiency
@@ -86,15 +86,14 @@ enum DecodeWorkload {
             // which has one node); across domains the closed form of GroupCollective.
             let inDomain = d.ep <= system.gpusPerNVLinkDomain
             let bandwidth = system.gpu.nvlinkBandwidthPerDirection, ranks = Double(d.ep), architecture = system.gpu.architecture
-            let normal = CollectiveCache { bytes in
-                inDomain ? ExpertAllToAll.calibrated(lowLatency: false, for: architecture).seconds(remoteBytes: bytes * (ranks - 1) / ranks, bandwidth: bandwidth)
-                    : group.seconds(.allToAll, bytes: bytes)
+            func cache(lowLatency: Bool) -> PriceCache<Double> {
+                let kernels = ExpertAllToAll.calibrated(lowLatency: lowLatency, for: architecture)
+                return PriceCache { bytes in
+                    inDomain ? kernels.seconds(remoteBytes: bytes * (ranks - 1) / ranks, bandwidth: bandwidth) : group.seconds(.allToAll, bytes: bytes)
+                }
             }
-            let lowLatency = CollectiveCache { bytes in
-                inDomain ? ExpertAllToAll.calibrated(lowLatency: true, for: architecture).seconds(remoteBytes: bytes * (ranks - 1) / ranks, bandwidth: bandwidth)
-                    : group.seconds(.allToAll, bytes: bytes)
-            }
-            pricer.allToAll = { bytes, low in low ? lowLatency.seconds(bytes) : normal.seconds(bytes) }
+            let normal = cache(lowLatency: false), lowLatency = cache(lowLatency: true)
+            pricer.allToAll = { bytes, low in low ? lowLatency(bytes) : normal(bytes) }
         }
         return pricer
     }

@@ -14,7 +14,6 @@
 // configuration, the same in every run.
 import Foundation
 import Stats
-import Synchronization
 
 /// How tokens are routed to experts.
 public struct ExpertRouting: Sendable, Hashable {
@@ -97,21 +96,9 @@ public struct ExpertRouting: Sendable, Hashable {
     }
 }
 
-/// Busiest-rank factors by shape, each computed once (a run meets a few token counts again and
-/// again). The lock only satisfies the pricer's Sendable storage.
-final class ExpertLoadCache: Sendable {
-    struct Key: Hashable {
-        var routing: ExpertRouting
-        var experts: Int, topK: Int, ep: Int, tokens: Int
-    }
-
-    private let cache = Mutex<[Key: Double]>([:])  // looked up, never iterated
-
-    func factor(_ routing: ExpertRouting, experts: Int, topK: Int, ep: Int, tokens: Int) -> Double {
-        let key = Key(routing: routing, experts: experts, topK: topK, ep: ep, tokens: tokens)
-        if let f = cache.withLock({ $0[key] }) { return f }
-        let f = routing.busiestRankFactor(experts: experts, topK: topK, ep: ep, tokens: tokens)
-        cache.withLock { $0[key] = f }
-        return f
-    }
+/// A busiest-rank factor's arguments, the key of its cache (a run meets a few token counts
+/// again and again).
+struct ExpertLoadKey: Hashable, Sendable {
+    var routing: ExpertRouting
+    var experts: Int, topK: Int, ep: Int, tokens: Int
 }

@@ -45,13 +45,13 @@ public struct InferencePricer: Sendable {
     /// How tokens spread over the experts (under wide expert parallelism the busiest rank
     /// sets each MoE layer).
     public var routing = ExpertRouting.balanced
-    let expertLoads = ExpertLoadCache()
+    let expertLoads = PriceCache<ExpertLoadKey> { $0.routing.busiestRankFactor(experts: $0.experts, topK: $0.topK, ep: $0.ep, tokens: $0.tokens) }
 
     /// The expert parallelism of a pass with `instanceTokens` tokens over the EP group (nil
     /// without wide EP), with its busiest rank's load.
     public func expertParallelism(instanceTokens: Int) -> ExpertParallelism? {
         guard ep > 1, let moe = model.moe else { return nil }
-        let factor = expertLoads.factor(routing, experts: moe.experts, topK: moe.topK, ep: ep, tokens: instanceTokens)
+        let factor = expertLoads(ExpertLoadKey(routing: routing, experts: moe.experts, topK: moe.topK, ep: ep, tokens: instanceTokens))
         // DeepEP's dispatch sends fp8 with a 4-byte scale per 128 elements when the experts
         // run in fp8 or fp4; bf16 otherwise.
         return ExpertParallelism(ep: ep, instanceTokens: instanceTokens, loadFactor: factor,
@@ -157,20 +157,14 @@ public struct InferencePricer: Sendable {
         return pricer.seconds(ops)
     }
 
-    /// Seconds of one iteration: `decodeSequences` sequences decoding one token each over a
-    /// mean KV length `meanContext`, and `prefillTokens` prompt tokens of one sequence whose
-    /// cache already holds `prefillContext` tokens. Under wide expert parallelism the decoding
-    /// sequences spread evenly over the ep / tp attention groups, which meet at every MoE
-    /// layer's all-to-all, so the iteration takes as long as the busiest group (the one that
-    /// also prefills), with the experts computing on every group's tokens.
-    /// With `positions` > 1 each decoding sequence runs that many positions (speculative
-    /// verification of positions − 1 drafted tokens).
-    public func seconds(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> Double {
-        seconds(shape(decodeSequences: allDecoding, meanContext: meanContext, prefillTokens: prefillTokens, prefillContext: prefillContext,
-                      positions: positions))
-    }
-
-    /// The shape of that iteration on its busiest attention group.
+    /// One iteration: `decodeSequences` sequences decoding one token each over a mean KV length
+    /// `meanContext`, and `prefillTokens` prompt tokens of one sequence whose cache already
+    /// holds `prefillContext` tokens. Under wide expert parallelism the decoding sequences spread
+    /// evenly over the ep / tp attention groups, which meet at every MoE layer's all-to-all, so
+    /// the iteration takes as long as the busiest group (the one that also prefills), with the
+    /// experts computing on every group's tokens. With `positions` > 1 each decoding sequence
+    /// runs that many positions (speculative verification of positions − 1 drafted tokens).
+    /// Returns the shape of that iteration on its busiest attention group.
     public func shape(decodeSequences allDecoding: Int, meanContext: Int, prefillTokens: Int, prefillContext: Int, positions: Int = 1) -> IterationShape {
         let groups = ep > 1 ? ep / tp : 1
         return IterationShape(decodeSequences: (allDecoding + groups - 1) / groups, meanContext: meanContext,

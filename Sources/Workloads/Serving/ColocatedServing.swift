@@ -35,9 +35,11 @@
 //
 // Cost: the decoding requests are not visited per iteration. With plain decoding each gains one
 // token per iteration, so `steps` counts iterations, each request waits in `completions` (a
-// ring of lists indexed by step) for the step of its last token, their contexts are a kept sum, and their blocks a closed form
-// over the contexts' residues modulo the block size. With speculative decoding (fractional
-// tokens per step) they are listed in `decoding` and visited.
+// ring of lists indexed by step) for the step of its last token, their contexts are a kept sum,
+// and their blocks a closed form over the contexts' residues modulo the block size. With
+// speculative decoding (fractional tokens per step) they are listed in `decoding` and visited.
+// Scheduling is in ColocatedServing+Schedule.swift, pricing and ending an iteration in
+// ColocatedServing+Iteration.swift.
 import Cluster
 import Engine
 import Hardware
@@ -82,9 +84,9 @@ struct ColocatedServing {
         var busy = false
         /// A `schedule` event is queued.
         var kicked = false
-        /// The iteration in flight: how many of `decoding` it decodes (the list only grows
-        /// after them), and the prompt chunks it prefills.
-        var iteration: (decoding: Int, prefills: [(request: Int, chunk: Int)]) = (0, [])
+        /// The iteration being planned or in flight (its arrays reused, so scheduling
+        /// allocates nothing).
+        var iteration = Iteration()
 
         init(blockTokens: Int, longestOutput: Int) {
             residues = [Int](repeating: 0, count: blockTokens)
@@ -109,6 +111,16 @@ struct ColocatedServing {
             return (contextSum + padding) / blockTokens
         }
         var load: Int { waiting.count - waitingHead + preempted.count + running }
+    }
+
+    /// An iteration: how many of `decoding` it decodes (the list only grows after them), the
+    /// prompt chunks it prefills and the attention group of each, and per group while it is
+    /// planned the token budget left and the prompt tokens taken.
+    struct Iteration {
+        var decoding = 0
+        var chunks: [(request: Int, chunk: Int, group: Int)] = []
+        var budgets: [Int] = []
+        var groupTokens: [Int] = []
     }
 
     enum Event {
@@ -152,25 +164,10 @@ struct ColocatedServing {
     let hiddenBytes: Double
     let gpu: GPUSpec
 
-    struct SendKey: Hashable {
-        var tokens: Int
-        var sameDomain: Bool
-    }
-
-    /// Seconds to send `tokens` tokens' hidden states to the next stage.
-    mutating func sendSeconds(tokens: Int, sameDomain: Bool) -> Double {
-        let key = SendKey(tokens: tokens, sameDomain: sameDomain)
-        if let t = sendPrices[key] { return t }
-        let t = GroupCollective.pointToPoint(bytes: Double(tokens) * hiddenBytes, gpu: gpu, sameDomain: sameDomain)
-        sendPrices[key] = t
-        return t
-    }
-
     let sim = Simulator<Event>()
     var requests: [Request]
     var instances: [Instance]
     var preemptions = 0
-    var scratchBudgets: [Int] = [], scratchTokens: [Int] = [], scratchChunks: [(request: Int, chunk: Int, group: Int)] = []
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
 
@@ -215,12 +212,9 @@ struct ColocatedServing {
             account()
             switch event {
             case .arrivals(let first):
-                var i = first
-                while i < requests.count && requests[i].arrival == requests[first].arrival {
-                    arrive(i)
-                    i += 1
-                }
-                if i < requests.count { sim.schedule(.arrivals(from: i), at: requests[i].arrival) }
+                let together = ServingWorkload.arrivingWith(first, in: requests)
+                for i in together { arrive(i) }
+                if together.upperBound < requests.count { sim.schedule(.arrivals(from: together.upperBound), at: requests[together.upperBound].arrival) }
             case .arrival(let i): arrive(i)
             case .schedule(let n):
                 instances[n].kicked = false
@@ -264,211 +258,7 @@ struct ColocatedServing {
         }
     }
 
-    /// Schedules and starts the instance's next iteration (see the header).
-    mutating func startIteration(_ n: Int) {
-        // Taken out of the array while it changes, so its arrays are not copied (a copy of
-        // `instances[n]` would share their storage and copy it on the first append).
-        var q = Instance()
-        swap(&q, &instances[n])
-        defer { swap(&q, &instances[n]) }
-        guard !q.busy else { return }
-        // 1. Room for the decodes' next slots.
-        if paged {
-            while q.decodingCount > 0 && usedBlocks(q) > capacityBlocks && preemptLast(&q) {}
-        }
-        // 2. Prompt chunks within each group's budget.
-        let decodePerGroup = (q.decodingCount + groups - 1) / groups
-        // Scratch arrays kept between iterations, so that scheduling allocates nothing.
-        var budgets = scratchBudgets, groupTokens = scratchTokens, chunks = scratchChunks
-        scratchBudgets = []
-        scratchTokens = []
-        scratchChunks = []
-        defer {
-            scratchBudgets = budgets
-            scratchTokens = groupTokens
-            scratchChunks = chunks
-        }
-        budgets.removeAll(keepingCapacity: true)
-        budgets.append(contentsOf: repeatElement(Swift.max(0, serving.maxNumTokens - decodePerGroup * positions), count: groups))
-        groupTokens.removeAll(keepingCapacity: true)
-        groupTokens.append(contentsOf: repeatElement(0, count: groups))
-        chunks.removeAll(keepingCapacity: true)
-        let cap = serving.chunkTokens ?? .max
-        /// The group with the most budget left (the first of equals).
-        func roomiest() -> Int { budgets.indices.max { budgets[$0] < budgets[$1] || (budgets[$0] == budgets[$1] && $0 > $1) }! }
-        var preemptedNow = false
-        var index = 0
-        while index < q.prefilling.count {
-            let i = q.prefilling[index]
-            let g = roomiest()
-            guard budgets[g] > 0 else { break }
-            let chunk = Swift.min(requests[i].prompt - requests[i].prefilled, cap, budgets[g])
-            if paged {
-                let needed = blocks(requests[i].prefilled + chunk) - requests[i].allocated
-                while needed > capacityBlocks - usedBlocks(q), requests[i].running, preemptLast(&q) { preemptedNow = true }
-                // Preempted itself: the requests after it in prefill went first.
-                guard requests[i].running else { break }
-                requests[i].allocated += needed
-                q.heldBlocks += needed
-            }
-            budgets[g] -= chunk
-            groupTokens[g] += chunk
-            chunks.append((i, chunk, g))
-            index += 1
-        }
-        // New admissions: not in an iteration that preempted (vLLM admits none then).
-        while !preemptedNow, q.running < maxBatch, let i = q.preempted.last ?? (q.waitingHead < q.waiting.count ? q.waiting[q.waitingHead] : nil) {
-            let g = roomiest()
-            guard budgets[g] > 0 else { break }
-            let chunk = Swift.min(requests[i].prompt, cap, budgets[g])
-            let needed = paged ? blocks(chunk) : blocks(requests[i].input + requests[i].output)
-            guard needed <= capacityBlocks - usedBlocks(q) else { break }
-            if q.preempted.isEmpty { q.waitingHead += 1 } else { q.preempted.removeLast() }
-            requests[i].running = true
-            requests[i].residency += 1
-            requests[i].allocated = needed
-            q.heldBlocks += needed
-            q.prefilling.append(i)
-            q.admitted.append((i, requests[i].residency))
-            budgets[g] -= chunk
-            groupTokens[g] += chunk
-            chunks.append((i, chunk, g))
-        }
-        if q.waitingHead > 1024 && q.waitingHead * 2 > q.waiting.count {
-            q.waiting.removeFirst(q.waitingHead)
-            q.waitingHead = 0
-        }
-        guard q.running > 0 else { return }
-        let decoding = q.decodingCount
-        q.iteration.decoding = decoding
-        q.iteration.prefills.removeAll(keepingCapacity: true)
-        for c in chunks { q.iteration.prefills.append((c.request, c.chunk)) }
-        q.busy = true
-        // The busiest group: the most prompt tokens (the first of equals).
-        let busiest = groupTokens.indices.max { groupTokens[$0] < groupTokens[$1] || (groupTokens[$0] == groupTokens[$1] && $0 > $1) }!
-        let shape = IterationShape(decodeSequences: (decoding + groups - 1) / groups, meanContext: decoding == 0 ? 0 : q.contextSum / decoding,
-                                   prefills: chunks.filter { $0.group == busiest }.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) },
-                                   positions: positions, instanceTokens: decoding * positions + groupTokens.reduce(0, +))
-        // The CPU side: before the GPU's work, or hidden behind it with overlap scheduling.
-        let sequences = decoding + chunks.count
-        guard stages > 1 else {
-            var seconds = pricer.seconds(shape)
-            if let speculation, let draftPricer, decoding > 0 {
-                seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: shape.meanContext,
-                                                                                 prefillTokens: 0, prefillContext: 0)
-            }
-            sim.schedule(.iterationDone(n), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: sequences))
-            return
-        }
-        // Through the pipeline: each stage when it is free, then the send to the next. The
-        // run's jitter and stragglers scale the whole iteration, as without stages.
-        let factor = time(1)
-        let stageSeconds = pricer.stageSeconds(shape, layers: stageLayers)
-        let instance = n / stages
-        var t = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
-        for s in 0..<stages {
-            let end = Swift.max(t, stageFree[instance][s]) + stageSeconds[s] * factor
-            stageFree[instance][s] = end
-            t = end + (s + 1 < stages ? sendSeconds(tokens: shape.tokens, sameDomain: sendsInDomain[s]) : 0)
-        }
-        sim.schedule(.iterationDone(n), at: t)
-    }
-
-    /// Preempts the most recently admitted running request (vLLM's recompute preemption): its
-    /// blocks are freed and it waits, first in line, to prefill its prompt and the tokens it has
-    /// generated so far.
-    /// Returns false when nothing is running.
-    mutating func preemptLast(_ q: inout Instance) -> Bool {
-        while let last = q.admitted.last, !(requests[last.request].running && requests[last.request].residency == last.residency) {
-            q.admitted.removeLast()
-        }
-        guard let (i, _) = q.admitted.popLast() else { return false }
-        if requests[i].prefilled < requests[i].prompt {
-            q.heldBlocks -= requests[i].allocated
-            q.prefilling.removeAll { $0 == i }
-        } else {
-            if tokensPerStep == nil {
-                // Plain decoding: its tokens so far follow from its base and the step count.
-                let context = requests[i].decodeBase + q.steps
-                requests[i].generated = context - requests[i].input
-                q.residues[mod(requests[i].decodeBase)] -= 1
-            } else {
-                q.decodeBlocks -= blocks(requests[i].context + positions - 1)
-                q.decoding.removeAll { $0 == i }
-            }
-            q.contextSum -= requests[i].context
-            q.decodingCount -= 1
-        }
-        requests[i].running = false
-        requests[i].prompt = requests[i].context
-        requests[i].prefilled = 0
-        requests[i].allocated = 0
-        requests[i].preemptions += 1
-        preemptions += 1
-        q.preempted.append(i)
-        return true
-    }
-
     func mod(_ x: Int) -> Int { ((x % blockTokens) + blockTokens) % blockTokens }
-
-    /// Every decoding request gains its tokens and every chunk is prefilled; finished requests
-    /// free their cache; the next iteration starts.
-    mutating func finishIteration(_ n: Int) {
-        var q = Instance()
-        swap(&q, &instances[n])
-        q.busy = false
-        let now = sim.now
-        if let tokensPerStep {
-            decodeEach(&q, tokensPerStep: tokensPerStep, now: now)
-        } else {
-            // Every decoding request gains one token: their contexts grow by one each, and
-            // those whose last token this is finish.
-            q.steps += 1
-            q.contextSum += q.iteration.decoding
-            let slot = q.steps % q.completions.count
-            var due: [Completion] = []
-            swap(&due, &q.completions[slot])
-            for c in due {
-                let i = c.request
-                guard requests[i].running && requests[i].residency == c.residency else { continue }  // preempted since
-                requests[i].generated = requests[i].output
-                q.contextSum -= requests[i].context
-                q.residues[mod(requests[i].decodeBase)] -= 1
-                q.decodingCount -= 1
-                finish(i, &q)
-            }
-            due.removeAll(keepingCapacity: true)
-            swap(&due, &q.completions[slot])
-        }
-        // Prefill; a finished prompt starts decoding (or is done, with its last token).
-        for (p, chunk) in q.iteration.prefills where requests[p].running {
-            guard requests[p].prefill(chunk, at: now) else { continue }
-            if paged { q.heldBlocks -= requests[p].allocated }
-            requests[p].allocated = 0
-            if requests[p].isComplete {
-                finish(p, &q)
-                continue
-            }
-            q.decodingCount += 1
-            q.contextSum += requests[p].context
-            if tokensPerStep == nil {
-                requests[p].decodeBase = requests[p].context - q.steps
-                q.residues[mod(requests[p].decodeBase)] += 1
-                // One more token per step: the last comes output − generated steps on.
-                q.completions[(q.steps + requests[p].output - requests[p].generated) % q.completions.count]
-                    .append(Completion(request: p, residency: requests[p].residency))
-            } else {
-                q.decodeBlocks += blocks(requests[p].context + positions - 1)
-                q.decoding.append(p)
-            }
-        }
-        q.prefilling.removeAll { requests[$0].prefilled == requests[$0].prompt || !requests[$0].running }
-        if q.admitted.count > 2 * q.running + 64 {
-            q.admitted.removeAll { !(requests[$0.request].running && requests[$0.request].residency == $0.residency) }
-        }
-        swap(&q, &instances[n])
-        startIteration(n)
-    }
 
     /// Request `i` has its last token: its blocks are freed and, in a closed loop, its user
     /// sends the next request.
@@ -482,37 +272,4 @@ struct ColocatedServing {
         }
     }
 
-    /// Speculative decoding: each decoding request gains its own whole tokens as its expected
-    /// accepted tokens accumulate; the unfinished stay in place (one pass, no allocation, the
-    /// requests' storage borrowed once).
-    mutating func decodeEach(_ q: inout Instance, tokensPerStep: Double, now: Double) {
-        var kept = 0
-        var contextSum = q.contextSum, decodeBlocks = 0
-        var finished: [Int] = []
-        let count = q.iteration.decoding
-        let lookahead = positions - 1, blockTokens = blockTokens
-        q.decoding.withUnsafeMutableBufferPointer { decoding in
-            requests.withUnsafeMutableBufferPointer { requests in
-                for index in 0..<count {
-                    let i = decoding[index]
-                    let before = requests[i].generated
-                    requests[i].decode(tokensPerStep: tokensPerStep)
-                    if requests[i].isComplete {
-                        contextSum -= requests[i].input + before
-                        finished.append(i)
-                    } else {
-                        contextSum += requests[i].generated - before
-                        decodeBlocks += (requests[i].context + lookahead + blockTokens - 1) / blockTokens
-                        decoding[kept] = i
-                        kept += 1
-                    }
-                }
-            }
-        }
-        q.decoding.removeSubrange(kept..<count)
-        q.decodingCount -= finished.count
-        q.contextSum = contextSum
-        q.decodeBlocks = decodeBlocks
-        for i in finished { finish(i, &q) }
-    }
 }

@@ -99,12 +99,9 @@ struct DisaggregatedServing {
             account()
             switch event {
             case .arrivals(let first):
-                var i = first
-                while i < requests.count && requests[i].arrival == requests[first].arrival {
-                    arrive(i)
-                    i += 1
-                }
-                if i < requests.count { sim.schedule(.arrivals(from: i), at: requests[i].arrival) }
+                let together = ServingWorkload.arrivingWith(first, in: requests)
+                for i in together { arrive(i) }
+                if together.upperBound < requests.count { sim.schedule(.arrivals(from: together.upperBound), at: requests[together.upperBound].arrival) }
             case .arrival(let i): arrive(i)
             case .schedulePrefill:
                 kicked = false
@@ -133,11 +130,15 @@ struct DisaggregatedServing {
     mutating func arrive(_ i: Int) {
         inSystem += 1
         prompts.append(i)
-        // Not at once: requests arriving at this same instant join the first iteration.
-        if !kicked && chunks.contains(where: \.isEmpty) {
-            kicked = true
-            sim.schedule(.schedulePrefill, at: sim.now)
-        }
+        kickPrefill()
+    }
+
+    /// Idle prefill instances schedule, not at once: the requests arriving at this same instant
+    /// join their first iteration.
+    mutating func kickPrefill() {
+        guard !kicked && chunks.contains(where: \.isEmpty) else { return }
+        kicked = true
+        sim.schedule(.schedulePrefill, at: sim.now)
     }
 
     /// Prefill instance `p` runs chunks of its prompts in progress, then of waiting prompts,
@@ -222,10 +223,7 @@ struct DisaggregatedServing {
             requests[last].preemptions += 1
             preemptions += 1
             recompute.append(last)
-            if !kicked && chunks.contains(where: \.isEmpty) {
-                kicked = true
-                sim.schedule(.schedulePrefill, at: sim.now)
-            }
+            kickPrefill()
         }
         while let i = queued[q].first, running[q].count < serving.maxBatch, used + blocks(i) <= capacityBlocks {
             queued[q].removeFirst()

@@ -24,7 +24,6 @@ import Network
 import Report
 import Scenario
 import Stats
-import Synchronization
 
 enum ServingWorkload {
     /// Tokens of KV cache an instance holds: what the weights leave of each GPU's share, over
@@ -239,6 +238,14 @@ enum ServingWorkload {
         return run.run()
     }
 
+    /// The requests from `first` on that arrive at its time (open-loop requests are in time
+    /// order), so that they are queued before an idle scheduler picks its first iteration.
+    static func arrivingWith(_ first: Int, in requests: [Request]) -> Range<Int> {
+        var end = first
+        while end < requests.count && requests[end].arrival == requests[first].arrival { end += 1 }
+        return first..<end
+    }
+
     /// The run's requests: the trace's, or Poisson times drawn in order from their own stream,
     /// up to `duration` or `requests`.
     static func arrivals(_ s: ServingSpec, rate: Double, gaps: Gaps) -> [Request] {
@@ -309,23 +316,6 @@ enum ServingWorkload {
         return metrics
     }
 }
-
-/// Seconds of a collective by message size, each size computed once (a pass repeats a few
-/// sizes). One run owns it; the lock only satisfies the pricer's Sendable closure.
-final class CollectiveCache: Sendable {
-    private let compute: @Sendable (Double) -> Double
-    private let cache = Mutex<[Double: Double]>([:])  // keys are looked up, never iterated
-
-    init(_ compute: @escaping @Sendable (Double) -> Double) { self.compute = compute }
-
-    func seconds(_ bytes: Double) -> Double {
-        if let t = cache.withLock({ $0[bytes] }) { return t }
-        let t = compute(bytes)
-        cache.withLock { $0[bytes] = t }
-        return t
-    }
-}
-
 
 extension ServingSpec {
     public func check(in scenario: ScenarioSpec) throws(MemoryError) {
