@@ -7,13 +7,33 @@
 // starts its flows together after its delay — the per-step latency α, and on rings and trees
 // the wait for the first chunk of its input — and ends when its last flow ends; each flow runs
 // at most at the algorithm's achievable fraction of the port bandwidth. A fixed base latency
-// (kernel launch and synchronisation) is paid once per collective.
+// (kernel launch and synchronisation) is paid once per collective. The protocol (Simple, LL,
+// LL128) sets the latencies and the achievable fraction; the tuner's choice is the fastest
+// (algorithm, protocol) pair the operation allows, as NCCL's tuner picks by its cost model.
 import Engine
 import Hardware
 import Network
 
 /// Timing factors of collectives (fitted to kernels/comm.csv and calibration.csv, or given).
+/// The top-level latencies and efficiency are the Simple protocol's; `ll` and `ll128` hold
+/// the fine-grained protocols' own (nil: not available, as when a scenario states the factors).
 public struct CollectiveTiming: Sendable, Equatable {
+    /// A fine-grained protocol's timing. Its lines are forwarded as they land, so a ring step
+    /// does not wait for a first chunk.
+    public struct ProtocolTiming: Sendable, Equatable {
+        public var baseLatency: Double
+        public var stepLatency: Double
+        /// Fraction of port bandwidth its data achieves (flags included in the cost: at most
+        /// the protocol's payload fraction).
+        public var linkEfficiency: Double
+
+        public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double) {
+            self.baseLatency = baseLatency
+            self.stepLatency = stepLatency
+            self.linkEfficiency = linkEfficiency
+        }
+    }
+
     /// Paid once per collective: launch and the final synchronisation, s.
     public var baseLatency: Double
     /// Paid per step: one hop's latency and the step's handshake, s.
@@ -29,14 +49,39 @@ public struct CollectiveTiming: Sendable, Equatable {
     /// of a ring waits for the first chunk of its input to arrive — min(chunk, step bytes) at
     /// the link rate — before it streams (NCCL's per-channel chunks times its channels).
     public var chunkBytes: Double
+    public var ll: ProtocolTiming?
+    public var ll128: ProtocolTiming?
 
-    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double, nvlsLatency: Double, chunkBytes: Double = 0) {
+    public init(baseLatency: Double, stepLatency: Double, linkEfficiency: Double, nvlsEfficiency: Double, nvlsLatency: Double, chunkBytes: Double = 0,
+                ll: ProtocolTiming? = nil, ll128: ProtocolTiming? = nil) {
         self.baseLatency = baseLatency
         self.stepLatency = stepLatency
         self.linkEfficiency = linkEfficiency
         self.nvlsEfficiency = nvlsEfficiency
         self.nvlsLatency = nvlsLatency
         self.chunkBytes = chunkBytes
+        self.ll = ll
+        self.ll128 = ll128
+    }
+
+    /// Whether a collective can run under `p` with these factors.
+    public func has(_ p: CollectiveProtocol) -> Bool {
+        switch p {
+        case .simple: true
+        case .ll: ll != nil
+        case .ll128: ll128 != nil
+        }
+    }
+
+    /// The factors a collective under protocol `p` runs with (Simple's when `p` has none).
+    public func under(_ p: CollectiveProtocol) -> CollectiveTiming {
+        guard let own = p == .ll ? ll : p == .ll128 ? ll128 : nil else { return self }
+        var t = self
+        t.baseLatency = own.baseLatency
+        t.stepLatency = own.stepLatency
+        t.linkEfficiency = own.linkEfficiency
+        t.chunkBytes = 0
+        return t
     }
 }
 
@@ -48,6 +93,11 @@ extension CollectiveTiming {
         if let v = overrides.linkEfficiency { t.linkEfficiency = v }
         if let v = overrides.chunkBytes { t.chunkBytes = v }
         if let v = overrides.baseLatency { t.baseLatency = v }
+        // Stated factors describe one protocol: the collective runs under it alone.
+        if !overrides.isCalibrated {
+            t.ll = nil
+            t.ll128 = nil
+        }
         return t
     }
 }
@@ -58,14 +108,24 @@ public enum CollectiveRun {
         case flowDone(plan: Int, step: Int)
     }
 
-    /// The algorithm NCCL's tuner would pick: the one its cost model says is fastest among those
-    /// the operation and hardware allow (here the cost model is this simulation itself).
+    /// The (algorithm, protocol) NCCL's tuner would pick: the pair its cost model says is
+    /// fastest among those the operation, the hardware and `timing` allow (here the cost model
+    /// is this simulation itself). `algorithm` or `protocol`, when given, is forced; a forced
+    /// protocol the algorithm cannot run gives way to the ones it can.
     public static func fastest(_ op: CollectiveOperation, bytes: Double, ranks: Int, nvls: Bool, bandwidth: Double, timing: CollectiveTiming,
-                               folded: Bool = true) -> (algorithm: CollectiveAlgorithm, seconds: Double) {
-        CollectivePlanner.allowedAlgorithms(op, ranks: ranks, nvls: nvls).map { algorithm in
-            (algorithm, seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: bandwidth, timing: timing,
-                                folded: folded))
-        }.min { $0.1 < $1.1 }!
+                               folded: Bool = true, algorithm: CollectiveAlgorithm? = nil, protocol forced: CollectiveProtocol? = nil)
+        -> (algorithm: CollectiveAlgorithm, protocol: CollectiveProtocol, seconds: Double) {
+        var best = (algorithm: CollectiveAlgorithm.ring, protocol: CollectiveProtocol.simple, seconds: Double.infinity)
+        for a in algorithm.map({ [$0] }) ?? CollectivePlanner.allowedAlgorithms(op, ranks: ranks, nvls: nvls) {
+            let plan = CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: a)
+            let allowed = CollectivePlanner.allowedProtocols(plan).filter(timing.has)
+            let protocols = allowed.filter { forced == nil || $0 == forced }
+            for p in protocols.isEmpty ? (allowed.isEmpty ? [.simple] : allowed) : protocols {
+                let t = seconds(plan, bandwidth: bandwidth, timing: timing.under(p), folded: folded)
+                if t < best.seconds { best = (a, p, t) }
+            }
+        }
+        return best
     }
 
     /// Seconds for `plan` on ranks with `bandwidth` bytes/s per port per direction. `folded`:

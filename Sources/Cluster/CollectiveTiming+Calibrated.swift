@@ -2,14 +2,19 @@
 // Fitted to ../shared/reference/kernels/comm.csv (nccl-tests under NCCL 2.29.2 on H100, H200,
 // B200 and GB200; all_reduce, all_gather, reduce_scatter, alltoall) and the NCCL rows of
 // calibration.csv (NCCL02, NCCL03, NCCL06, NCCL07, NCCL10). Blackwell Ultra uses Blackwell's.
+// Top-level factors are the Simple protocol's; ll and ll128 the fine-grained protocols'.
 // Fit quality with these factors:
-//   kernels/comm.csv: 184 rows, median |error| 10.4%, max 58.6% (all_reduce h100-sxm n=2 1024 B: predicted 0.009278 ms, measured 0.00585 ms)
-//   calibration.csv NCCL rows: 5 rows, median |error| 6.0%, max 6.8% (NCCL07 (8 GiB; NCCL_NVLS_ENABLE=0 (ring)): predicted 23.54 ms, measured 22.04 ms)
+//   kernels/comm.csv: 184 rows, median |error| 7.1%, max 43.0% (alltoall gb200-nvl72 n=4 536870912 B: predicted 0.4706 ms, measured 0.8254 ms)
+//   calibration.csv NCCL rows: 5 rows, median |error| 4.1%, max 6.4% (NCCL06 (8 GiB; NVLS on; NCCL 2.27.7): predicted 19.09 ms, measured 17.94 ms)
 import Hardware
 
 extension CollectiveTiming {
-    public static let hopperCalibrated = CollectiveTiming(baseLatency: 8.359e-06, stepLatency: 4.565e-07, linkEfficiency: 0.7728, nvlsEfficiency: 0.6009, nvlsLatency: 7.906e-05, chunkBytes: 8.82e+05)
-    public static let blackwellCalibrated = CollectiveTiming(baseLatency: 1.239e-05, stepLatency: 7.435e-07, linkEfficiency: 0.7129, nvlsEfficiency: 0.5035, nvlsLatency: 0.0001177, chunkBytes: 3.988e+06)
+    public static let hopperCalibrated = CollectiveTiming(baseLatency: 1.419e-05, stepLatency: 3.851e-06, linkEfficiency: 0.8016, nvlsEfficiency: 0.5992, nvlsLatency: 6.509e-05, chunkBytes: 3.835e+06,
+        ll: .init(baseLatency: 6.63e-06, stepLatency: 6.669e-07, linkEfficiency: 0.3874),
+        ll128: .init(baseLatency: 1.885e-05, stepLatency: 6.762e-07, linkEfficiency: 0.7136))
+    public static let blackwellCalibrated = CollectiveTiming(baseLatency: 2.069e-05, stepLatency: 2.516e-06, linkEfficiency: 0.7314, nvlsEfficiency: 0.5029, nvlsLatency: 9.313e-05, chunkBytes: 1.815e+06,
+        ll: .init(baseLatency: 9.644e-06, stepLatency: 1e-06, linkEfficiency: 0.2597),
+        ll128: .init(baseLatency: 4.745e-05, stepLatency: 9.862e-07, linkEfficiency: 0.6497))
 
     /// The timing for an architecture (Blackwell Ultra uses Blackwell's: same NVLink 5 and NCCL).
     public static func calibrated(for architecture: Architecture) -> CollectiveTiming {

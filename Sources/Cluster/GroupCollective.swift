@@ -1,13 +1,14 @@
 // Prices one collective over a group of GPUs laid out in NVLink domains: the path every
 // workload takes (the nccl-tests workload, training's TP/CP/EP/DP groups, pipeline sends).
 //
-// Inside one domain the algorithm is NCCL's tuner's choice (CollectiveRun.fastest) unless one
-// is forced; across domains all-reduce is hierarchical with ring or tree along the rails
+// Inside one domain the algorithm and protocol are NCCL's tuner's choice (CollectiveRun.fastest)
+// unless forced. Across domains all-reduce is hierarchical with ring or tree along the rails
 // (whichever is faster, as NCCL's tuner chooses), all-gather and reduce-scatter hierarchical
-// rings. All-to-all across domains has no flow plan yet (NCCL routes it through NVLink first,
-// PXN): it is priced in closed form, each rank's (n − m)/n share crossing its NIC and the
-// (m − 1)/n share its NVLink port at once, plus one scale-out step latency — a lower bound
-// that ignores fabric contention.
+// rings, every phase under Simple (the LL fits are NVLink's; no scale-out measurement).
+// All-to-all across domains has no flow plan yet (NCCL routes it through NVLink first, PXN): it
+// is priced in closed form, each rank's (n − m)/n share crossing its NIC and the (m − 1)/n
+// share its NVLink port at once, plus one scale-out step latency — a lower bound that ignores
+// fabric contention.
 import Hardware
 import Network
 
@@ -33,16 +34,14 @@ public struct GroupCollective: Sendable {
     public var ranks: Int { layout.gpus }
 
     /// Seconds of `op` on `bytes` (nccl-tests' size: the buffer per rank, the output of an
-    /// all-gather, the input of a reduce-scatter); `algorithm` forces one inside a domain.
-    public func seconds(_ op: CollectiveOperation, bytes: Double, algorithm: CollectiveAlgorithm? = nil) -> Double {
+    /// all-gather, the input of a reduce-scatter); `algorithm` and `protocol` force NCCL's
+    /// choice inside a domain (NCCL_ALGO, NCCL_PROTO).
+    public func seconds(_ op: CollectiveOperation, bytes: Double, algorithm: CollectiveAlgorithm? = nil, protocol: CollectiveProtocol? = nil) -> Double {
         guard ranks > 1, bytes > 0 else { return 0 }
         let nvlink = gpu.nvlinkBandwidthPerDirection
         if layout.domains == 1 {
-            if let algorithm {
-                return CollectiveRun.seconds(CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: nvlink, timing: timing,
-                                             folded: folded)
-            }
-            return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded).seconds
+            return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded,
+                                         algorithm: algorithm, protocol: `protocol`).seconds
         }
         func hierarchical(_ phases: [CollectivePhase]) -> Double {
             CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: nvlink, nicBandwidth: gpu.nicBandwidthPerDirection,
@@ -73,6 +72,6 @@ public struct GroupCollective: Sendable {
     public static func pointToPoint(bytes: Double, gpu: GPUSpec, sameDomain: Bool) -> Double {
         let t = sameDomain ? CollectiveTiming.calibrated(for: gpu.architecture) : CollectiveTiming.scaleOut(for: gpu.architecture)
         let bandwidth = sameDomain ? gpu.nvlinkBandwidthPerDirection : gpu.nicBandwidthPerDirection
-        return CollectiveRun.seconds(CollectivePlanner.plan(.sendRecv, bytes: bytes, ranks: 2, algorithm: .ring), bandwidth: bandwidth, timing: t)
+        return CollectiveRun.fastest(.sendRecv, bytes: bytes, ranks: 2, nvls: false, bandwidth: bandwidth, timing: t).seconds
     }
 }

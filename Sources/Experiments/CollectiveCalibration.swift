@@ -1,7 +1,7 @@
 // Collective timings against measurements: kernels/comm.csv (nccl-tests, NCCL 2.29.2, 2 to 8
 // GPUs, 1 KiB to 512 MiB) and the NCCL rows of calibration.csv; and the fit of CollectiveTiming.
-// TensorRT-LLM's own all-reduce (all_reduce_trtllm rows) is a different implementation and is
-// not modelled here.
+// The framework all-reduces (all_reduce_trtllm, _vllm_graph, _sglang_graph rows) are fitted
+// in CustomAllReduceCalibration.swift.
 import Cluster
 import Foundation
 import Hardware
@@ -22,11 +22,8 @@ public struct CollectiveMeasurement: Sendable {
 
     /// The model's time with `timing`.
     public func predicted(_ timing: CollectiveTiming) -> Double {
-        let bandwidth = system.gpu.nvlinkBandwidthPerDirection
-        if let algorithm {
-            return CollectiveRun.seconds(CollectivePlanner.plan(operation, bytes: bytes, ranks: ranks, algorithm: algorithm), bandwidth: bandwidth, timing: timing)
-        }
-        return CollectiveRun.fastest(operation, bytes: bytes, ranks: ranks, nvls: system.gpu.nvls, bandwidth: bandwidth, timing: timing).seconds
+        CollectiveRun.fastest(operation, bytes: bytes, ranks: ranks, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection,
+                              timing: timing, algorithm: algorithm).seconds
     }
 }
 
@@ -65,16 +62,45 @@ public enum CollectiveCalibration {
         KernelCalibration.Figures(labels: rows.map(\.label), predicted: rows.map { $0.predicted(timing($0.system.gpu.architecture)) }, measured: rows.map(\.seconds))
     }
 
+    /// Where the fit of LL and LL128 starts when the current factors have none: NCCL's own
+    /// tuning model for rings over NVLink (src/graph/tuning.cc: baseLat 6.6 and 14 µs, hwLat
+    /// 0.6 and 1.9 µs per hop) and the bandwidth shares of Hu et al. 2025 (LL 25–50% of peak,
+    /// LL128 ~95%).
+    static let protocolStart = (ll: CollectiveTiming.ProtocolTiming(baseLatency: 6.6e-6, stepLatency: 0.6e-6, linkEfficiency: 0.25),
+                                ll128: CollectiveTiming.ProtocolTiming(baseLatency: 14e-6, stepLatency: 1.9e-6, linkEfficiency: 0.7))
+
+    /// NCCL's own values, by index into the fit's parameters (in their units: µs, kB). Latencies
+    /// over NVLink from src/graph/tuning.cc (baseLat and hwLat[NVLINK] for rings: Simple 8.4 and
+    /// 3.4, LL 6.6 and 0.6, LL128 14 and 1.9; hwLat[NVLINK][NVLS] 25); Simple's ring chunk is
+    /// NCCL_BUFFSIZE (4 MiB) over NCCL_STEPS (8) times the 4 steps a chunk spans (src/enqueue.cc),
+    /// 2 MiB. A weak prior: a factor 3 away is one standard deviation, weighed as if each row had
+    /// a 10% error, so the data decide where they can and what the tables cannot see (LL128's
+    /// latency, with no sizes between 64 KiB and 1 MiB) stays near NCCL's instead of drifting to
+    /// zero or to 100 µs.
+    static let prior: [(index: Int, value: Double)] = [(0, 8.4), (1, 3.4), (4, 25), (5, 2_097.152), (6, 6.6), (7, 0.6), (9, 14), (10, 1.9)]
+
     /// Fits each family's timing (log-space least squares, calibration points weighing 20
-    /// rows as for kernels). Parameters: latencies through exp (µs), efficiencies through a logistic.
+    /// rows as for kernels, plus `prior`). Parameters: latencies through exp (µs), efficiencies through a
+    /// logistic; LL's and LL128's are shares of Simple's times their payload fractions (the
+    /// same link and copy loop, with flags in place of some data), so neither can outrun Simple.
     public static func fit(_ rows: [CollectiveMeasurement]) throws -> (hopper: CollectiveTiming, blackwell: CollectiveTiming) {
+        func logistic(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+        func logit(_ p: Double) -> Double { log(p / (1 - p)) }
+        let llCap = CollectiveProtocol.ll.payloadFraction, ll128Cap = CollectiveProtocol.ll128.payloadFraction
         func timing(_ x: [Double]) -> CollectiveTiming {
             CollectiveTiming(baseLatency: exp(x[0]) * 1e-6, stepLatency: exp(x[1]) * 1e-6,
-                             linkEfficiency: 1 / (1 + exp(-x[2])), nvlsEfficiency: 1 / (1 + exp(-x[3])), nvlsLatency: exp(x[4]) * 1e-6,
-                             chunkBytes: exp(x[5]) * 1e3)
+                             linkEfficiency: logistic(x[2]), nvlsEfficiency: logistic(x[3]), nvlsLatency: exp(x[4]) * 1e-6,
+                             chunkBytes: exp(x[5]) * 1e3,
+                             ll: .init(baseLatency: exp(x[6]) * 1e-6, stepLatency: exp(x[7]) * 1e-6, linkEfficiency: logistic(x[2]) * llCap * logistic(x[8])),
+                             ll128: .init(baseLatency: exp(x[9]) * 1e-6, stepLatency: exp(x[10]) * 1e-6,
+                                          linkEfficiency: logistic(x[2]) * ll128Cap * logistic(x[11])))
         }
         func free(_ t: CollectiveTiming) -> [Double] {
-            [log(t.baseLatency * 1e6), log(t.stepLatency * 1e6), log(t.linkEfficiency / (1 - t.linkEfficiency)), log(t.nvlsEfficiency / (1 - t.nvlsEfficiency)), log(t.nvlsLatency * 1e6), log(Swift.max(t.chunkBytes, 1e3) / 1e3)]
+            let ll = t.ll ?? protocolStart.ll, ll128 = t.ll128 ?? protocolStart.ll128
+            return [log(t.baseLatency * 1e6), log(t.stepLatency * 1e6), logit(t.linkEfficiency), logit(t.nvlsEfficiency), log(t.nvlsLatency * 1e6),
+                    log(Swift.max(t.chunkBytes, 1e3) / 1e3),
+                    log(ll.baseLatency * 1e6), log(ll.stepLatency * 1e6), logit(Swift.min(ll.linkEfficiency / t.linkEfficiency / llCap, 0.999)),
+                    log(ll128.baseLatency * 1e6), log(ll128.stepLatency * 1e6), logit(Swift.min(ll128.linkEfficiency / t.linkEfficiency / ll128Cap, 0.999))]
         }
         var result: [Architecture: CollectiveTiming] = [:]
         for family in [Architecture.hopper, .blackwell] {
@@ -88,7 +114,8 @@ public enum CollectiveCalibration {
                     total += w * e * e
                     weight += w
                 }
-                return total / weight
+                let prior = Self.prior.map { pow((x[$0.index] - log($0.value)) / log(3), 2) }.reduce(0, +)
+                return (total + 0.1 * 0.1 * prior) / weight
             }
             var best = free(CollectiveTiming.calibrated(for: family))
             var bestValue = loss(best)
@@ -105,14 +132,20 @@ public enum CollectiveCalibration {
 
     public static func swiftSource(hopper: CollectiveTiming, blackwell: CollectiveTiming, figures: [(String, KernelCalibration.Figures)]) -> String {
         func literal(_ t: CollectiveTiming) -> String {
-            String(format: "CollectiveTiming(baseLatency: %.4g, stepLatency: %.4g, linkEfficiency: %.4g, nvlsEfficiency: %.4g, nvlsLatency: %.4g, chunkBytes: %.4g)",
-                   t.baseLatency, t.stepLatency, t.linkEfficiency, t.nvlsEfficiency, t.nvlsLatency, t.chunkBytes)
+            func own(_ p: CollectiveTiming.ProtocolTiming?) -> String {
+                guard let p else { return "nil" }
+                return String(format: ".init(baseLatency: %.4g, stepLatency: %.4g, linkEfficiency: %.4g)", p.baseLatency, p.stepLatency, p.linkEfficiency)
+            }
+            return String(format: "CollectiveTiming(baseLatency: %.4g, stepLatency: %.4g, linkEfficiency: %.4g, nvlsEfficiency: %.4g, nvlsLatency: %.4g, chunkBytes: %.4g,\n",
+                          t.baseLatency, t.stepLatency, t.linkEfficiency, t.nvlsEfficiency, t.nvlsLatency, t.chunkBytes)
+                + "        ll: \(own(t.ll)),\n        ll128: \(own(t.ll128)))"
         }
         var text = """
         // Generated by `make calibrate` (clustersim calibrate); do not edit by hand.
         // Fitted to ../shared/reference/kernels/comm.csv (nccl-tests under NCCL 2.29.2 on H100, H200,
         // B200 and GB200; all_reduce, all_gather, reduce_scatter, alltoall) and the NCCL rows of
         // calibration.csv (NCCL02, NCCL03, NCCL06, NCCL07, NCCL10). Blackwell Ultra uses Blackwell's.
+        // Top-level factors are the Simple protocol's; ll and ll128 the fine-grained protocols'.
         // Fit quality with these factors:
 
         """

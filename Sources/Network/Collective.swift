@@ -44,6 +44,27 @@ public enum CollectiveAlgorithm: String, CaseIterable, Sendable {
     case tree
 }
 
+/// NCCL's wire protocols: how a sender tells its receiver that data has landed (Hu et al.,
+/// "Demystifying NCCL", arXiv 2507.04786, 2025, section III; NCCL src/device/prims_*.h).
+/// - simple: data in large chunks, then a memory fence and a flag per chunk: the link's full
+///   rate, but every step waits for the fence and the flag (several µs).
+/// - ll (low latency): each 8-byte store carries 4 bytes of data and a 4-byte flag, so the
+///   receiver polls the data itself: no fence, about a µs per hop, at most half the link rate.
+/// - ll128: 128-byte lines of 120 bytes of data and an 8-byte flag, relying on NVLink
+///   delivering a 128-byte write whole: ~2 µs per hop at up to 120/128 of the rate.
+public enum CollectiveProtocol: String, CaseIterable, Sendable {
+    case ll, ll128, simple
+
+    /// The fraction of the bytes on the wire that is data (the rest are flags).
+    public var payloadFraction: Double {
+        switch self {
+        case .ll: 0.5
+        case .ll128: 120.0 / 128.0
+        case .simple: 1
+        }
+    }
+}
+
 /// One flow of a step: `bytes` from rank `source` to rank `destination`.
 public struct CollectiveFlow: Sendable, Equatable {
     public var source: Int
@@ -87,6 +108,23 @@ public enum CollectivePlanner {
         case .allToAll: [.direct]
         case .allGather, .reduceScatter, .broadcast, .sendRecv: [.ring]
         }
+    }
+
+    /// NCCL_P2P_LL_THRESHOLD's default (NCCL src/enqueue.cc): send/recv of up to this many
+    /// bytes per peer use LL, larger ones Simple.
+    public static let pointToPointLLThreshold = 16_384.0
+
+    /// The protocols NCCL can run `plan` with. NVLS kernels implement Simple only; rings and
+    /// trees run any of the three (the tuner picks); all-to-all and sendrecv are built from
+    /// send/recv, whose protocol is a rule, not a choice: LL up to pointToPointLLThreshold bytes
+    /// per peer, Simple above (NCCL applies the threshold per channel; one channel per peer here).
+    public static func allowedProtocols(_ plan: CollectivePlan) -> [CollectiveProtocol] {
+        if plan.algorithm == .nvls { return [.simple] }
+        if plan.operation == .allToAll || plan.operation == .sendRecv {
+            let perPeer = plan.steps.first?.flows.map(\.bytes).max() ?? 0
+            return [perPeer <= pointToPointLLThreshold ? .ll : .simple]
+        }
+        return CollectiveProtocol.allCases
     }
 
     /// Uneven all-to-all (MoE token dispatch): `matrix[s][d]` bytes from rank s to rank d, all

@@ -1,6 +1,7 @@
 import Testing
 @testable import Cluster
 @testable import Network
+import Hardware
 
 @Suite struct CollectiveTests {
     /// Ring all-reduce of S bytes on n ranks, link bandwidth B, latency α per step, chunking off:
@@ -34,7 +35,6 @@ import Testing
 import Foundation
 import TestSupport
 import Experiments
-import Hardware
 
 /// The collective model against nccl-tests measurements (skipped in a clone without ../shared).
 @Suite struct CollectiveReferenceTests {
@@ -61,6 +61,51 @@ import Hardware
             print(String(format: "%@: %+.1f%%", row.label, error * 100))
             #expect(abs(error) <= 0.15)
         }
+    }
+
+    /// A ring under LL: every step pays LL's hop latency and streams at LL's share of the
+    /// link, with no first-chunk wait (lines are forwarded as they land), plus LL's own base
+    /// latency: b + 2(n−1)(α + S/(n·B·e)).
+    @Test func ringUnderLLClosedForm() {
+        let S = 48e3, B = 450e9, n = 8
+        let ll = CollectiveTiming.ProtocolTiming(baseLatency: 5e-6, stepLatency: 0.6e-6, linkEfficiency: 0.35)
+        let timing = CollectiveTiming(baseLatency: 20e-6, stepLatency: 3e-6, linkEfficiency: 0.8, nvlsEfficiency: 0.6, nvlsLatency: 25e-6,
+                                      chunkBytes: 1e6, ll: ll)
+        let plan = CollectivePlanner.plan(.allReduce, bytes: S, ranks: n, algorithm: .ring)
+        let simulated = CollectiveRun.seconds(plan, bandwidth: B, timing: timing.under(.ll))
+        let closed = 5e-6 + 2 * Double(n - 1) * (0.6e-6 + S / (Double(n) * B * 0.35))
+        #expect(abs(simulated / closed - 1) < 1e-9, "simulated \(simulated), closed form \(closed)")
+        #expect(timing.under(.ll128) == timing, "no LL128 factors: Simple's")
+    }
+
+    /// The fitted protocols as NCCL uses them: on 8 H100s and 8 B200s LL beats Simple on every
+    /// all-reduce below 64 KiB and the tuner picks it; from tens of MiB Simple (ring or NVLS)
+    /// wins, since LL carries half its bytes as flags.
+    @Test(arguments: [Architecture.hopper, .blackwell])
+    func llBeatsSimpleBelow64KiB(architecture: Architecture) {
+        let timing = CollectiveTiming.calibrated(for: architecture), B = architecture == .hopper ? 450e9 : 900e9
+        for bytes in [1024.0, 4096, 16384, 32768, 49152] {
+            let plan = CollectivePlanner.plan(.allReduce, bytes: bytes, ranks: 8, algorithm: .ring)
+            let ll = CollectiveRun.seconds(plan, bandwidth: B, timing: timing.under(.ll))
+            let simple = CollectiveRun.seconds(plan, bandwidth: B, timing: timing.under(.simple))
+            #expect(ll < simple, "\(Int(bytes)) B: LL \(ll * 1e6) µs, Simple \(simple * 1e6) µs")
+            #expect(CollectiveRun.fastest(.allReduce, bytes: bytes, ranks: 8, nvls: true, bandwidth: B, timing: timing).protocol == .ll)
+        }
+        let large = CollectiveRun.fastest(.allReduce, bytes: 256 * 1_048_576, ranks: 8, nvls: true, bandwidth: B, timing: timing)
+        #expect(large.protocol == .simple)
+    }
+
+    /// Which protocols an operation may use: NVLS Simple only; send/recv-built operations by
+    /// NCCL_P2P_LL_THRESHOLD (16 KiB per peer); stated factors (overrides) Simple only.
+    @Test func allowedProtocols() {
+        #expect(CollectivePlanner.allowedProtocols(CollectivePlanner.plan(.allReduce, bytes: 1024, ranks: 8, algorithm: .nvls)) == [.simple])
+        #expect(CollectivePlanner.allowedProtocols(CollectivePlanner.plan(.allReduce, bytes: 1024, ranks: 8, algorithm: .ring)) == [.ll, .ll128, .simple])
+        #expect(CollectivePlanner.allowedProtocols(CollectivePlanner.plan(.allToAll, bytes: 128 * 1024, ranks: 8, algorithm: .direct)) == [.ll])
+        #expect(CollectivePlanner.allowedProtocols(CollectivePlanner.plan(.allToAll, bytes: 256 * 1024, ranks: 8, algorithm: .direct)) == [.simple])
+        #expect(CollectivePlanner.allowedProtocols(CollectivePlanner.plan(.sendRecv, bytes: 16384, ranks: 2, algorithm: .ring)) == [.ll])
+        let stated = CollectiveTiming.calibrated(for: .hopper).applying(CollectiveOverrides(hopLatency: 1e-6))
+        #expect(!stated.has(.ll) && !stated.has(.ll128) && stated.has(.simple))
+        #expect(CollectiveTiming.calibrated(for: .hopper).has(.ll) && CollectiveTiming.scaleOut(for: .hopper).has(.ll) == false)
     }
 
     /// NCCL's tuner in miniature: small all-reduces ride the ring, large ones NVLS (8 H100).

@@ -137,4 +137,17 @@ import Workloads
         let plan = try ScenarioLoader.plan(text: TestSupport.transfersScenario(extra: "stack: { cuda_graphs: true }\n"), file: "s.yaml")
         #expect(plan.warnings.map(\.description) == ["s.yaml:13:8: stack: has no effect on workload kind \"transfers\" (it runs no kernels)"])
     }
+
+    /// NCCL_PROTO's limits: NVLS kernels run Simple only; send/recv-built operations take the
+    /// protocol NCCL's size rule gives; a protocol across NVLink domains has no meaning here.
+    @Test func protocolTheAlgorithmCannotRun() {
+        let head = "name: c\ncluster: { system: h100-sxm }\nworkload: { kind: collective, gpus: 8, min_bytes: 1 KiB, "
+        #expect(errors(head + "operation: all_reduce, algorithm: nvls, protocol: ll }\n")
+                == ["s.yaml:3:108: workload.protocol: NVLS runs the Simple protocol only"])
+        #expect(errors(head + "operation: alltoall, protocol: ll128 }\n")
+                == ["s.yaml:3:89: workload.protocol: alltoall is built from send/recv, whose protocol NCCL sets by size (LL up to 16 KiB per peer); remove protocol \"ll128\""])
+        #expect(errors(head.replacingOccurrences(of: "gpus: 8", with: "gpus: 16") + "operation: all_reduce, protocol: ll }\n")
+                == ["s.yaml:3:92: workload.protocol: 16 GPUs span more than one NVLink domain of h100-sxm (8 per domain), where every phase runs Simple; remove protocol \"ll\""])
+        #expect(errors(head + "operation: all_reduce, protocol: ll }\n") == [])
+    }
 }

@@ -12,6 +12,8 @@ public struct CollectiveSpec: Sendable, Equatable {
     public var sizes: [Double]
     /// nil: the faster algorithm the hardware allows, as NCCL's tuner picks.
     public var algorithm: String?
+    /// nil: the fastest protocol the algorithm allows, as NCCL's tuner picks (NCCL_PROTO).
+    public var `protocol`: String?
     /// Symmetry folding: one representative flow per symmetric step, and beyond one NVLink
     /// domain one representative group per phase.
     public var fold: Bool
@@ -35,6 +37,8 @@ extension CollectiveSpec: Workload {
         Key("factor", .quantity(.count, minimum: 1, exclusive: true), default: "2", "Each size is the previous times this"),
         Key("algorithm", .choice(["auto", "ring", "nvls", "direct"]), default: "auto",
             "Inside one NVLink domain: the algorithm, or auto for the faster one the hardware allows (NCCL's tuner)"),
+        Key("protocol", .choice(["auto", "ll", "ll128", "simple"]), default: "auto",
+            "Inside one NVLink domain: NCCL's protocol (NCCL_PROTO), or auto for the fastest the algorithm allows; NVLS runs Simple only, all-to-all and sendrecv LL up to 16 KiB per peer and Simple above"),
         Key("fold", .bool, default: "true",
             "Symmetry folding: one flow per step whose flows use disjoint ports with equal bytes, and across domains one group per phase"),
         Key("gpus_per_domain", .integer(1...1_000_000), default: .derived("fill each NVLink domain"),
@@ -53,6 +57,7 @@ extension CollectiveSpec: Workload {
         let errorsBefore = log.errors.count
         let operation = f.choice("operation")
         let algorithm = f.choice("algorithm")
+        let proto = f.choice("protocol")
         let gpus = f.integer("gpus")
         let minBytes = f.number("min_bytes")
         let maxBytes = f.number("max_bytes") ?? minBytes
@@ -71,7 +76,7 @@ extension CollectiveSpec: Workload {
             size *= factor
         }
         let spec = CollectiveSpec(operation: operation, gpus: gpus, sizes: sizes, algorithm: algorithm == "auto" ? nil : algorithm,
-                                  fold: fold, gpusPerDomain: gpusPerDomain)
+                                  protocol: proto == "auto" ? nil : proto, fold: fold, gpusPerDomain: gpusPerDomain)
         if let system = scenario.cluster?.system { spec.check(on: system, scenario) }
         return spec
     }
@@ -84,6 +89,16 @@ extension CollectiveSpec: Workload {
         }
         if gpus > perDomain, let algorithm {
             scenario.error("workload.algorithm", "\(gpus) GPUs span more than one NVLink domain of \(system.name) (\(perDomain) per domain), where the algorithm is hierarchical; remove algorithm \"\(algorithm)\"")
+        }
+        if gpus > perDomain, let proto = `protocol` {
+            scenario.error("workload.protocol", "\(gpus) GPUs span more than one NVLink domain of \(system.name) (\(perDomain) per domain), where every phase runs Simple; remove protocol \"\(proto)\"")
+        }
+        if let proto = `protocol`, proto != "simple", algorithm == "nvls" || operation == "alltoall" || operation == "sendrecv" {
+            scenario.error("workload.protocol", algorithm == "nvls" ? "NVLS runs the Simple protocol only"
+                           : "\(operation) is built from send/recv, whose protocol NCCL sets by size (LL up to 16 KiB per peer); remove protocol \"\(proto)\"")
+        }
+        if `protocol` != nil && !system.collectives.isCalibrated {
+            scenario.error("workload.protocol", "the hardware states its own collective factors, which describe one protocol; remove protocol or the factors")
         }
         if algorithm == "nvls" && (!system.gpu.nvls || operation != "all_reduce") {
             scenario.error("workload.algorithm", "nvls needs an all_reduce on NVLink SHARP hardware")

@@ -1,6 +1,6 @@
 // `kind: collective`: the nccl-tests equivalent. For each message size, the collective runs on
 // `gpus` GPUs (CollectiveRun): within one NVLink domain with the algorithm NCCL's tuner would
-// pick, or the one the scenario forces; across domains as a hierarchical all-reduce over NICs; `noise.network_cv` scales each run's time by a lognormal
+// pick (algorithm and protocol), or the ones the scenario forces; across domains as a hierarchical all-reduce over NICs; `noise.network_cv` scales each run's time by a lognormal
 // factor of mean 1. Metrics per size follow nccl-tests' definitions: algbw = bytes / time,
 // busbw = algbw × 2(n−1)/n for all-reduce and × (n−1)/n otherwise.
 import Cluster
@@ -24,9 +24,10 @@ enum CollectiveWorkload {
                                   oversubscription: spec.cluster?.oversubscription ?? 1)
         let group = GroupCollective(layout: layout, gpu: system.gpu, fatTree: fatTree, folded: c.fold, collectives: system.collectives)
         let forced = c.algorithm.flatMap(CollectiveAlgorithm.init(rawValue:))
+        let forcedProtocol = c.protocol.flatMap(CollectiveProtocol.init(rawValue:))
         var metrics: [Metric] = []
         for bytes in c.sizes {
-            let seconds = group.seconds(op, bytes: bytes, algorithm: forced)
+            let seconds = group.seconds(op, bytes: bytes, algorithm: forced, protocol: forcedProtocol)
             // A collective is a synchronous step over all its GPUs: one straggler slows it.
             let time = seconds * jitter.lognormalFactor(cv: spec.noise.networkCV) * straggling.folded(gpus: c.gpus, stream: stragglers)
             let algbw = bytes / time / 1e9
