@@ -1,6 +1,5 @@
 // Colocated serving, iterations: pricing one (on one stage or through the pipeline) and what
 // its end does to the requests.
-import Cluster
 import Engine
 
 extension ColocatedServing {
@@ -25,30 +24,8 @@ extension ColocatedServing {
             sim.schedule(.iterationDone(n), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: sequences))
             return
         }
-        let factor = time(1)
-        let stageSeconds = pricer.stageSeconds(shape, layers: stageLayers)
-        let instance = n / stages
-        var t = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
-        for s in 0..<stages {
-            let end = Swift.max(t, stageFree[instance][s]) + stageSeconds[s] * factor
-            stageFree[instance][s] = end
-            t = end + (s + 1 < stages ? sendSeconds(tokens: shape.tokens, sameDomain: sendsInDomain[s]) : 0)
-        }
-        sim.schedule(.iterationDone(n), at: t)
-    }
-
-    struct SendKey: Hashable {
-        var tokens: Int
-        var sameDomain: Bool
-    }
-
-    /// Seconds to send `tokens` tokens' hidden states to the next stage.
-    mutating func sendSeconds(tokens: Int, sameDomain: Bool) -> Double {
-        let key = SendKey(tokens: tokens, sameDomain: sameDomain)
-        if let t = sendPrices[key] { return t }
-        let t = GroupCollective.pointToPoint(bytes: Double(tokens) * hiddenBytes, gpu: gpu, sameDomain: sameDomain)
-        sendPrices[key] = t
-        return t
+        let ready = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
+        sim.schedule(.iterationDone(n), at: pipeline.end(of: shape, on: n / stages, from: ready, prices: pricer, factor: time(1)))
     }
 
     /// Every decoding request gains its tokens and every chunk is prefilled; finished requests

@@ -2,14 +2,10 @@
 // iteration by iteration. An arriving request joins the scheduler with the fewest requests
 // waiting or running (the first of equals).
 //
-// Pipeline parallelism (`pp` stages, layers split evenly, earlier stages taking the remainder):
-// an instance runs `pp` schedulers ("virtual engines", as vLLM's pipeline-parallel engine does:
-// a micro-batch per stage in flight, a request in one of them), each with 1/pp of the instance's
-// KV cache and batch. A scheduler's iteration passes stage by stage, each stage's time its
-// layers' share of the iteration's kernels (the head on the last), with the hidden states
-// (split over the TP ranks) sent to the next stage over NVLink or the NICs; a stage works on
-// one micro-batch at a time, first come first served, so with every scheduler busy an
-// iteration starts each slowest-stage time while each takes the sum of its stages and sends.
+// Pipeline parallelism (`pp` stages, StagePipeline): an instance runs `pp` schedulers ("virtual
+// engines", as vLLM's pipeline-parallel engine does: a micro-batch per stage in flight, a
+// request in one of them), each with 1/pp of the instance's KV cache and batch, its iterations
+// passing through the instance's stages.
 //
 // An iteration is scheduled as vLLM's and TensorRT-LLM's schedulers do (vLLM
 // `v1/core/sched/scheduler.py`; TensorRT-LLM's capacity and micro-batch schedulers):
@@ -151,18 +147,11 @@ struct ColocatedServing {
     let groups: Int
     let time: ServingWorkload.IterationTime
     let closedLoop: ServingWorkload.ClosedLoop?
-    /// Pipeline stages: schedulers per instance, the layers of each stage, whether the send
-    /// after each stage but the last stays in an NVLink domain (its seconds priced once per
-    /// size), and when each instance's stages are next free.
+    /// Pipeline stages: schedulers per instance, and the instances' stages.
     let stages: Int
-    let stageLayers: [Int]
-    let sendsInDomain: [Bool]
-    var sendPrices: [SendKey: Double] = [:]  // looked up, never iterated
-    var stageFree: [[Double]]
+    var pipeline: StagePipeline
     /// Sequences one scheduler runs at once (max_batch over the stages).
     let maxBatch: Int
-    let hiddenBytes: Double
-    let gpu: GPUSpec
 
     let sim = Simulator<Event>()
     var requests: [Request]
@@ -183,13 +172,7 @@ struct ColocatedServing {
         blockTokens = serving.kvBlockTokens
         let d = serving.inference
         stages = d.pp
-        stageLayers = DecodeWorkload.stages(d).map(\.count)
-        // Stage s holds GPUs s·tp ..< (s + 1)·tp; the next stage shares its domain or not.
-        let domain = system.gpusPerNVLinkDomain
-        hiddenBytes = Double(d.model.hidden) * 2 / Double(d.tp)
-        sendsInDomain = (0..<Swift.max(0, d.pp - 1)).map { s in (s * d.tp) / domain == ((s + 2) * d.tp - 1) / domain }
-        gpu = system.gpu
-        stageFree = [[Double]](repeating: [Double](repeating: 0, count: d.pp), count: d.dp)
+        pipeline = StagePipeline(d, instances: d.dp, system: system)
         maxBatch = (serving.maxBatch + d.pp - 1) / d.pp
         capacityBlocks = Int(capacity / Double(serving.kvBlockTokens) / Double(d.pp))
         paged = serving.kvAllocation == .paged

@@ -9,8 +9,11 @@
 // far fits in free blocks and grows it by a block as tokens come; when the next slots do not fit
 // it preempts the most recently admitted request, which goes back to the front of the prefill
 // queue to recompute its prompt and tokens so far and be transferred again (a decode instance
-// runs no prefill). Metrics as colocated, over all GPUs of both pools, plus the mean KV transfer time.
-// Speculative decoding is not modelled in disaggregated pools.
+// runs no prefill). With pipeline stages (`pp`) each instance of either pool runs `pp`
+// schedulers over its stages, as colocated serving does (StagePipeline): a decode scheduler with
+// 1/pp of the instance's cache and batch; each stage's GPUs send their layers' share of a KV
+// cache at once. Metrics as colocated, over all GPUs of both pools, plus the mean KV transfer
+// time. Speculative decoding is not modelled in disaggregated pools.
 import Cluster
 import Engine
 import Hardware
@@ -36,8 +39,17 @@ struct DisaggregatedServing {
     let split: Disaggregation
     let system: SystemSpec
     let pricer: IterationPrices
-    /// KV-cache tokens of one decode instance.
+    /// KV-cache tokens of one decode instance, and of one of its schedulers.
     let capacity: Double
+    let engineCapacity: Double
+    /// Pipeline stages: schedulers per instance ("engines" below), and each pool's stages.
+    let stages: Int
+    var prefillStages: StagePipeline
+    var decodeStages: StagePipeline
+    /// Sequences one decode scheduler runs at once (max_batch over the stages).
+    let maxBatch: Int
+    /// The share of a KV cache the busiest stage's GPUs send (its layers' share).
+    let stageShare: Double
     let time: ServingWorkload.IterationTime
     let kvBytesPerToken: Double
     let closedLoop: ServingWorkload.ClosedLoop?
@@ -46,7 +58,7 @@ struct DisaggregatedServing {
     var requests: [Request]
     var transfers: [Double] = []
 
-    // Prefill pool: the prompt queue, and each instance's prompts in progress and the chunks
+    // Prefill pool: the prompt queue, and each engine's prompts in progress and the chunks
     // of its iteration in flight (empty: idle).
     var prompts: [Int] = [], promptHead = 0
     var prefilling: [[Int]]
@@ -56,7 +68,7 @@ struct DisaggregatedServing {
     var recompute: [Int] = []
     var preemptions = 0
 
-    // Decode pool, per instance.
+    // Decode pool, per engine.
     var queued: [[Int]]
     var running: [[Int]]
     var reserved: [Double]
@@ -77,14 +89,21 @@ struct DisaggregatedServing {
         self.capacity = capacity
         self.time = time
         let d = serving.inference
+        stages = d.pp
+        engineCapacity = capacity / Double(d.pp)
+        maxBatch = (serving.maxBatch + d.pp - 1) / d.pp
+        prefillStages = StagePipeline(d, instances: split.prefillInstances, system: system)
+        decodeStages = StagePipeline(d, instances: split.decodeInstances, system: system)
+        stageShare = Double(prefillStages.stageLayers.max() ?? d.model.layers) / Double(d.model.layers)
         kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
-        prefilling = [[Int]](repeating: [], count: split.prefillInstances)
-        chunks = [[(request: Int, chunk: Int)]](repeating: [], count: split.prefillInstances)
-        queued = [[Int]](repeating: [], count: split.decodeInstances)
-        running = [[Int]](repeating: [], count: split.decodeInstances)
-        reserved = [Double](repeating: 0, count: split.decodeInstances)
-        busy = [Bool](repeating: false, count: split.decodeInstances)
-        stepping = [[Int]](repeating: [], count: split.decodeInstances)
+        let prefillEngines = split.prefillInstances * d.pp, decodeEngines = split.decodeInstances * d.pp
+        prefilling = [[Int]](repeating: [], count: prefillEngines)
+        chunks = [[(request: Int, chunk: Int)]](repeating: [], count: prefillEngines)
+        queued = [[Int]](repeating: [], count: decodeEngines)
+        running = [[Int]](repeating: [], count: decodeEngines)
+        reserved = [Double](repeating: 0, count: decodeEngines)
+        busy = [Bool](repeating: false, count: decodeEngines)
+        stepping = [[Int]](repeating: [], count: decodeEngines)
     }
 
     mutating func run() -> [Metric] {
@@ -105,14 +124,14 @@ struct DisaggregatedServing {
             case .arrival(let i): arrive(i)
             case .schedulePrefill:
                 kicked = false
-                for p in 0..<split.prefillInstances where chunks[p].isEmpty { startPrefill(p) }
+                for p in chunks.indices where chunks[p].isEmpty { startPrefill(p) }
             case .prefillDone(let p): finishChunk(p)
             case .transferred(let i): assign(i)
             case .decodeDone(let q): finishDecode(q)
             }
         }
         let end = sim.now
-        let gpus = serving.inference.instanceGPUs * (split.prefillInstances + split.decodeInstances)
+        let gpus = serving.inference.instanceGPUs * stages * (split.prefillInstances + split.decodeInstances)
         return ServingWorkload.summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
                                          kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions)),
@@ -141,7 +160,7 @@ struct DisaggregatedServing {
         sim.schedule(.schedulePrefill, at: sim.now)
     }
 
-    /// Prefill instance `p` runs chunks of its prompts in progress, then of waiting prompts,
+    /// Prefill engine `p` runs chunks of its prompts in progress, then of waiting prompts,
     /// within the token budget.
     mutating func startPrefill(_ p: Int) {
         var budget = serving.maxNumTokens
@@ -162,7 +181,7 @@ struct DisaggregatedServing {
         guard !batch.isEmpty else { return }
         chunks[p] = batch
         let shape = IterationShape(decodeSequences: 0, meanContext: 0, prefills: batch.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) })
-        sim.schedule(.prefillDone(instance: p), after: time.stack.iterationSeconds(gpu: time(pricer.seconds(shape)), sequences: batch.count))
+        sim.schedule(.prefillDone(instance: p), at: end(of: shape, sequences: batch.count, on: p / stages, decodePool: false))
     }
 
     /// An iteration's chunks are done; each finished prompt sends its KV cache to the decode pool.
@@ -171,7 +190,7 @@ struct DisaggregatedServing {
             if requests[i].isComplete {
                 finish(i)
             } else {
-                let bytes = Double(requests[i].prompt) * kvBytesPerToken
+                let bytes = Double(requests[i].prompt) * kvBytesPerToken * stageShare
                 let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain)
                 transfers.append(seconds)
                 sim.schedule(.transferred(i), after: seconds)
@@ -182,11 +201,11 @@ struct DisaggregatedServing {
         startPrefill(p)
     }
 
-    /// A transferred request joins the decode instance with the fewest requests (the first of equals).
+    /// A transferred request joins the decode engine with the fewest requests (the first of equals).
     mutating func assign(_ i: Int) {
         func load(_ q: Int) -> Int { running[q].count + queued[q].count }
         var q = 0
-        for candidate in 1..<split.decodeInstances where load(candidate) < load(q) { q = candidate }
+        for candidate in 1..<running.count where load(candidate) < load(q) { q = candidate }
         queued[q].append(i)
         startDecode(q)
     }
@@ -196,7 +215,7 @@ struct DisaggregatedServing {
         if serving.kvAllocation == .paged {
             admitPaged(q)
         } else {
-            while let i = queued[q].first, running[q].count < serving.maxBatch, reserved[q] + requests[i].size <= capacity {
+            while let i = queued[q].first, running[q].count < maxBatch, reserved[q] + requests[i].size <= engineCapacity {
                 queued[q].removeFirst()
                 running[q].append(i)
                 reserved[q] += requests[i].size
@@ -206,14 +225,24 @@ struct DisaggregatedServing {
         let context = running[q].reduce(0) { $0 + requests[$1].input + requests[$1].generated } / running[q].count
         stepping[q] = running[q]
         busy[q] = true
-        let seconds = pricer.seconds(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0)
-        sim.schedule(.decodeDone(instance: q), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: running[q].count))
+        let shape = pricer.pricer.shape(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0, positions: 1)
+        sim.schedule(.decodeDone(instance: q), at: end(of: shape, sequences: running[q].count, on: q / stages, decodePool: true))
+    }
+
+    /// When an iteration of `shape` started now on an engine of `instance` of a pool ends: at
+    /// once on one stage, or through the instance's stages (the CPU side first unless overlapped).
+    mutating func end(of shape: IterationShape, sequences: Int, on instance: Int, decodePool: Bool) -> Double {
+        guard stages > 1 else { return sim.now + time.stack.iterationSeconds(gpu: time(pricer.seconds(shape)), sequences: sequences) }
+        let ready = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
+        let factor = time(1)
+        return decodePool ? decodeStages.end(of: shape, on: instance, from: ready, prices: pricer, factor: factor)
+            : prefillStages.end(of: shape, on: instance, from: ready, prices: pricer, factor: factor)
     }
 
     /// Paged: the running requests' next slots must fit (else the most recently admitted goes
     /// back to be recomputed), then transferred requests are admitted while their caches fit.
     mutating func admitPaged(_ q: Int) {
-        let block = serving.kvBlockTokens, capacityBlocks = Int(capacity) / block
+        let block = serving.kvBlockTokens, capacityBlocks = Int(engineCapacity) / block
         func blocks(_ i: Int) -> Int { (requests[i].context + block - 1) / block }
         var used = running[q].reduce(0) { $0 + blocks($1) }
         while used > capacityBlocks, let last = running[q].popLast() {
@@ -225,7 +254,7 @@ struct DisaggregatedServing {
             recompute.append(last)
             kickPrefill()
         }
-        while let i = queued[q].first, running[q].count < serving.maxBatch, used + blocks(i) <= capacityBlocks {
+        while let i = queued[q].first, running[q].count < maxBatch, used + blocks(i) <= capacityBlocks {
             queued[q].removeFirst()
             running[q].append(i)
             used += blocks(i)

@@ -211,9 +211,6 @@ extension ServingSpec: Workload {
             let same = (g.choice("kv_transfer") ?? "nvlink") == "nvlink"
             if let prefill, let decode { disaggregated = Disaggregation(prefillInstances: prefill, decodeInstances: decode, sameDomain: same) }
         }
-        if disaggregated != nil, let inference, inference.pp > 1 {
-            log.error(f.value("parallelism")?["pp"]?.origin, "workload.parallelism.pp", "pipeline stages in disaggregated pools are not modelled; use pp with colocated serving")
-        }
         if disaggregated != nil, let inference, inference.dp > 1 {
             log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")
         }
