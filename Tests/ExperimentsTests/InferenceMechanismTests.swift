@@ -65,6 +65,23 @@ import Models
         #expect(ExpertRouting.busiestRank(loads: [6, 1, 1, 1, 1, 1, 1, 1], slots: 12, ep: 4) < 7)
     }
 
+    /// Redundant slots are weights and work: DeepSeek-V3's 256 experts as 288 slots on EP 36
+    /// (NVIDIA's wide-EP layout, where 36 does not divide 256) hold 8 slots per GPU, the same
+    /// routed-expert bytes as EP 32 without replicas; a balanced batch's routed tokens still sum
+    /// to tokens × k / ep on a rank, now spread over its slots.
+    @Test func redundantSlotsAreHeldAndShareTheTokens() throws {
+        let model = ModelSpec.named("deepseek-v3")!, moe = model.moe!
+        let replicated = InferenceOps.weightBytesPerRank(model: model, precision: .fp8, tp: 1, ep: 36, slots: 288)
+        #expect(abs(replicated / InferenceOps.weightBytesPerRank(model: model, precision: .fp8, tp: 1, ep: 32) - 1) < 1e-12)
+        let tokens = 65_536
+        let ops = InferenceOps.routedExperts(model: model, moe: moe, localExperts: 288.0 / 36, tokens: tokens, slots: 288)
+        guard case let .groupedGemm(m, _, _, groups) = ops[0].op else { Issue.record("not a grouped GEMM"); return }
+        #expect(groups == 8 && abs(Double(m * groups) / (Double(tokens * moe.topK) / 36) - 1) < 1e-3)
+        let yaml = "name: w\ncluster: { system: gb200-nvl72 }\nworkload: { kind: decode, model: deepseek-v3, precision: fp8, kv_precision: fp8, parallelism: { tp: 1, ep: 36 }, batch: 64, input_tokens: 1000, output_tokens: 10, eplb_slots: 288 }\n"
+        #expect(try metrics(yaml)["weight_bytes_per_gpu"].map { abs($0 / replicated - 1) < 1e-9 } == true)
+        #expect(throws: (any Error).self) { try ScenarioLoader.plan(text: yaml.replacingOccurrences(of: ", eplb_slots: 288", with: ""), file: "w.yaml") }
+    }
+
     /// The busiest rank sets a compute-bound wide-EP MoE layer: at a large batch, 2.5× the
     /// balanced tokens on the busiest rank makes its expert GEMMs ~2.5× as long.
     @Test func skewSlowsTheExpertGEMMs() {

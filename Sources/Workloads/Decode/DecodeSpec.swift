@@ -52,7 +52,7 @@ extension DecodeSpec: Workload {
             "Under wide EP, how tokens spread over experts: power_law (p(x) ∝ x^−α, aiconfigurator's fit to DeepSeek-V3/R1 serving) or balanced; the busiest rank sets each MoE layer"),
         Key("routing_alpha", .quantity(.count, minimum: 0, exclusive: true, maximum: 5), default: "1.01", "The power law's exponent α (1.2: aiconfigurator's fit to Qwen3-235B)"),
         Key("eplb_slots", .integer(1...1_000_000), default: .derived("the model's experts"),
-            "Expert slots over the EP group: redundant copies of the hottest experts placed to balance the ranks (TensorRT-LLM's num_slots, DeepSeek's EPLB)"),
+            "Expert slots over the EP group: redundant copies of the hottest experts placed to balance the ranks (TensorRT-LLM's num_slots, DeepSeek's EPLB); each GPU holds slots / ep, so ep must divide it"),
         Key("batch", .integer(1...1_000_000), default: "1", "Sequences per replica"),
         Key("input_tokens", .integer(1...10_000_000), default: .required, "Prompt tokens per sequence"),
         Key("output_tokens", .integer(1...10_000_000), default: .required, "Generated tokens per sequence (the first comes from the prefill)"),

@@ -40,7 +40,7 @@ enum DecodeWorkload {
     /// also holds the embeddings, split like the layers as an approximation).
     static func weightBytesPerGPU(_ d: DecodeSpec) -> Double {
         let layers = Double(stages(d).map(\.count).max() ?? d.model.layers)
-        return InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * layers / Double(d.model.layers)
+        return InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep, slots: d.routing.slots) * layers / Double(d.model.layers)
     }
 
     static func kvCacheBytesPerGPU(_ d: DecodeSpec) -> Double {
@@ -128,7 +128,7 @@ enum DecodeWorkload {
         }
         let model = d.model
         let embeddings = Double(model.vocabulary * model.hidden) * (model.tiedEmbeddings ? 1 : 2)
-        let layers = InferenceOps.weightBytesPerRank(model: model, precision: d.precision, tp: d.tp, ep: d.ep) - embeddings * 2 / Double(d.tp)
+        let layers = InferenceOps.weightBytesPerRank(model: model, precision: d.precision, tp: d.tp, ep: d.ep, slots: d.routing.slots) - embeddings * 2 / Double(d.tp)
         return Swift.max(0, layers) / Double(model.layers)
     }
 

@@ -51,12 +51,15 @@ public struct ExpertParallelism: Sendable, Equatable {
     public var loadFactor: Double
     /// Bytes per hidden element dispatched to the experts (combined results come back in bf16).
     public var dispatchBytesPerElement: Double
+    /// Expert slots over the EP group with redundant experts (EPLB; nil: one per expert).
+    public var slots: Int?
 
-    public init(ep: Int, instanceTokens: Int, loadFactor: Double = 1, dispatchBytesPerElement: Double = 2) {
+    public init(ep: Int, instanceTokens: Int, loadFactor: Double = 1, dispatchBytesPerElement: Double = 2, slots: Int? = nil) {
         self.ep = ep
         self.instanceTokens = instanceTokens
         self.loadFactor = loadFactor
         self.dispatchBytesPerElement = dispatchBytesPerElement
+        self.slots = slots
     }
 
     /// The all-to-all buffer per rank (nccl-tests' size, of which (ep − 1)/ep leaves the rank)
@@ -242,8 +245,8 @@ public enum InferenceOps {
         let lowLatency = (m + tp - 1) / tp <= ExpertAllToAll.lowLatencyTokens
         var ops: [(name: String, op: InferenceOp)] = [("router_gemm", .gemm(m: m, n: moe.experts, k: d)),
                                                       ("moe_dispatch", .allToAll(bytes: buffer(wide.dispatchBytesPerElement), lowLatency: lowLatency))]
-        ops += routedExperts(model: model, moe: moe, localExperts: Double(moe.experts) / Double(wide.ep), tokens: wide.instanceTokens,
-                             loadFactor: wide.loadFactor)
+        ops += routedExperts(model: model, moe: moe, localExperts: Double(wide.slots ?? moe.experts) / Double(wide.ep), tokens: wide.instanceTokens,
+                             loadFactor: wide.loadFactor, slots: wide.slots)
         ops.append(("moe_combine", .allToAll(bytes: buffer(2), lowLatency: lowLatency)))
         ops += sharedExperts(model: model, moe: moe, tokens: m, tp: tp)
         ops.append(expertCombine(model: model, moe: moe, tokens: m))
@@ -256,13 +259,15 @@ public enum InferenceOps {
     /// split over that many ranks (tensor-parallel MoE, as TensorRT-LLM's and vLLM's fused MoE
     /// run it without expert parallelism: every rank holds inter/tp columns of every expert, so
     /// a 16-expert model on TP 28 reads 1/28 of each active expert, not a whole one).
-    /// `loadFactor`: the busiest rank's tokens over the balanced share.
+    /// `loadFactor`: the busiest rank's tokens over the balanced share. `slots`: with redundant
+    /// experts (EPLB) the local experts are slots, and an expert's tokens split over its copies.
     public static func routedExperts(model: ModelSpec, moe: MoESpec, localExperts: Double, tokens: Int, slices: Int = 1,
-                                     loadFactor: Double = 1) -> [(name: String, op: InferenceOp)] {
+                                     loadFactor: Double = 1, slots: Int? = nil) -> [(name: String, op: InferenceOp)] {
         let d = model.hidden, f = (moe.expertFFN + slices - 1) / slices
         let used = 1 - pow(1 - Double(moe.topK) / Double(moe.experts), Double(tokens))
         let activeLocal = Swift.max(1, Int((localExperts * used).rounded(.up)))
-        let tokensPerExpert = Swift.max(1, Int((Double(tokens * moe.topK) / Double(moe.experts) / Swift.max(used, 1e-9) * loadFactor).rounded(.up)))
+        let perSlot = Double(tokens * moe.topK) / Double(Swift.max(slots ?? moe.experts, moe.experts))
+        let tokensPerExpert = Swift.max(1, Int((perSlot / Swift.max(used, 1e-9) * loadFactor).rounded(.up)))
         return [("expert_up_gemm", .groupedGemm(m: tokensPerExpert, n: model.mlp == .swiglu ? 2 * f : f, k: d, groups: activeLocal)),
                 ("expert_down_gemm", .groupedGemm(m: tokensPerExpert, n: d, k: f, groups: activeLocal))]
     }
@@ -282,14 +287,16 @@ public enum InferenceOps {
     }
 
     /// Weight bytes per GPU under wide expert parallelism: attention, dense layers, shared
-    /// experts and embeddings split over TP, routed experts over EP.
-    public static func weightBytesPerRank(model: ModelSpec, precision: Precision, tp: Int, ep: Int) -> Double {
+    /// experts and embeddings split over TP, routed experts over EP; with redundant experts
+    /// (EPLB `slots`) each rank holds slots / ep of them, replicas included.
+    public static func weightBytesPerRank(model: ModelSpec, precision: Precision, tp: Int, ep: Int, slots: Int? = nil) -> Double {
         guard let moe = model.moe, ep > 1 else { return weightBytesPerRank(model: model, precision: precision, tp: tp) }
         let expert = Double(model.mlp.matrices) * Double(model.hidden) * Double(moe.expertFFN)
         let moeLayers = Double(model.layers - Swift.min(moe.denseLayers, model.layers))
         let routed = moeLayers * Double(moe.experts) * expert
+        let held = moeLayers * Double(Swift.max(slots ?? moe.experts, moe.experts)) * expert
         return (weightBytesPerRank(model: model, precision: precision, tp: 1) - routed * precision.bytesPerElement) / Double(tp)
-            + routed * precision.bytesPerElement / Double(ep)
+            + held * precision.bytesPerElement / Double(ep)
     }
 
     /// Weight bytes per tensor-parallel rank at `precision` (embeddings in bf16).

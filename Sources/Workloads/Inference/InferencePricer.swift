@@ -55,7 +55,7 @@ public struct InferencePricer: Sendable {
         // DeepEP's dispatch sends fp8 with a 4-byte scale per 128 elements when the experts
         // run in fp8 or fp4; bf16 otherwise.
         return ExpertParallelism(ep: ep, instanceTokens: instanceTokens, loadFactor: factor,
-                                 dispatchBytesPerElement: precision == .bf16 ? 2 : 1 + 4.0 / 128)
+                                 dispatchBytesPerElement: precision == .bf16 ? 2 : 1 + 4.0 / 128, slots: routing.slots)
     }
 
     public init(model: ModelSpec, kernels: KernelModel, precision: Precision, kvPrecision: Precision, tp: Int,

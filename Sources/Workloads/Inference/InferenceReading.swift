@@ -28,11 +28,15 @@ enum InferenceReading {
             log.error(parallel?["tp"]?.origin, "workload.parallelism.tp", "\(model.name) has \(model.heads) heads, not divisible by tp \(tp)")
         }
         guard log.errors.count == errorsBefore, let model, let input, let output else { return nil }
+        // With redundant experts (EPLB) the slots spread over the ranks, not the experts: NVIDIA's
+        // wide-EP deployments run DeepSeek's 256 experts as 288 slots on EP 36 or 72.
+        let slots = f.integer("eplb_slots")
         if ep > 1 {
             let origin = parallel?["ep"]?.origin
             if let moe = model.moe {
-                if ep % tp != 0 || moe.experts % ep != 0 {
-                    log.error(origin, "workload.parallelism.ep", "ep \(ep) must be a multiple of tp \(tp) and divide \(model.name)'s \(moe.experts) experts")
+                if ep % tp != 0 || (slots == nil && moe.experts % ep != 0) {
+                    log.error(origin, "workload.parallelism.ep", "ep \(ep) must be a multiple of tp \(tp) and divide \(model.name)'s \(moe.experts) experts"
+                              + " (or set eplb_slots, redundant expert slots, to a multiple of ep)")
                 } else if pp > 1 {
                     log.error(origin, "workload.parallelism.ep", "wide expert parallelism with pipeline stages is not modelled")
                 }
@@ -46,7 +50,7 @@ enum InferenceReading {
         }
         let alpha = f.number("routing_alpha") ?? 1.01
         var routing = ExpertRouting(distribution: f.choice("expert_routing") == "balanced" ? .balanced : .powerLaw(alpha: alpha))
-        if let slots = f.integer("eplb_slots") {
+        if let slots {
             if let moe = model.moe, slots < moe.experts || slots % ep != 0 {
                 log.error(f.origin("eplb_slots"), "workload.eplb_slots", "\(slots) slots must be at least \(model.name)'s \(moe.experts) experts and a multiple of ep \(ep)")
             }

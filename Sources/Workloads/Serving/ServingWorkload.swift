@@ -34,7 +34,7 @@ enum ServingWorkload {
         let d = s.inference
         // With pipeline stages a GPU holds its stage's layers: the largest stage's share.
         let share = Double(DecodeWorkload.stages(d).map(\.count).max() ?? d.model.layers) / Double(d.model.layers)
-        var free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * share
+        var free = s.memoryFraction * system.gpu.hbmCapacity - InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep, slots: d.routing.slots) * share
         var perToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp) * share
         if let speculative {
             let draft = DecodeWorkload.draftModel(speculative, target: d.model)
@@ -53,7 +53,7 @@ enum ServingWorkload {
         let largest = (tokens + s.kvBlockTokens - 1) / s.kvBlockTokens * s.kvBlockTokens
         let share = Double(DecodeWorkload.stages(d).map(\.count).max() ?? d.model.layers) / Double(d.model.layers)
         var items: [(bytes: Double, category: MemoryCategory)] = [
-            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep) * share, .weights),
+            (InferenceOps.weightBytesPerRank(model: d.model, precision: d.precision, tp: d.tp, ep: d.ep, slots: d.routing.slots) * share, .weights),
             (InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: largest, kvPrecision: d.kvPrecision, tp: d.tp) * share, .kvCache),
         ]
         if let speculative {
