@@ -227,6 +227,36 @@ extension CollectiveRun {
         phases: [CollectivePhase], layout: DomainLayout, nvlinkBandwidth: Double, nicBandwidth: Double,
         timing: CollectiveTiming, scaleOut: CollectiveTiming, fatTree: RailFatTree = .nonBlocking, folded: Bool
     ) -> Double {
+        phasedSeconds(phases: phases, layout: layout, nvlinkBandwidth: nvlinkBandwidth, nicBandwidth: nicBandwidth,
+                      timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: folded).inTurn
+    }
+
+    /// The seconds of phases run in turn (`seconds(phases:)`) and pipelined chunk by chunk,
+    /// as NCCL's multi-node tree algorithms run the domain and rail parts of a collective (a
+    /// chunk goes on to the next phase as soon as it is done, so all phases stream at once):
+    /// then the collective lasts as long as the busier fabric — the NVLink phases share the
+    /// GPUs' NVLink ports, the rail phases their NICs — plus the pipeline's fill and drain, each
+    /// phase's time for its first chunk (`scaleOut`'s chunk, one NCCL step of its buffer).
+    /// Below a chunk per rank nothing overlaps and pipelining is the slower, as it should be.
+    public static func phasedSeconds(
+        phases: [CollectivePhase], layout: DomainLayout, nvlinkBandwidth: Double, nicBandwidth: Double,
+        timing: CollectiveTiming, scaleOut: CollectiveTiming, fatTree: RailFatTree = .nonBlocking, folded: Bool
+    ) -> (inTurn: Double, pipelined: Double) {
+        let times = phaseSeconds(phases: phases, layout: layout, nvlinkBandwidth: nvlinkBandwidth, nicBandwidth: nicBandwidth,
+                                 timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: folded)
+        guard !times.isEmpty else { return (0, 0) }
+        let nvlink = times.filter { $0.fabric == .nvlink }.map(\.seconds).reduce(0, +)
+        let nic = times.filter { $0.fabric == .scaleOut }.map(\.seconds).reduce(0, +)
+        let fill = times.map { $0.seconds * Swift.min(1, scaleOut.chunkBytes / Swift.max($0.bytesPerRank, 1)) }.reduce(0, +)
+        return (timing.baseLatency + nvlink + nic, timing.baseLatency + Swift.max(nvlink, nic) + fill)
+    }
+
+    /// Each non-empty phase's fabric, seconds (without the collective's base latency, paid once)
+    /// and the bytes a rank sends in it (in its first group).
+    static func phaseSeconds(
+        phases: [CollectivePhase], layout: DomainLayout, nvlinkBandwidth: Double, nicBandwidth: Double,
+        timing: CollectiveTiming, scaleOut: CollectiveTiming, fatTree: RailFatTree, folded: Bool
+    ) -> [(fabric: Fabric, seconds: Double, bytesPerRank: Double)] {
         let leaves = fatTree.leaf(ofDomain: layout.domains - 1) + 1
         let spines = fatTree.spines(domains: layout.domains)
         // Each spine uplink (and downlink) of a leaf carries an equal share of the leaf's
@@ -245,20 +275,19 @@ extension CollectiveRun {
                 return [base + a * spines + spine, base + (leaves + b) * spines + spine]
             }
         }
-        var total = 0.0
-        var first = true
+        var times: [(fabric: Fabric, seconds: Double, bytesPerRank: Double)] = []
         for phase in phases where !phase.groups.isEmpty {
             let isScaleOut = phase.fabric == .scaleOut
             let bandwidth = isScaleOut ? nicBandwidth : nvlinkBandwidth
             var t = isScaleOut ? scaleOut : timing
-            // The launch and final synchronisation are paid once for the whole collective.
-            if !first { t.baseLatency = 0 }
-            first = false
+            t.baseLatency = 0
             let capacities = isScaleOut ? Array(repeating: linkCapacity, count: (folded ? 1 : rails) * linksPerRail) : []
+            let bytes = phase.groups[0].plan.steps.map { $0.flows.first?.bytes ?? 0 }.reduce(0, +)
+            var seconds = 0.0
             if folded {
                 var distinct: [(plan: CollectivePlan, members: [Int])] = []
                 for group in phase.groups where !distinct.contains(where: { $0.plan == group.plan }) { distinct.append(group) }
-                total += distinct.map { group in
+                seconds = distinct.map { group in
                     concurrent([group.plan], bandwidth: bandwidth, timing: t, uplinkCapacities: capacities,
                                uplinks: isScaleOut ? route(group.members, railAware: false) : nil, foldSymmetricSteps: true)[0]
                 }.max() ?? 0
@@ -275,10 +304,11 @@ extension CollectiveRun {
                     return plan
                 }
                 let identity = Array(0..<ranks)
-                total += concurrent(global, bandwidth: bandwidth, timing: t, uplinkCapacities: capacities,
-                                    uplinks: isScaleOut ? route(identity, railAware: true) : nil).max() ?? 0
+                seconds = concurrent(global, bandwidth: bandwidth, timing: t, uplinkCapacities: capacities,
+                                     uplinks: isScaleOut ? route(identity, railAware: true) : nil).max() ?? 0
             }
+            times.append((phase.fabric, seconds, bytes))
         }
-        return total
+        return times
     }
 }

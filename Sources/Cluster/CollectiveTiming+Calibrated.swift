@@ -3,9 +3,12 @@
 // B200 and GB200; all_reduce, all_gather, reduce_scatter, alltoall) and the NCCL rows of
 // calibration.csv (NCCL02, NCCL03, NCCL06, NCCL07, NCCL10). Blackwell Ultra uses Blackwell's.
 // Top-level factors are the Simple protocol's; ll and ll128 the fine-grained protocols'.
+// NIC efficiencies (the share of a NIC's bandwidth a rail phase achieves) are fitted to the
+// multi-node rows over each transport, NCCL15 (H100, RoCE) and NCCL08 (B200, EFA), with the
+// NVLink factors fixed.
 // Fit quality with these factors:
 //   kernels/comm.csv: 184 rows, median |error| 7.1%, max 43.0% (alltoall gb200-nvl72 n=4 536870912 B: predicted 0.4706 ms, measured 0.8254 ms)
-//   calibration.csv NCCL rows: 5 rows, median |error| 4.1%, max 6.4% (NCCL06 (8 GiB; NVLS on; NCCL 2.27.7): predicted 19.09 ms, measured 17.94 ms)
+//   calibration.csv NCCL rows: 7 rows, median |error| 1.9%, max 6.4% (NCCL06 (8 GiB; NVLS on; NCCL 2.27.7): predicted 19.09 ms, measured 17.94 ms)
 import Hardware
 
 extension CollectiveTiming {
@@ -15,6 +18,8 @@ extension CollectiveTiming {
     public static let blackwellCalibrated = CollectiveTiming(baseLatency: 2.069e-05, stepLatency: 2.516e-06, linkEfficiency: 0.7314, nvlsEfficiency: 0.5029, nvlsLatency: 9.313e-05, chunkBytes: 1.815e+06,
         ll: .init(baseLatency: 9.644e-06, stepLatency: 1e-06, linkEfficiency: 0.2597),
         ll128: .init(baseLatency: 4.745e-05, stepLatency: 9.862e-07, linkEfficiency: 0.6497))
+    public static let roceNICEfficiency = 0.624
+    public static let efaNICEfficiency = 0.7405
 
     /// The timing for an architecture (Blackwell Ultra uses Blackwell's: same NVLink 5 and NCCL).
     public static func calibrated(for architecture: Architecture) -> CollectiveTiming {

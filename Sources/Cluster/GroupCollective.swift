@@ -2,9 +2,9 @@
 // workload takes (the nccl-tests workload, training's TP/CP/EP/DP groups, pipeline sends).
 //
 // Inside one domain the algorithm and protocol are NCCL's tuner's choice (CollectiveRun.fastest)
-// unless forced. Across domains all-reduce is hierarchical with ring or tree along the rails
-// (whichever is faster, as NCCL's tuner chooses), all-gather and reduce-scatter hierarchical
-// rings, every phase under Simple (the LL fits are NVLink's; no scale-out measurement).
+// unless forced. Across domains all-reduce is hierarchical with ring or tree along the rails,
+// all-gather and reduce-scatter hierarchical rings, the phases in turn or pipelined chunk by
+// chunk (whichever is faster, as NCCL's tuner chooses), every phase under Simple.
 // All-to-all across domains has no flow plan yet (NCCL routes it through NVLink first, PXN): it
 // is priced in closed form, each rank's (n − m)/n share crossing its NIC and the (m − 1)/n
 // share its NVLink port at once, plus one scale-out step latency — a lower bound that ignores
@@ -22,11 +22,11 @@ public struct GroupCollective: Sendable {
     public var folded: Bool
 
     public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true,
-                collectives: CollectiveOverrides = .calibrated) {
+                collectives: CollectiveOverrides = .calibrated, transport: ScaleOutTransport = .infiniband) {
         self.layout = layout
         self.gpu = gpu
         self.timing = CollectiveTiming.calibrated(for: gpu.architecture).applying(collectives)
-        self.scaleOut = CollectiveTiming.scaleOut(for: gpu.architecture)
+        self.scaleOut = CollectiveTiming.scaleOut(for: gpu.architecture, transport: transport)
         self.fatTree = fatTree
         self.folded = folded
     }
@@ -43,9 +43,11 @@ public struct GroupCollective: Sendable {
             return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded,
                                          algorithm: algorithm, protocol: `protocol`).seconds
         }
+        /// The faster of the phases in turn and pipelined (NCCL's tuner choosing).
         func hierarchical(_ phases: [CollectivePhase]) -> Double {
-            CollectiveRun.seconds(phases: phases, layout: layout, nvlinkBandwidth: nvlink, nicBandwidth: gpu.nicBandwidthPerDirection,
-                                  timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: folded)
+            let t = CollectiveRun.phasedSeconds(phases: phases, layout: layout, nvlinkBandwidth: nvlink, nicBandwidth: gpu.nicBandwidthPerDirection,
+                                                timing: timing, scaleOut: scaleOut, fatTree: fatTree, folded: folded)
+            return Swift.min(t.inTurn, t.pipelined)
         }
         switch op {
         case .allReduce:

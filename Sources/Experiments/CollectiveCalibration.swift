@@ -19,11 +19,22 @@ public struct CollectiveMeasurement: Sendable {
     public var bytes: Double
     public var seconds: Double
     public var isCalibrationPoint: Bool
+    /// GPUs per NVLink domain when the ranks span several (joined by their NICs), else nil,
+    /// and the NICs' transport.
+    public var perDomain: Int? = nil
+    public var transport: ScaleOutTransport = .infiniband
 
-    /// The model's time with `timing`.
-    public func predicted(_ timing: CollectiveTiming) -> Double {
-        CollectiveRun.fastest(operation, bytes: bytes, ranks: ranks, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection,
-                              timing: timing, algorithm: algorithm).seconds
+    /// The model's time with NVLink `timing` and, across domains, the NICs' share of their
+    /// bandwidth `nicEfficiency` (nil: the calibrated one).
+    public func predicted(_ timing: CollectiveTiming, nicEfficiency: Double? = nil) -> Double {
+        guard let perDomain else {
+            return CollectiveRun.fastest(operation, bytes: bytes, ranks: ranks, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection,
+                                         timing: timing, algorithm: algorithm).seconds
+        }
+        var group = GroupCollective(layout: DomainLayout(gpus: ranks, perDomain: perDomain), gpu: system.gpu)
+        group.timing = timing
+        group.scaleOut = .scaleOut(from: timing, nicEfficiency: nicEfficiency ?? CollectiveTiming.nicEfficiency(for: system.gpu.architecture, transport: transport))
+        return group.seconds(operation, bytes: bytes)
     }
 }
 
@@ -39,27 +50,56 @@ public enum CollectiveCalibration {
     }
 
     /// NCCL all-reduce bus bandwidths of calibration.csv, by id, with the configuration its
-    /// `config` column states (size, NVLS on or off). Values are read from the file.
-    static let calibrationShapes: [(id: String, system: SystemSpec, ranks: Int, bytes: Double, algorithm: CollectiveAlgorithm)] = [
-        ("NCCL03", .h100SXM, 8, 8e9, .nvls),                 // 8 GB, NVLS
-        ("NCCL02", .h200SXM, 8, 8 * 1_073_741_824, .ring),   // 8 GiB, NCCL_NVLS_ENABLE=0
-        ("NCCL06", .b200, 8, 8 * 1_073_741_824, .nvls),      // 8 GiB, NVLS on
-        ("NCCL07", .b200, 8, 8 * 1_073_741_824, .ring),      // 8 GiB, NVLS off
-        ("NCCL10", .gb200NVL72, 72, 8 * 1_073_741_824, .nvls), // 8 GiB, MNNVL + NVLS, one rack
+    /// `config` column states (size, NVLS on or off, nodes). Values are read from the file.
+    /// The multi-node rows (GPUs per NVLink domain given) run as NCCL chose, over 400 Gb/s NICs.
+    static let calibrationShapes: [(id: String, system: SystemSpec, ranks: Int, bytes: Double, algorithm: CollectiveAlgorithm?,
+                                    nodes: (perDomain: Int, transport: ScaleOutTransport)?)] = [
+        ("NCCL03", .h100SXM, 8, 8e9, .nvls, nil),                 // 8 GB, NVLS
+        ("NCCL02", .h200SXM, 8, 8 * 1_073_741_824, .ring, nil),   // 8 GiB, NCCL_NVLS_ENABLE=0
+        ("NCCL06", .b200, 8, 8 * 1_073_741_824, .nvls, nil),      // 8 GiB, NVLS on
+        ("NCCL07", .b200, 8, 8 * 1_073_741_824, .ring, nil),      // 8 GiB, NVLS off
+        ("NCCL10", .gb200NVL72, 72, 8 * 1_073_741_824, .nvls, nil), // 8 GiB, MNNVL + NVLS, one rack
+        ("NCCL08", .b200, 32, 16 * 1_073_741_824, nil, (8, .efa)),    // 4 nodes × 8, 8 × EFA v4 400G per node, 16 GiB
+        ("NCCL15", .h100SXM, 32, 4 * 1_073_741_824, nil, (8, .roce)), // 4 nodes, 8 × 400G RoCE, 4–8 GiB: the smaller
     ]
 
     public static func calibrationRows(in file: URL) throws -> [CollectiveMeasurement] {
         let records = try CSVTable(contentsOf: file.path).records
-        return calibrationShapes.compactMap { id, system, n, bytes, algorithm in
+        return calibrationShapes.compactMap { id, system, n, bytes, algorithm, nodes in
             guard let r = records.first(where: { $0["id"] == id }), let busbw = Double(r["value"] ?? "") else { return nil }
             let algbw = busbw * 1e9 / CollectiveOperation.allReduce.busBandwidthFactor(ranks: n)
             return CollectiveMeasurement(label: "\(id) (\(r["config"] ?? ""))", system: system, operation: .allReduce, algorithm: algorithm,
-                                         ranks: n, bytes: bytes, seconds: bytes / algbw, isCalibrationPoint: true)
+                                         ranks: n, bytes: bytes, seconds: bytes / algbw, isCalibrationPoint: true,
+                                         perDomain: nodes?.perDomain, transport: nodes?.transport ?? .infiniband)
         }
     }
 
-    public static func figures(_ rows: [CollectiveMeasurement], timing: (Architecture) -> CollectiveTiming = CollectiveTiming.calibrated) -> KernelCalibration.Figures {
-        KernelCalibration.Figures(labels: rows.map(\.label), predicted: rows.map { $0.predicted(timing($0.system.gpu.architecture)) }, measured: rows.map(\.seconds))
+    /// `nicEfficiency`: per transport, in place of the calibrated ones (nil: calibrated).
+    public static func figures(_ rows: [CollectiveMeasurement], timing: (Architecture) -> CollectiveTiming = CollectiveTiming.calibrated,
+                               nicEfficiency: [ScaleOutTransport: Double] = [:]) -> KernelCalibration.Figures {
+        KernelCalibration.Figures(labels: rows.map(\.label), predicted: rows.map {
+            $0.predicted(timing($0.system.gpu.architecture), nicEfficiency: nicEfficiency[$0.transport])
+        }, measured: rows.map(\.seconds))
+    }
+
+    /// Fits each transport's NIC efficiency (the share of a NIC's bandwidth a rail phase
+    /// achieves) to the multi-node rows over it, with the NVLink `timing` fixed: RoCE to the 32
+    /// H100 of NCCL15, EFA to the 32 B200 of NCCL08. InfiniBand has no row (see nicEfficiency).
+    public static func fitNICEfficiency(_ rows: [CollectiveMeasurement], timing: (Architecture) -> CollectiveTiming) throws -> [ScaleOutTransport: Double] {
+        var result: [ScaleOutTransport: Double] = [:]
+        for transport in [ScaleOutTransport.roce, .efa] {
+            let over = rows.filter { $0.perDomain != nil && $0.transport == transport }
+            guard let first = over.first else { continue }
+            let start = CollectiveTiming.nicEfficiency(for: first.system.gpu.architecture, transport: transport)
+            let nvlink = over.map { timing($0.system.gpu.architecture) }
+            func loss(_ x: [Double]) -> Double {
+                let e = 1 / (1 + exp(-x[0]))
+                return zip(over, nvlink).map { pow(log($0.predicted($1, nicEfficiency: e) / $0.seconds), 2) }.reduce(0, +) / Double(over.count)
+            }
+            let r = try minimizeNelderMead(start: [log(start / (1 - start))], steps: [0.3], tolerance: 1e-8, loss)
+            result[transport] = 1 / (1 + exp(-r.point[0]))
+        }
+        return result
     }
 
     /// Where the fit of LL and LL128 starts when the current factors have none: NCCL's own
@@ -104,7 +144,7 @@ public enum CollectiveCalibration {
         }
         var result: [Architecture: CollectiveTiming] = [:]
         for family in [Architecture.hopper, .blackwell] {
-            let familyRows = rows.filter { $0.system.gpu.architecture.calibrationFamily == family }
+            let familyRows = rows.filter { $0.perDomain == nil && $0.system.gpu.architecture.calibrationFamily == family }
             func loss(_ x: [Double]) -> Double {
                 let t = timing(x)
                 var total = 0.0, weight = 0.0
@@ -130,7 +170,8 @@ public enum CollectiveCalibration {
         return (result[.hopper]!, result[.blackwell]!)
     }
 
-    public static func swiftSource(hopper: CollectiveTiming, blackwell: CollectiveTiming, figures: [(String, KernelCalibration.Figures)]) -> String {
+    public static func swiftSource(hopper: CollectiveTiming, blackwell: CollectiveTiming, nic: [ScaleOutTransport: Double],
+                                   figures: [(String, KernelCalibration.Figures)]) -> String {
         func literal(_ t: CollectiveTiming) -> String {
             func own(_ p: CollectiveTiming.ProtocolTiming?) -> String {
                 guard let p else { return "nil" }
@@ -146,6 +187,9 @@ public enum CollectiveCalibration {
         // B200 and GB200; all_reduce, all_gather, reduce_scatter, alltoall) and the NCCL rows of
         // calibration.csv (NCCL02, NCCL03, NCCL06, NCCL07, NCCL10). Blackwell Ultra uses Blackwell's.
         // Top-level factors are the Simple protocol's; ll and ll128 the fine-grained protocols'.
+        // NIC efficiencies (the share of a NIC's bandwidth a rail phase achieves) are fitted to the
+        // multi-node rows over each transport, NCCL15 (H100, RoCE) and NCCL08 (B200, EFA), with the
+        // NVLink factors fixed.
         // Fit quality with these factors:
 
         """
@@ -156,6 +200,8 @@ public enum CollectiveCalibration {
         extension CollectiveTiming {
             public static let hopperCalibrated = \(literal(hopper))
             public static let blackwellCalibrated = \(literal(blackwell))
+            public static let roceNICEfficiency = \(String(format: "%.4g", nic[.roce] ?? CollectiveTiming.roceNICEfficiency))
+            public static let efaNICEfficiency = \(String(format: "%.4g", nic[.efa] ?? CollectiveTiming.efaNICEfficiency))
 
             /// The timing for an architecture (Blackwell Ultra uses Blackwell's: same NVLink 5 and NCCL).
             public static func calibrated(for architecture: Architecture) -> CollectiveTiming {

@@ -16,6 +16,8 @@ public enum ScenarioKeys {
         Key("cluster.scale_out.domains_per_leaf", .integer(1...1_000_000), default: .derived("all (one non-blocking leaf)"),
             "NVLink domains under one leaf switch"),
         Key("cluster.scale_out.oversubscription", .quantity(.count, minimum: 1), default: "1", "Leaf downlink over uplink bandwidth"),
+        Key("cluster.scale_out.transport", .choice(["infiniband", "roce", "efa"]), default: "infiniband",
+            "The NICs' transport, which sets the share of NIC bandwidth NCCL achieves (RoCE and EFA fitted to multi-node nccl-tests rows; InfiniBand assumed as NVLink's ring)"),
 
         Key("workload", .mapping, default: .required, "What runs: `kind` and that kind's keys (clustersim schema KIND)"),
 

@@ -13,11 +13,13 @@ extension ScenarioLoader {
         let gpus = fields.integer("gpus")
         var domainsPerLeaf: Int?
         var oversubscription = 1.0
+        var transport = ScaleOutTransport.infiniband
         if let fabric = fields.mapping("scale_out") {
             domainsPerLeaf = fabric.integer("domains_per_leaf")
             oversubscription = fabric.number("oversubscription") ?? 1
+            transport = fabric.choice("transport").flatMap(ScaleOutTransport.init(rawValue:)) ?? .infiniband
         }
-        return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription) }
+        return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription, transport: transport) }
     }
 
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {

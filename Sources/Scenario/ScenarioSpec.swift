@@ -27,6 +27,8 @@ public struct ClusterSpec: Sendable, Equatable {
     /// and the leaf's oversubscription (downlink / uplink bandwidth, ≥ 1).
     public var domainsPerLeaf: Int?
     public var oversubscription: Double = 1
+    /// The NICs' transport.
+    public var transport: ScaleOutTransport = .infiniband
 }
 
 /// Inference-stack knobs (read by the kernel workloads).

@@ -49,10 +49,11 @@ struct CalibrateCommand: ParsableCommand {
         if let writeCollectives {
             let fitted = try CollectiveCalibration.fit(comm + ncclPoints)
             let timing = { (a: Architecture) in a.calibrationFamily == .hopper ? fitted.hopper : fitted.blackwell }
+            let nic = try CollectiveCalibration.fitNICEfficiency(ncclPoints, timing: timing)
             let after = [("kernels/comm.csv", CollectiveCalibration.figures(comm, timing: timing)),
-                         ("calibration.csv NCCL rows", CollectiveCalibration.figures(ncclPoints, timing: timing))]
+                         ("calibration.csv NCCL rows", CollectiveCalibration.figures(ncclPoints, timing: timing, nicEfficiency: nic))]
             for (name, f) in after { print("\(name): \(f)") }
-            try Data(CollectiveCalibration.swiftSource(hopper: fitted.hopper, blackwell: fitted.blackwell, figures: after).utf8)
+            try Data(CollectiveCalibration.swiftSource(hopper: fitted.hopper, blackwell: fitted.blackwell, nic: nic, figures: after).utf8)
                 .write(to: URL(fileURLWithPath: writeCollectives))
             printError("wrote \(writeCollectives); rebuild to use the new timings")
         }

@@ -4,6 +4,7 @@ import TestSupport
 import Report
 import Scenario
 import Workloads
+import Cluster
 
 @Suite struct TransferSimulationTests {
     func metric(_ name: String, _ metrics: [Metric]) -> Double { metrics.first { $0.name == name }!.value }
@@ -76,5 +77,24 @@ import Workloads
         let results = ExperimentRunner.run(plan, threads: 2)
         #expect(results.replications.map(\.replication) == [1, 2, 3, 4, 5])
         #expect(Set(results.replications.map { $0.metrics.map(\.value) }).count == 1)
+    }
+}
+
+/// The scale-out transport sets the NICs' share of their bandwidth: a large all-reduce over 4
+/// nodes of 8 B200s, NIC-bound (its NVLink carries 900 GB/s), is as much slower over RoCE than
+/// over InfiniBand as RoCE's fitted efficiency is below InfiniBand's; inside one node the
+/// transport does nothing.
+@Suite struct ScaleOutTransportTests {
+    @Test func roceIsSlowerThanInfiniBandAcrossNodes() throws {
+        func time(_ gpus: Int, _ transport: String) throws -> Double {
+            let yaml = "name: t\ncluster: { system: b200, scale_out: { transport: \(transport) } }\n"
+                + "workload: { kind: collective, operation: all_reduce, gpus: \(gpus), min_bytes: 8 GiB }\n"
+            return try metrics(yaml)["all_reduce.8589934592B.time_s"]!
+        }
+        let ib = try time(32, "infiniband"), roce = try time(32, "roce")
+        let ratio = CollectiveTiming.nicEfficiency(for: .blackwell, transport: .infiniband) / CollectiveTiming.nicEfficiency(for: .blackwell, transport: .roce)
+        print("8 GiB all-reduce on 4 × 8 B200: InfiniBand \(ib) s, RoCE \(roce) s (efficiency ratio \(ratio))")
+        #expect(abs(roce / ib / ratio - 1) < 0.01)
+        #expect(try time(8, "roce") == time(8, "infiniband"))
     }
 }

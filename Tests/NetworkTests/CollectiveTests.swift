@@ -55,11 +55,12 @@ import Experiments
     @Test func ncclCalibrationPoints() throws {
         let file = TestSupport.packageRoot.appendingPathComponent("scenarios/reference/calibration.csv")
         let rows = try CollectiveCalibration.calibrationRows(in: file)
-        #expect(rows.count == 5)
+        #expect(rows.count == 7)
         for row in rows {
             let error = row.predicted(CollectiveTiming.calibrated(for: row.system.gpu.architecture)) / row.seconds - 1
             print(String(format: "%@: %+.1f%%", row.label, error * 100))
-            #expect(abs(error) <= 0.15)
+            // Issue #4 asked for 15%; the multi-node rows (NCCL08, NCCL15) for 10%.
+            #expect(abs(error) <= (row.perDomain == nil ? 0.15 : 0.10))
         }
     }
 
@@ -139,6 +140,34 @@ import Experiments
 
 @Suite struct HierarchicalTests {
     let ideal = CollectiveTiming(baseLatency: 0, stepLatency: 0, linkEfficiency: 1, nvlsEfficiency: 1, nvlsLatency: 0)
+
+    /// Pipelined chunk by chunk on 4 nodes of 8, a large all-reduce lasts as long as the busier
+    /// fabric: the NVLink ports carry the reduce-scatter and the all-gather, 2·(7/8)·S/B_nvl,
+    /// the NICs the rail all-reduce of the S/8 shard, 2·(3/4)·(S/8)/B_nic plus each ring step's
+    /// wait for its first 512 KiB chunk; the fill (one chunk through each phase) is all that is
+    /// added. Its bus bandwidth then approaches 2(n−1)/n·S over the busier fabric's time (NVLink's
+    /// here: 8 GPUs × 50 GB/s of NICs is less than 450 GB/s of NVLink, but the NVLink ports carry
+    /// two phases), well above the phases run in turn. A small one does not pipeline.
+    @Test func pipelinedApproachesTheBusierFabric() {
+        let S = 16 * 1_073_741_824.0, bNVL = 450e9, bNIC = 50e9, D = 8, N = 4
+        var chunked = ideal
+        chunked.chunkBytes = 512 * 1024
+        let layout = DomainLayout(gpus: D * N, perDomain: D)
+        let phases = CollectivePlanner.hierarchicalAllReduce(bytes: S, layout: layout)
+        let t = CollectiveRun.phasedSeconds(phases: phases, layout: layout, nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal,
+                                            scaleOut: chunked, folded: true)
+        let nvlink = 2 * Double(D - 1) / Double(D) * S / bNVL
+        let nic = 2 * Double(N - 1) / Double(N) * (S / Double(D)) / bNIC + 2 * Double(N - 1) * chunked.chunkBytes / bNIC
+        #expect(abs(t.inTurn / (nvlink + nic) - 1) < 1e-9)
+        #expect(t.pipelined >= Swift.max(nvlink, nic) && t.pipelined / Swift.max(nvlink, nic) - 1 < 1e-3)
+        let busbw = 2 * Double(D * N - 1) / Double(D * N) * S / t.pipelined
+        let bound = 2 * 31 / 32 * S / Swift.max(nvlink, nic)
+        print("4 × 8 GPUs, 16 GiB: pipelined busbw \(busbw / 1e9) GB/s (bound \(bound / 1e9)), in turn \(2 * 31 / 32 * S / t.inTurn / 1e9)")
+        #expect(busbw > 0.999 * bound && t.pipelined < 0.6 * t.inTurn)
+        let small = CollectiveRun.phasedSeconds(phases: CollectivePlanner.hierarchicalAllReduce(bytes: 65536, layout: layout), layout: layout,
+                                                nvlinkBandwidth: bNVL, nicBandwidth: bNIC, timing: ideal, scaleOut: chunked, folded: true)
+        #expect(small.pipelined >= small.inTurn)
+    }
 
     /// Zero latencies, full efficiency: reduce-scatter and all-gather in each domain of D GPUs
     /// take (D−1)/D·S/B_nvl each; the rail all-reduce of the S/D shard over N domains takes

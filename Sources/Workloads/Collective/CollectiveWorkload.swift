@@ -22,7 +22,8 @@ enum CollectiveWorkload {
         let layout = DomainLayout(gpus: c.gpus, perDomain: Swift.min(c.gpusPerDomain ?? system.gpusPerNVLinkDomain, system.gpusPerNVLinkDomain))
         let fatTree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
                                   oversubscription: spec.cluster?.oversubscription ?? 1)
-        let group = GroupCollective(layout: layout, gpu: system.gpu, fatTree: fatTree, folded: c.fold, collectives: system.collectives)
+        let group = GroupCollective(layout: layout, gpu: system.gpu, fatTree: fatTree, folded: c.fold, collectives: system.collectives,
+                                    transport: spec.cluster?.transport ?? .infiniband)
         let forced = c.algorithm.flatMap(CollectiveAlgorithm.init(rawValue:))
         let forcedProtocol = c.protocol.flatMap(CollectiveProtocol.init(rawValue:))
         var metrics: [Metric] = []
