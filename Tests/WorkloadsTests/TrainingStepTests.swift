@@ -93,3 +93,59 @@ import Testing
         #expect(abs(unfolded - folded) < 1e-12)
     }
 }
+
+import Hardware
+import Scenario
+
+/// The memory ledger as Megatron-Core allocates it (its distributed optimizer's table: bf16
+/// gradients 4 + 16/d bytes per parameter, fp32 gradients 6 + 12/d).
+@Suite struct TrainingMemoryTests {
+    /// Llama 3 405B, FP8, on 1,024 H100s (TP 8, PP 8, CP 2, VP 8, DP 8; the shape of NVIDIA's
+    /// published recipes): with bf16 gradient buffers and fp8 parameters it fits in 80 GB; with
+    /// fp32 gradients and bf16 weights beside their fp8 copy it does not. The refusal's byte
+    /// categories sum to the total it says is needed.
+    @Test func llama405BFitsWithBF16GradientsAndFP8Parameters() throws {
+        func check(_ extra: String) throws {
+            let yaml = """
+                name: l
+                cluster: { system: h100-sxm, gpus: 1024 }
+                workload: { kind: training, model: llama3-405b, precision: fp8, parallelism: { tp: 8, pp: 8, cp: 2, vp: 8, dp: 8 },
+                            sequence_length: 8192, global_batch: 512, micro_batch: 1, cross_entropy_fusion: true, \(extra) }
+                """
+            let spec = try ScenarioLoader.plan(text: yaml, file: "l.yaml").variants[0].spec
+            try TrainingWorkload.checkMemory(spec, spec.workload as! TrainingSpec)
+        }
+        try check("gradient_reduce_precision: bf16, fp8_params: true")
+        do {
+            try check("gradient_reduce_precision: fp32, fp8_params: false")
+            Issue.record("fp32 gradients and bf16 weights fit")
+        } catch let error as MemoryError {
+            print(error)
+            #expect(error.needed > error.capacity && error.capacity == SystemSpec.h100SXM.gpu.hbmCapacity)
+            #expect(abs(error.booked.values.reduce(0, +) / error.needed - 1) < 1e-12)
+        }
+    }
+
+    /// Bytes per parameter, one stage on one rank: the distributed optimizer's table.
+    @Test func bytesPerParameterFollowMegatronsTable() throws {
+        func ledger(_ extra: String) throws -> [MemoryCategory: Double] {
+            let yaml = """
+                name: l
+                cluster: { system: h100-sxm, gpus: 8 }
+                workload: { kind: training, model: llama3-8b, parallelism: { tp: 1, pp: 1, dp: 8 }, sequence_length: 4096, global_batch: 8, \(extra) }
+                """
+            let spec = try ScenarioLoader.plan(text: yaml, file: "l.yaml").variants[0].spec
+            let built = TrainingWorkload.build(spec, spec.workload as! TrainingSpec)!
+            var booked: [MemoryCategory: Double] = [:]
+            for item in built.staticMemory[0] { booked[item.category, default: 0] += item.bytes }
+            return booked
+        }
+        let bf16 = try ledger("gradient_reduce_precision: bf16"), fp32 = try ledger("gradient_reduce_precision: fp32")
+        let p = bf16[.weights]! / 2, d = 8.0
+        #expect(abs((bf16[.weights]! + bf16[.gradients]! + bf16[.optimizerState]!) / p - (4 + 16 / d)) < 1e-9)
+        #expect(abs((fp32[.weights]! + fp32[.gradients]! + fp32[.optimizerState]!) / p - (6 + 12 / d)) < 1e-9)
+        let fp8 = try ledger("precision: fp8, fp8_params: true")
+        #expect(abs(fp8[.weights]! / p - 1) < 1e-9)
+        #expect(throws: (any Error).self) { try ledger("fp8_params: true") }
+    }
+}

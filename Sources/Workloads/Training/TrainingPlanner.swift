@@ -20,6 +20,8 @@ extension TrainingWorkload {
         let dataParallel: GroupCollective
         let network: RandomStream?
         let gradientBytes: Double
+        /// Bytes per parameter of the model's weights (bf16, or fp8 with fp8_params).
+        let parameterBytes: Double
         /// Passes of each distinct unit and data-parallel collectives of each size, priced once.
         var passCache: [Unit: (forward: LayerPass, backward: LayerPass)] = [:]
         var collectiveCache: [String: Double] = [:]
@@ -32,6 +34,7 @@ extension TrainingWorkload {
             self.domain = cluster.system.gpusPerNVLinkDomain
             self.network = network
             self.gradientBytes = t.reduceGradientsInFP32 ? 4 : 2
+            self.parameterBytes = t.fp8Parameters ? 1 : 2
             let fatTree = RailFatTree(domainsPerLeaf: cluster.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
                                       oversubscription: cluster.oversubscription)
             let (gpu, domain) = (gpu, domain)
@@ -99,9 +102,9 @@ extension TrainingWorkload {
             let replicated = t.dp == 1
             func add(_ params: Double, reduce op: CollectiveOperation, gather: Bool) {
                 b.reduceBytes.append(params * gradientBytes * op.busBandwidthFactor(ranks: t.dp))
-                b.gatherBytes.append(t.zero >= 1 ? params * 2 * CollectiveOperation.allGather.busBandwidthFactor(ranks: t.dp) : 0)
+                b.gatherBytes.append(t.zero >= 1 ? params * parameterBytes * CollectiveOperation.allGather.busBandwidthFactor(ranks: t.dp) : 0)
                 b.reduce.append(replicated ? 0 : dataParallelSeconds(op, bytes: params * gradientBytes) * noise())
-                b.gather.append(replicated || !gather ? 0 : dataParallelSeconds(.allGather, bytes: params * 2) * noise())
+                b.gather.append(replicated || !gather ? 0 : dataParallelSeconds(.allGather, bytes: params * parameterBytes) * noise())
             }
             for chunk in chunks {
                 var ids = Array(repeating: 0, count: chunk.count)
@@ -152,19 +155,33 @@ extension TrainingWorkload {
             return largest
         }
 
-        /// Bytes per GPU of a stage before activations.
+        /// Bytes per GPU of a stage before activations, as Megatron-Core allocates them
+        /// (docs/source/api-guide/dist_optimizer.md's table: bf16 parameters and fp32 gradients
+        /// 6 + 12/d bytes per parameter under the distributed optimizer, 18 without; bf16
+        /// gradients 4 + 16/d and 20). Weights: bf16, plus Transformer Engine's fp8 copy under
+        /// fp8, or fp8 alone with fp8_params. Gradient buffers in the reduce precision, and with
+        /// bf16 buffers the fp32 main gradients the optimizer steps from (for its shard). Optimizer
+        /// state: Adam's fp32 master weights and two moments, 12 bytes, sharded over the d
+        /// data-parallel replicas from ZeRO 1; gradients from ZeRO 2; weights from ZeRO 3 (each
+        /// gathered layer twice over, in flight and next).
         func memory(stage: Int, chunks: [[Unit]], parameters stageParameters: Double, largestOffload: Double) -> [(bytes: Double, category: MemoryCategory)] {
             let replicas = Double(t.dp)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
+            let weightBytes = t.fp8Parameters ? 1.0 : t.precision == .fp8 ? 3.0 : 2.0
+            let mainGradientBytes = t.reduceGradientsInFP32 ? 0.0 : 4.0
             var memory: [(bytes: Double, category: MemoryCategory)] = [
-                (t.zero >= 3 ? stageParameters * 2 / replicas + 2 * largestLayer * 2 : stageParameters * 2, .weights),
-                (t.zero >= 2 ? stageParameters * 4 / replicas : stageParameters * 4, .gradients),
+                (t.zero >= 3 ? stageParameters * weightBytes / replicas + 2 * largestLayer * parameterBytes : stageParameters * weightBytes, .weights),
+                (t.zero >= 2 ? stageParameters * gradientBytes / replicas : stageParameters * gradientBytes, .gradients),
+                (stageParameters * mainGradientBytes / (t.zero >= 1 ? replicas : 1), .gradients),
                 (t.zero >= 1 ? stageParameters * 12 / replicas : stageParameters * 12, .optimizerState),
             ]
-            if t.precision == .fp8 { memory.append((stageParameters / (t.zero >= 3 ? replicas : 1), .weights)) }
             if largestOffload > 0 { memory.append((2 * largestOffload, .workspace)) }
             if stage == t.pp - 1 {
-                memory.append((Double(s.tokens * t.model.vocabulary / t.tp) * 4, .workspace))  // fp32 logits
+                // The output projection's bf16 logits, and unless the cross-entropy is fused
+                // their fp32 copy (Megatron's vocab-parallel cross-entropy upcasts them; the
+                // fused kernels, Megatron's cross_entropy_loss_fusion or Transformer Engine's,
+                // compute the loss and its gradient from the bf16 logits in place).
+                memory.append((Double(s.tokens * t.model.vocabulary / t.tp) * (t.fusedCrossEntropy ? 2 : 6), .workspace))
             }
             return memory
         }

@@ -28,6 +28,11 @@ enum TrainingReading {
         let recompute = f.choice("recompute").flatMap(Recompute.init(rawValue:)) ?? .none
         let zero = f.integer("zero") ?? 1
         let fp32 = f.choice("gradient_reduce_precision") == "fp32"
+        let fp8Parameters = f.flag("fp8_params") ?? false
+        let fusedCrossEntropy = f.flag("cross_entropy_fusion") ?? false
+        if fp8Parameters && precision != .fp8 {
+            log.error(f.origin("fp8_params"), f.child("fp8_params"), "fp8 parameters need precision fp8")
+        }
         let bucket = f.number("bucket_parameters") ?? 40e6
         let overlapGrad = f.flag("overlap_grad_reduce") ?? true
         let overlapParam = f.flag("overlap_param_gather") ?? true
@@ -48,11 +53,14 @@ enum TrainingReading {
         } else if ep > 1 {
             bad("ep", "\(model.name) is dense: expert parallelism needs a mixture-of-experts model")
         }
-        return TrainingSpec(
+        var spec = TrainingSpec(
             model: model, precision: precision, tp: tp, pp: pp, dp: dpValue, cp: cp, ep: ep, virtualStages: vp, sequenceParallel: sp && tp > 1,
             sequenceLength: sequence, globalBatch: globalBatch, microBatch: microBatch, recompute: recompute, zero: zero,
             reduceGradientsInFP32: fp32, bucketParameters: bucket, overlapGradientReduce: overlapGrad, overlapParameterGather: overlapParam,
             communicationSMs: sms, offloadLayers: offload, fold: fold)
+        spec.fp8Parameters = fp8Parameters
+        spec.fusedCrossEntropy = fusedCrossEntropy
+        return spec
     }
 
     /// Checks the workload against its cluster; dp comes from cluster.gpus when not given.

@@ -29,6 +29,11 @@ public struct TrainingSpec: Sendable, Equatable {
     public var zero: Int
     /// Gradients reduced in fp32 (4 bytes) rather than bf16.
     public var reduceGradientsInFP32: Bool
+    /// FP8 parameters (Megatron's fp8_param_gather, Transformer Engine's fp8 primary weights):
+    /// the model's weights are kept and gathered in fp8, with no bf16 copy (precision fp8 only).
+    public var fp8Parameters = false
+    /// The cross-entropy fused over the vocabulary (no fp32 copy of the logits).
+    public var fusedCrossEntropy = false
     /// Parameters per data-parallel bucket.
     public var bucketParameters: Double
     public var overlapGradientReduce: Bool
@@ -70,7 +75,12 @@ extension TrainingSpec: Workload {
         Key("recompute", .choice(Recompute.allCases.map(\.rawValue)), default: "none", "Activation recompute before each backward"),
         Key("zero", .integer(0...3), default: "1",
             "ZeRO stage: 0 replicated optimizer, 1 sharded optimizer (distributed optimizer), 2 and gradients, 3 and parameters (FSDP)"),
-        Key("gradient_reduce_precision", .choice(["bf16", "fp32"]), default: "bf16", "Precision of the gradient reduction"),
+        Key("gradient_reduce_precision", .choice(["bf16", "fp32"]), default: "bf16",
+            "Precision of the gradient buffers and their reduction (Megatron's grad_reduce_in_fp32); with bf16 the optimizer keeps fp32 main gradients for what it updates"),
+        Key("cross_entropy_fusion", .bool, default: "false",
+            "Cross-entropy fused over the logits, as Megatron's cross_entropy_loss_fusion and Transformer Engine's kernel run it (no fp32 copy of the logits)"),
+        Key("fp8_params", .bool, default: "false",
+            "Weights kept and gathered in fp8 with no bf16 copy (Megatron's fp8_param_gather); precision fp8 only"),
         // Megatron-LM's default bucket: 40M parameters (DistributedDataParallelConfig.bucket_size).
         Key("bucket_parameters", .quantity(.count, minimum: 1), default: "40e6", "Parameters per data-parallel bucket"),
         Key("overlap_grad_reduce", .bool, default: "true", "Reduce gradient buckets during the backward"),
