@@ -79,8 +79,27 @@ public enum KernelReference {
     }
 
     /// aiconfigurator's system names → our presets.
+    /// Systems whose rows no fit may use: Blackwell Ultra (GB300), kept to check what its
+    /// datasheet numbers with Blackwell's factors predict for a chip the model was not fitted to.
+    public static func isHeldOut(_ system: SystemSpec) -> Bool { system.gpu.architecture == .blackwellUltra }
+
+    /// Median over the rows measured on both `a` and `b` (same label but for the system) of
+    /// time on `a` over time on `b`, measured and predicted: how well the model orders two chips.
+    public static func pairedRatios(_ residuals: [KernelCalibration.Residual], _ a: SystemSpec, _ b: SystemSpec) -> (count: Int, measured: Double, predicted: Double)? {
+        var onB: [String: KernelCalibration.Residual] = [:]
+        for r in residuals where r.measurement.system.name == b.name { onB[r.measurement.label] = r }
+        var measured: [Double] = [], predicted: [Double] = []
+        for r in residuals where r.measurement.system.name == a.name {
+            guard let other = onB[r.measurement.label.replacingOccurrences(of: a.name, with: b.name)] else { continue }
+            measured.append(r.measurement.seconds / other.measurement.seconds)
+            predicted.append(r.predicted / other.predicted)
+        }
+        guard !measured.isEmpty else { return nil }
+        return (measured.count, measured.sorted()[measured.count / 2], predicted.sorted()[predicted.count / 2])
+    }
+
     public static let systems: [String: SystemSpec] = [
-        "h100_sxm": .h100SXM, "h200_sxm": .h200SXM, "b200_sxm": .b200, "gb200": .gb200NVL72,
+        "h100_sxm": .h100SXM, "h200_sxm": .h200SXM, "b200_sxm": .b200, "gb200": .gb200NVL72, "gb300": .gb300NVL72,
     ]
 
     static func precision(_ dtype: String) -> Precision? {

@@ -3,11 +3,12 @@
 // datasheet, [e] Klockwood B200/B300 notes (NVIDIA Blackwell brief), [g] Verda GB300 NVL72
 // architecture, [h] NVIDIA "Inside Blackwell Ultra", [k] pytorch/ao PR #4002 B200 device query,
 // [m] stas00/ml-engineering, [n] MLPerf Inference system JSONs, [o] MLPerf Training v5.1 system
-// JSONs. Dense (non-sparse) figures throughout. GB and TB/s are decimal.
+// JSONs, [i] Tom's Hardware Blackwell Ultra table, [p] NVIDIA GB300 NVL72 reference architecture,
+// [q] NVIDIA GB200 NVL72 components. Dense (non-sparse) figures throughout. GB and TB/s are decimal.
 
 extension SystemSpec {
     /// All presets, in the order `hardware list` prints them.
-    public static let presets: [SystemSpec] = [h100SXM, h200SXM, b200, gb200NVL72, gb300NVL72]
+    public static let presets: [SystemSpec] = [h100SXM, h200SXM, b200, b300, gb200NVL72, gb300NVL72]
 
     public static func preset(named name: String) -> SystemSpec? {
         presets.first { $0.name == name }
@@ -96,6 +97,37 @@ extension SystemSpec {
             tdp: 1000                              // "B200 TGP 1000W" [n]
         ),
         gpusPerNVLinkDomain: 8                     // 2 NVLink-5 switch chips [c]
+    )
+
+    /// HGX B300 from its datasheet alone: no B300 measurement is in the reference, so nothing
+    /// here is fitted to one (Blackwell Ultra shares Blackwell's kernel and collective factors).
+    public static let b300 = SystemSpec(
+        name: "b300",
+        description: "NVIDIA HGX B300 (1,100 W, Blackwell Ultra), 8 GPUs on NVSwitch",
+        gpu: GPUSpec(
+            name: "B300", architecture: .blackwellUltra,
+            smCount: 160,                          // Blackwell Ultra: 160 SMs [h]
+            clock: 1.717e9,                        // implied by 2,250 TF / (160 × 8,192 FLOP/clk) [datasheets.md 1.1]; not disclosed
+            tensor: TensorRates(
+                fp64: 1.25e12,                     // FP64 cut on Ultra [e][g]
+                tf32: 1.125e15,                    // dense [e]
+                bf16: 2.25e15,                     // dense [e]
+                fp8: 4.5e15,                       // dense [e]
+                fp4: 13.125e15                     // HGX B300 105 PF dense / 8 [e]
+            ),
+            expRate: 10.7e12,                      // 10.7 Texp/s, Blackwell Ultra's SFU rate [g]
+            hbmCapacity: 270e9,                    // 288 GB HBM3e, 270 GB usable as listed by Verda [g]
+            hbmBandwidth: 7.67e12,                 // 8 TB/s spec [datasheets.md 1.2], the same 8-stack interface as B200:
+                                                   // its physical 7.67 TB/s [k], as for GB300
+            l2Size: 126.5e6,                       // not disclosed; assumed as B200 [k]
+            nvlinkBandwidthPerDirection: 900e9,    // NVLink 5: 1.8 TB/s bidirectional [datasheets.md 1.3]
+            nvls: true,                            // [datasheets.md 1.3]
+            nicBandwidthPerDirection: 100e9,       // 1 × ConnectX-8 800 Gb/s per GPU (HGX networking 8 × 800G) [e]
+            hostBandwidthPerDirection: 112.6e9,    // PCIe Gen6 x16 [i]: 128 GB/s per direction at the 88% copy efficiency
+                                                   // measured over Gen5 on H200 [datasheets.md 1.3]; derived, not measured
+            tdp: 1100                              // [g]
+        ),
+        gpusPerNVLinkDomain: 8                     // 8 GPUs (marketed "NVL16", 16 dies) [e]
     )
 
     public static let gb200NVL72 = SystemSpec(

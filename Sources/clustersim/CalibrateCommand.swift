@@ -34,8 +34,10 @@ struct CalibrateCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("kernels/gemm.csv").path) else {
             throw InputError(message: "\(reference)/kernels/gemm.csv: no such file (the reference tables live in ../shared/reference)")
         }
-        let gemm = try KernelReference.gemmRows(in: directory)
-        let attention = try KernelReference.attentionRows(in: directory)
+        // GB300 rows are held out of every fit: they test what datasheet numbers with
+        // Blackwell's factors predict for a new chip (clustersim validate prints them).
+        let gemm = try KernelReference.gemmRows(in: directory).filter { !KernelReference.isHeldOut($0.system) }
+        let attention = try KernelReference.attentionRows(in: directory).filter { !KernelReference.isHeldOut($0.system) }
         let points = try KernelReference.calibrationRows(in: URL(fileURLWithPath: calibration))
         let all = gemm + attention + points
 
@@ -44,7 +46,7 @@ struct CalibrateCommand: ParsableCommand {
              ("kernels/attention.csv", .init(KernelCalibration.residuals(attention))),
              ("calibration.csv kernel rows", .init(KernelCalibration.residuals(points)))]
         }
-        let comm = try CollectiveCalibration.commRows(in: directory)
+        let comm = try CollectiveCalibration.commRows(in: directory).filter { !KernelReference.isHeldOut($0.system) }
         let ncclPoints = try CollectiveCalibration.calibrationRows(in: URL(fileURLWithPath: calibration))
         if let writeCollectives {
             let fitted = try CollectiveCalibration.fit(comm + ncclPoints)
@@ -64,12 +66,12 @@ struct CalibrateCommand: ParsableCommand {
             // The frameworks' own all-reduces: fitted here, written by hand into
             // Sources/Cluster/CustomAllReduce+Calibrated.swift.
             print("custom all-reduce fits (kernels/comm.csv graph rows; latency per shot, share of NVLink bandwidth):")
-            for f in CustomAllReduceCalibration.fit(try CustomAllReduceCalibration.rows(in: directory)) {
+            for f in CustomAllReduceCalibration.fit(try CustomAllReduceCalibration.rows(in: directory).filter { !KernelReference.isHeldOut($0.system) }) {
                 print(String(format: "  %@ %@: latency %.2f µs, efficiency %.2f; %@", f.implementation.rawValue, f.family.rawValue,
                              f.model.latency * 1e6, f.model.efficiency, f.figures.description))
             }
             print("expert all-to-all fits (kernels/comm-extra.csv, DeepEP; latency, share of NVLink bandwidth):")
-            for f in ExpertAllToAllCalibration.fit(try ExpertAllToAllCalibration.rows(in: directory)) {
+            for f in ExpertAllToAllCalibration.fit(try ExpertAllToAllCalibration.rows(in: directory).filter { !KernelReference.isHeldOut($0.system) }) {
                 print(String(format: "  %@ %@: latency %.2f µs, efficiency %.3f; %@", f.lowLatency ? "low-latency" : "normal", f.family.rawValue,
                              f.model.latency * 1e6, f.model.efficiency, f.figures.description))
             }

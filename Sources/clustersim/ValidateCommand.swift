@@ -57,7 +57,15 @@ struct ValidateCommand: ParsableCommand {
             ("moe.csv (power-law routing, the busiest rank)", try KernelReference.moeRows(in: directory, powerLaw: true)),
         ]
         for (name, measurements) in tables where !measurements.isEmpty {
-            print("  \(name): \(KernelCalibration.Figures(KernelCalibration.residuals(measurements)))")
+            let residuals = KernelCalibration.residuals(measurements)
+            print("  \(name): \(KernelCalibration.Figures(residuals))")
+            let gb300 = residuals.filter { KernelReference.isHeldOut($0.measurement.system) }
+            guard !gb300.isEmpty else { continue }
+            var line = "    of which GB300 (held out of every fit: datasheet numbers, Blackwell's factors): \(KernelCalibration.Figures(gb300))"
+            if let r = KernelReference.pairedRatios(residuals, .gb300NVL72, .gb200NVL72) {
+                line += String(format: "; GB300/GB200 time over %d shared rows, median: measured %.2f, predicted %.2f", r.count, r.measured, r.predicted)
+            }
+            print(line)
         }
         print("  comm.csv: \(CollectiveCalibration.figures(try CollectiveCalibration.commRows(in: directory)))")
         let expert = try ExpertAllToAllCalibration.rows(in: directory)

@@ -46,7 +46,7 @@ import Experiments
     func commTable() throws {
         let figures = CollectiveCalibration.figures(try CollectiveCalibration.commRows(in: Self.reference!))
         print("kernels/comm.csv: \(figures)")
-        #expect(figures.count == 184)
+        #expect(figures.count == 224)  // GB300 rows included (held out of the fit)
         #expect(figures.medianAbsoluteError <= 0.15)
     }
 
@@ -332,5 +332,19 @@ import Experiments
         // Inside one node the same operations run over NVLink, several times faster.
         let node = GroupCollective(layout: DomainLayout(gpus: 8, perDomain: 8), gpu: gpu)
         #expect(node.seconds(.allToAll, bytes: bytes) * 4 < group.seconds(.allToAll, bytes: bytes))
+    }
+}
+
+/// GB300's kernel rows are held out of every fit, and validate compares GB300 with GB200 on
+/// the rows both were measured on.
+@Suite struct HeldOutSystemTests {
+    @Test(.enabled(if: CollectiveReferenceTests.reference != nil, "../shared/reference is absent"))
+    func gb300RowsAreHeldOutAndPaired() throws {
+        let rows = try KernelReference.gemmRows(in: CollectiveReferenceTests.reference!)
+        #expect(rows.contains { KernelReference.isHeldOut($0.system) } && !rows.allSatisfy { KernelReference.isHeldOut($0.system) })
+        #expect(!KernelReference.isHeldOut(.gb200NVL72) && KernelReference.isHeldOut(.gb300NVL72) && KernelReference.isHeldOut(.b300))
+        let paired = try #require(KernelReference.pairedRatios(KernelCalibration.residuals(rows), .gb300NVL72, .gb200NVL72))
+        print("GB300/GB200 GEMM time, median over \(paired.count) rows: measured \(paired.measured), predicted \(paired.predicted)")
+        #expect(paired.count == 72 && paired.measured > 0.5 && paired.measured < 1.5)
     }
 }
