@@ -154,3 +154,29 @@ import Workloads
         #expect(t.dp == 4)
     }
 }
+
+/// Partial recompute (Megatron's recompute_method block, recompute_num_layers): only the first
+/// N layers of each stage recompute.
+@Suite struct PartialRecomputeTests {
+    static func run(_ recompute: String) throws -> [String: Double] {
+        try metrics("""
+            name: rc
+            cluster: { system: h100-sxm, gpus: 8 }
+            workload: { kind: training, model: llama3-8b, parallelism: { tp: 1, pp: 1, dp: 8 }, sequence_length: 4096, global_batch: 16, \(recompute) }
+            """)
+    }
+
+    /// Llama 3 8B's 32 layers, 8 of them recomputed: the step's compute is none's plus 8/32 of
+    /// full recompute's extra forward work, and its activations 8/32 of full's plus 24/32 of
+    /// none's; recomputing "the first 32" is full recompute.
+    @Test func eightOfThirtyTwoLayers() throws {
+        let none = try Self.run("recompute: none"), full = try Self.run("recompute: full")
+        let part = try Self.run("recompute: full, recompute_layers: 8"), all = try Self.run("recompute: full, recompute_layers: 32")
+        let compute = (part["compute_time_s"]! - none["compute_time_s"]!) / (full["compute_time_s"]! - none["compute_time_s"]!)
+        #expect(abs(compute - 8.0 / 32) < 1e-9, "share of the recompute work \(compute)")
+        let activations = (8 * full["activation_bytes_per_gpu"]! + 24 * none["activation_bytes_per_gpu"]!) / 32
+        #expect(abs(part["activation_bytes_per_gpu"]! / activations - 1) < 1e-9)
+        #expect(all == full)
+        #expect(throws: (any Error).self) { try Self.run("recompute_layers: 8") }
+    }
+}

@@ -24,6 +24,8 @@ extension TrainingWorkload {
         let parameterBytes: Double
         /// Passes of each distinct unit and data-parallel collectives of each size, priced once.
         var passCache: [Unit: (forward: LayerPass, backward: LayerPass)] = [:]
+        /// The backward of layers that keep their activations under partial recompute, by kind.
+        var keptBackwardCache: [Bool: LayerPass] = [:]
         var collectiveCache: [String: Double] = [:]
 
         init(spec: ScenarioSpec, t: TrainingSpec, cluster: ClusterSpec, network: RandomStream?) {
@@ -133,6 +135,35 @@ extension TrainingWorkload {
             return b
         }
 
+        /// Partial recompute (Megatron's recompute_method "block"): only the first `n` layers of
+        /// each model chunk recompute; the later ones keep every activation their backward
+        /// reads and run it without the recomputed forward.
+        mutating func keepActivations(after n: Int, _ chunks: [[Unit]], activations: inout [[Double]], backward: inout [[LayerPass]]) {
+            var kept = s
+            kept.recompute = .none
+            for c in chunks.indices {
+                var seen = 0
+                for (i, unit) in chunks[c].enumerated() {
+                    guard case .layer(let l) = unit else { continue }
+                    seen += 1
+                    guard seen > n else { continue }
+                    activations[c][i] = TrainingOps.activationBytes(l, kept)
+                    backward[c][i] = keptBackward(l, kept)
+                }
+            }
+        }
+
+        /// A layer's backward without recompute (layers of one kind cost the same), with the
+        /// same per-pass fp8 cast as `passes` under ZeRO 3.
+        mutating func keptBackward(_ layer: Int, _ kept: TrainingShape) -> LayerPass {
+            let moe = s.isMoE(layer)
+            if let cached = keptBackwardCache[moe] { return cached }
+            var b = pricing.pass(TrainingOps.backward(layer, kept))
+            if t.precision != .bf16 && t.zero == 3 { b.compute += castSeconds(parameters(.layer(layer), s)) }
+            keptBackwardCache[moe] = b
+            return b
+        }
+
         /// Offloaded layers (the stage's first `offload_layers`): their activations leave HBM on
         /// the copy engines while later layers compute and come back before their backward; a
         /// pass over a chunk waits only when its copies take longer than its compute. Returns
@@ -206,6 +237,7 @@ extension TrainingWorkload {
             if t.zero >= 1 && t.zero < 3 && !t.overlapParameterGather { optimizer += b.gather.reduce(0, +) }
             var activations = chunks.map { $0.map { unit in if case .layer(let l) = unit { TrainingOps.activationBytes(l, s) } else { s.shardBytes } } }
             var forward = chunks.map { $0.map { passes($0).forward } }, backward = chunks.map { $0.map { passes($0).backward } }
+            if let n = t.recomputeLayers { keepActivations(after: n, chunks, activations: &activations, backward: &backward) }
             let largestOffload = offload(chunks, activations: &activations, forward: &forward, backward: &backward)
             let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, (stage + 1) % t.pp)) * noise() : 0
             var work = StageWork(

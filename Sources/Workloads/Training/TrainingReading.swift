@@ -26,6 +26,10 @@ enum TrainingReading {
         let globalBatch = f.integer("global_batch")
         let microBatch = f.integer("micro_batch") ?? 1
         let recompute = f.choice("recompute").flatMap(Recompute.init(rawValue:)) ?? .none
+        let recomputeLayers = f.integer("recompute_layers")
+        if recomputeLayers != nil && recompute == .none {
+            log.error(f.origin("recompute_layers"), f.child("recompute_layers"), "recomputes the first layers of each stage: set recompute to full or selective")
+        }
         let zero = f.integer("zero") ?? 1
         let fp32 = f.choice("gradient_reduce_precision") == "fp32"
         let fp8Parameters = f.flag("fp8_params") ?? false
@@ -59,6 +63,7 @@ enum TrainingReading {
             reduceGradientsInFP32: fp32, bucketParameters: bucket, overlapGradientReduce: overlapGrad, overlapParameterGather: overlapParam,
             communicationSMs: sms, offloadLayers: offload, fold: fold)
         spec.fp8Parameters = fp8Parameters
+        spec.recomputeLayers = recomputeLayers
         spec.fusedCrossEntropy = fusedCrossEntropy
         return spec
     }

@@ -23,6 +23,8 @@ public struct TrainingSpec: Sendable, Equatable {
     public var globalBatch: Int
     public var microBatch: Int
     public var recompute: Recompute
+    /// Recompute only the first N layers of each model chunk (nil: every layer).
+    public var recomputeLayers: Int?
     /// ZeRO stage: 0 (replicated optimizer, gradient all-reduce), 1 (sharded optimizer:
     /// gradient reduce-scatter, parameter all-gather; Megatron's distributed optimizer), 2
     /// (and sharded gradients), 3 (and sharded parameters, gathered for every pass: FSDP).
@@ -73,6 +75,8 @@ extension TrainingSpec: Workload {
         Key("global_batch", .integer(1...100_000_000), default: .required, "Sequences per step, all replicas"),
         Key("micro_batch", .integer(1...1_000_000), default: "1", "Sequences per micro-batch"),
         Key("recompute", .choice(Recompute.allCases.map(\.rawValue)), default: "none", "Activation recompute before each backward"),
+        Key("recompute_layers", .integer(1...100_000), default: .derived("every layer"),
+            "Recompute only the first N layers of each pipeline stage (of each model chunk when interleaved), keeping the others' activations (Megatron's recompute_method block, recompute_num_layers)"),
         Key("zero", .integer(0...3), default: "1",
             "ZeRO stage: 0 replicated optimizer, 1 sharded optimizer (distributed optimizer), 2 and gradients, 3 and parameters (FSDP)"),
         Key("gradient_reduce_precision", .choice(["bf16", "fp32"]), default: "bf16",
