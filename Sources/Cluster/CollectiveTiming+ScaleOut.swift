@@ -7,7 +7,10 @@ extension CollectiveTiming {
     /// over the network under Simple, 9.6 µs (src/graph/tuning.cc, hwLat[NET], commit 01afd20),
     /// and a step's pipeline granularity one NCCL step of its buffer, NCCL_BUFFSIZE (4 MiB) /
     /// NCCL_STEPS (8) = 512 KiB (the NVLink fit's chunk spans many channels at NVLink's rate).
-    /// Simple only: the fitted LL and LL128 latencies are NVLink's.
+    /// Simple only: the fitted LL and LL128 latencies are NVLink's. An in-network reduction
+    /// (SHARP, run as an NVLS-like round trip through the switches) takes NCCL's CollNet latency
+    /// over the network, 10.7 µs (tuning.cc, hwLat[NET][COLLNET_DIRECT][SIMPLE]), at the NIC's
+    /// efficiency.
     public static func scaleOut(for architecture: Architecture, transport: ScaleOutTransport = .infiniband) -> CollectiveTiming {
         scaleOut(from: calibrated(for: architecture), nicEfficiency: nicEfficiency(for: architecture, transport: transport))
     }
@@ -31,6 +34,8 @@ extension CollectiveTiming {
         timing.stepLatency = 9.6e-6
         timing.chunkBytes = 512 * 1024
         timing.linkEfficiency = nicEfficiency
+        timing.nvlsLatency = 10.7e-6
+        timing.nvlsEfficiency = nicEfficiency
         timing.ll = nil
         timing.ll128 = nil
         return timing

@@ -18,11 +18,15 @@ public struct GroupCollective: Sendable {
     public var timing: CollectiveTiming
     public var scaleOut: CollectiveTiming
     public var fatTree: RailFatTree
+    /// The rail switches reduce in the network (InfiniBand SHARP): a rail all-reduce may run as
+    /// one round trip through them (each NIC sends its shard up and receives the sum).
+    public var sharp: Bool
     /// Simulate one representative group per phase (symmetry folding) or every group.
     public var folded: Bool
 
     public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true,
-                collectives: CollectiveOverrides = .calibrated, transport: ScaleOutTransport = .infiniband) {
+                collectives: CollectiveOverrides = .calibrated, transport: ScaleOutTransport = .infiniband, sharp: Bool = false) {
+        self.sharp = sharp
         self.layout = layout
         self.gpu = gpu
         self.timing = CollectiveTiming.calibrated(for: gpu.architecture).applying(collectives)
@@ -51,7 +55,7 @@ public struct GroupCollective: Sendable {
         }
         switch op {
         case .allReduce:
-            return [CollectiveAlgorithm.ring, .tree].map {
+            return ([CollectiveAlgorithm.ring, .tree] + (sharp ? [.nvls] : [])).map {
                 hierarchical(CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: $0))
             }.min()!
         case .allGather, .reduceScatter:

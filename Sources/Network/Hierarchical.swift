@@ -107,7 +107,8 @@ extension CollectivePlanner {
     }
 
     /// Hierarchical all-reduce of `bytes` per rank over `layout`: rings inside domains, and
-    /// `railAlgorithm` (ring or tree) along the rails.
+    /// `railAlgorithm` along the rails: ring, tree, or nvls for an in-network reduction by the
+    /// rail switches (InfiniBand SHARP: each NIC sends its shard up once and receives the sum).
     public static func hierarchicalAllReduce(bytes: Double, layout: DomainLayout, railAlgorithm: CollectiveAlgorithm = .ring) -> [CollectivePhase] {
         let domains = (0..<layout.domains).map { layout.members(ofDomain: $0) }
         let rails = (0..<Swift.min(layout.perDomain, layout.gpus)).map { layout.members(ofRail: $0) }

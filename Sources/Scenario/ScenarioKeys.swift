@@ -18,6 +18,8 @@ public enum ScenarioKeys {
         Key("cluster.scale_out.oversubscription", .quantity(.count, minimum: 1), default: "1", "Leaf downlink over uplink bandwidth"),
         Key("cluster.scale_out.transport", .choice(["infiniband", "roce", "efa"]), default: "infiniband",
             "The NICs' transport, which sets the share of NIC bandwidth NCCL achieves (RoCE and EFA fitted to multi-node nccl-tests rows; InfiniBand assumed as NVLink's ring)"),
+        Key("cluster.scale_out.sharp", .bool, default: "false",
+            "InfiniBand SHARP: the switches reduce each rail's all-reduce in the network (NCCL's CollNet), so each NIC sends and receives its shard once"),
 
         Key("workload", .mapping, default: .required, "What runs: `kind` and that kind's keys (clustersim schema KIND)"),
 

@@ -14,12 +14,18 @@ extension ScenarioLoader {
         var domainsPerLeaf: Int?
         var oversubscription = 1.0
         var transport = ScaleOutTransport.infiniband
+        var sharp = false
         if let fabric = fields.mapping("scale_out") {
             domainsPerLeaf = fabric.integer("domains_per_leaf")
             oversubscription = fabric.number("oversubscription") ?? 1
             transport = fabric.choice("transport").flatMap(ScaleOutTransport.init(rawValue:)) ?? .infiniband
+            sharp = fabric.flag("sharp") ?? false
+            if sharp && transport != .infiniband {
+                log.error(fabric.origin("sharp"), fabric.child("sharp"), "in-network reduction (SHARP) needs InfiniBand switches, not \(transport.rawValue)")
+            }
         }
-        return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription, transport: transport) }
+        return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription, transport: transport,
+                                        sharp: sharp) }
     }
 
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {

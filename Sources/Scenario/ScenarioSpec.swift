@@ -27,8 +27,9 @@ public struct ClusterSpec: Sendable, Equatable {
     /// and the leaf's oversubscription (downlink / uplink bandwidth, ≥ 1).
     public var domainsPerLeaf: Int?
     public var oversubscription: Double = 1
-    /// The NICs' transport.
+    /// The NICs' transport, and whether its switches reduce in the network (InfiniBand SHARP).
     public var transport: ScaleOutTransport = .infiniband
+    public var sharp = false
 }
 
 /// Inference-stack knobs (read by the kernel workloads).

@@ -150,4 +150,11 @@ import Workloads
                 == ["s.yaml:3:92: workload.protocol: 16 GPUs span more than one NVLink domain of h100-sxm (8 per domain), where every phase runs Simple; remove protocol \"ll\""])
         #expect(errors(head + "operation: all_reduce, protocol: ll }\n") == [])
     }
+
+    /// SHARP is an InfiniBand switch feature.
+    @Test func sharpNeedsInfiniBand() {
+        let text = "name: c\ncluster: { system: b200, scale_out: { sharp: true, transport: efa } }\nworkload: { kind: collective, operation: all_reduce, gpus: 32, min_bytes: 1 GiB }\n"
+        #expect(errors(text) == ["s.yaml:2:46: cluster.scale_out.sharp: in-network reduction (SHARP) needs InfiniBand switches, not efa"])
+        #expect(errors(text.replacingOccurrences(of: ", transport: efa", with: "")) == [])
+    }
 }

@@ -23,7 +23,7 @@ enum CollectiveWorkload {
         let fatTree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
                                   oversubscription: spec.cluster?.oversubscription ?? 1)
         let group = GroupCollective(layout: layout, gpu: system.gpu, fatTree: fatTree, folded: c.fold, collectives: system.collectives,
-                                    transport: spec.cluster?.transport ?? .infiniband)
+                                    transport: spec.cluster?.transport ?? .infiniband, sharp: spec.cluster?.sharp ?? false)
         let forced = c.algorithm.flatMap(CollectiveAlgorithm.init(rawValue:))
         let forcedProtocol = c.protocol.flatMap(CollectiveProtocol.init(rawValue:))
         var metrics: [Metric] = []

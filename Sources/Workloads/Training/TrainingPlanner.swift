@@ -42,7 +42,7 @@ extension TrainingWorkload {
             let (gpu, domain) = (gpu, domain)
             func group(_ size: Int, stride: Int) -> GroupCollective {
                 GroupCollective(layout: layout(size: size, stride: stride, domain: domain), gpu: gpu, fatTree: fatTree, folded: t.fold,
-                                collectives: cluster.system.collectives, transport: cluster.transport)
+                                collectives: cluster.system.collectives, transport: cluster.transport, sharp: cluster.sharp)
             }
             pricing = Pricing(kernels: KernelModel(gpu: gpu), precision: t.precision,
                               groups: [.tp: group(t.tp, stride: 1), .cp: group(t.cp, stride: t.tp), .ep: group(t.ep, stride: t.tp * t.cp)],
