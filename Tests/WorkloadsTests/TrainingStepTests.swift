@@ -131,7 +131,7 @@ import Scenario
         func ledger(_ extra: String) throws -> [MemoryCategory: Double] {
             let yaml = """
                 name: l
-                cluster: { system: h100-sxm, gpus: 8 }
+                cluster: { system: b200, gpus: 8 }
                 workload: { kind: training, model: llama3-8b, parallelism: { tp: 1, pp: 1, dp: 8 }, sequence_length: 4096, global_batch: 8, \(extra) }
                 """
             let spec = try ScenarioLoader.plan(text: yaml, file: "l.yaml").variants[0].spec
@@ -146,6 +146,9 @@ import Scenario
         #expect(abs((fp32[.weights]! + fp32[.gradients]! + fp32[.optimizerState]!) / p - (6 + 12 / d)) < 1e-9)
         let fp8 = try ledger("precision: fp8, fp8_params: true")
         #expect(abs(fp8[.weights]! / p - 1) < 1e-9)
+        // NVFP4: bf16 weights and their 4-bit copy with one fp8 scale per 16 values.
+        let fp4 = try ledger("precision: fp4").filter { $0.key == .weights }
+        #expect(abs(fp4[.weights]! / p - 2.5625) < 1e-9)
         #expect(throws: (any Error).self) { try ledger("fp8_params: true") }
     }
 }

@@ -189,8 +189,8 @@ extension TrainingWorkload {
         /// Bytes per GPU of a stage before activations, as Megatron-Core allocates them
         /// (docs/source/api-guide/dist_optimizer.md's table: bf16 parameters and fp32 gradients
         /// 6 + 12/d bytes per parameter under the distributed optimizer, 18 without; bf16
-        /// gradients 4 + 16/d and 20). Weights: bf16, plus Transformer Engine's fp8 copy under
-        /// fp8, or fp8 alone with fp8_params. Gradient buffers in the reduce precision, and with
+        /// gradients 4 + 16/d and 20). Weights: bf16, plus Transformer Engine's quantised copy
+        /// under fp8 or fp4 (NVFP4: 4 bits and an fp8 scale per 16), or fp8 alone with fp8_params. Gradient buffers in the reduce precision, and with
         /// bf16 buffers the fp32 main gradients the optimizer steps from (for its shard). Optimizer
         /// state: Adam's fp32 master weights and two moments, 12 bytes, sharded over the d
         /// data-parallel replicas from ZeRO 1; gradients from ZeRO 2; weights from ZeRO 3 (each
@@ -198,7 +198,7 @@ extension TrainingWorkload {
         func memory(stage: Int, chunks: [[Unit]], parameters stageParameters: Double, largestOffload: Double) -> [(bytes: Double, category: MemoryCategory)] {
             let replicas = Double(t.dp)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
-            let weightBytes = t.fp8Parameters ? 1.0 : t.precision == .fp8 ? 3.0 : 2.0
+            let weightBytes = t.fp8Parameters ? 1.0 : 2 + (t.precision == .bf16 ? 0 : t.precision.bytesPerElement)
             let mainGradientBytes = t.reduceGradientsInFP32 ? 0.0 : 4.0
             var memory: [(bytes: Double, category: MemoryCategory)] = [
                 (t.zero >= 3 ? stageParameters * weightBytes / replicas + 2 * largestLayer * parameterBytes : stageParameters * weightBytes, .weights),

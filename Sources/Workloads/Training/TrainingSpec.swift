@@ -62,7 +62,8 @@ extension TrainingSpec: Workload {
     public static let keys = KeyTable(section: "workload", [
         .kind(kind),
         Key("model", .model, default: .required, "A catalog model (clustersim models list) or an inline model"),
-        Key("precision", .choice(["bf16", "fp8"]), default: "bf16", "GEMM precision (weights kept in bf16, attention in bf16)"),
+        Key("precision", .choice(["bf16", "fp8", "fp4"]), default: "bf16",
+            "GEMM precision: bf16, fp8 (Transformer Engine), or fp4 (NVFP4 as NVIDIA's recipe runs it: every linear layer's forward, data-gradient and weight-gradient GEMMs in NVFP4); weights kept in bf16, attention, norms and softmax in bf16"),
         Key("parallelism", .mapping, "How the model is split over GPUs"),
         Key("parallelism.tp", .integer(1...1024), default: "1", "Tensor-parallel GPUs (inside one NVLink domain)"),
         Key("parallelism.pp", .integer(1...1024), default: "1", "Pipeline stages"),

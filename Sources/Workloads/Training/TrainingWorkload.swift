@@ -20,11 +20,15 @@
 // gathers each layer's parameters for every pass and reduce-scatters its gradients after
 // every backward.
 //
-// Memory per GPU (Megatron-LM's mixed precision: bf16 weights, fp32 gradients, fp32 master
-// weights and two Adam moments, i.e. 2 + 4 + 12 bytes per parameter, with ZeRO sharding the
-// last 12, then the 4, then the 2 over dp; fp8 adds a 1-byte weight copy): weights, gradients,
-// optimizer state, the peak of activations stored under the schedule (from the simulation)
-// and the last stage's fp32 logits as workspace. The stage with most is reported.
+// Memory per GPU (as Megatron-Core allocates it: TrainingPlanner's `memory`): weights,
+// gradients, optimizer state, the peak of activations stored under the schedule (from the
+// simulation) and the last stage's logits as workspace. The stage with most is reported.
+//
+// NVFP4 training (precision fp4; NVIDIA, "Pretraining Large Language Models with NVFP4", arXiv
+// 2509.25149): the linear layers' three GEMMs in NVFP4 with their inputs quantised (one pass
+// each; the paper's random Hadamard transform of the weight-gradient inputs is folded into
+// that pass), everything else in bf16. The paper's few bf16 layers at the end of the model are
+// not modelled: every transformer layer runs NVFP4.
 //
 // Model FLOPs (the `tflops_per_gpu` and `mfu` convention): per token 6 × (parameters a token
 // uses, less the input embedding) + 6 × layers × sequence × heads × head_dim (causal
