@@ -100,16 +100,17 @@ import Scenario
 /// The memory ledger as Megatron-Core allocates it (its distributed optimizer's table: bf16
 /// gradients 4 + 16/d bytes per parameter, fp32 gradients 6 + 12/d).
 @Suite struct TrainingMemoryTests {
-    /// Llama 3 405B, FP8, on 1,024 H100s (TP 8, PP 8, CP 2, VP 8, DP 8; the shape of NVIDIA's
-    /// published recipes): with bf16 gradient buffers and fp8 parameters it fits in 80 GB; with
-    /// fp32 gradients and bf16 weights beside their fp8 copy it does not. The refusal's byte
+    /// Llama 3 405B, FP8, on 256 H100s in the layout of NVIDIA's Megatron-Bridge recipe (TP 8,
+    /// PP 8, CP 2, VP 8; the recipe's 1,024 GPUs give DP 8, here DP 2): with bf16 gradient
+    /// buffers and fp8 parameters it fits in 80 GB; with fp32 gradients and bf16 weights beside
+    /// their fp8 copy it does not. The refusal's byte
     /// categories sum to the total it says is needed.
     @Test func llama405BFitsWithBF16GradientsAndFP8Parameters() throws {
         func check(_ extra: String) throws {
             let yaml = """
                 name: l
-                cluster: { system: h100-sxm, gpus: 1024 }
-                workload: { kind: training, model: llama3-405b, precision: fp8, parallelism: { tp: 8, pp: 8, cp: 2, vp: 8, dp: 8 },
+                cluster: { system: h100-sxm, gpus: 256 }
+                workload: { kind: training, model: llama3-405b, precision: fp8, parallelism: { tp: 8, pp: 8, cp: 2, vp: 8, dp: 2 },
                             sequence_length: 8192, global_batch: 512, micro_batch: 1, cross_entropy_fusion: true, \(extra) }
                 """
             let spec = try ScenarioLoader.plan(text: yaml, file: "l.yaml").variants[0].spec
@@ -124,6 +125,25 @@ import Scenario
             #expect(error.needed > error.capacity && error.capacity == SystemSpec.h100SXM.gpu.hbmCapacity)
             #expect(abs(error.booked.values.reduce(0, +) / error.needed - 1) < 1e-12)
         }
+    }
+
+    /// Context-parallel ranks hold the same weights: the distributed optimizer shards over
+    /// dp × cp, so DP 4 × CP 2 books the optimizer state of DP 8, and the gradient
+    /// reduce-scatter spans the same 8 ranks.
+    @Test func optimizerShardsOverDataAndContextParallelRanks() throws {
+        func built(_ parallelism: String) throws -> TrainingWorkload.Built {
+            let yaml = """
+                name: l
+                cluster: { system: h100-sxm, gpus: 8 }
+                workload: { kind: training, model: llama3-8b, parallelism: \(parallelism), sequence_length: 8192, global_batch: 8 }
+                """
+            let spec = try ScenarioLoader.plan(text: yaml, file: "l.yaml").variants[0].spec
+            return TrainingWorkload.build(spec, spec.workload as! TrainingSpec)!
+        }
+        func optimizer(_ b: TrainingWorkload.Built) -> Double { b.staticMemory[0].filter { $0.category == .optimizerState }.map(\.bytes).reduce(0, +) }
+        let dp8 = try built("{ tp: 1, pp: 1, dp: 8 }"), cp2 = try built("{ tp: 1, pp: 1, cp: 2, dp: 4 }")
+        #expect(optimizer(cp2) == optimizer(dp8))
+        #expect(cp2.plan.stages[0].reduceSeconds.reduce(0, +) > 0)
     }
 
     /// Bytes per parameter, one stage on one rank: the distributed optimizer's table.

@@ -17,7 +17,12 @@ extension TrainingWorkload {
         let gpu: GPUSpec
         let domain: Int
         var pricing: Pricing
+        /// Megatron's data-parallel group with context parallelism (dp × cp ranks): context-
+        /// parallel ranks hold the same weights, so gradients are reduced and the distributed
+        /// optimizer sharded over all of them (parallel_state's
+        /// get_data_parallel_group(with_context_parallel=True)).
         let dataParallel: GroupCollective
+        let shards: Int
         let network: RandomStream?
         let gradientBytes: Double
         /// Bytes per parameter of the model's weights (bf16, or fp8 with fp8_params).
@@ -50,7 +55,8 @@ extension TrainingWorkload {
             pricing.gemmEfficiency = spec.stack.gemmEfficiency
             pricing.attentionEfficiency = spec.stack.attentionEfficiency
             pricing.elementwiseEfficiency = spec.stack.elementwiseEfficiency
-            dataParallel = group(t.dp, stride: t.tp * t.cp)
+            shards = t.dp * t.cp
+            dataParallel = group(t.dp * t.cp, stride: t.tp)
         }
 
         /// A draw of the network jitter factor (1 without noise).
@@ -101,10 +107,10 @@ extension TrainingWorkload {
         mutating func buckets(_ chunks: [[Unit]]) -> Buckets {
             var b = Buckets()
             let reduceOp: CollectiveOperation = t.zero == 0 ? .allReduce : .reduceScatter
-            let replicated = t.dp == 1
+            let replicated = shards == 1
             func add(_ params: Double, reduce op: CollectiveOperation, gather: Bool) {
-                b.reduceBytes.append(params * gradientBytes * op.busBandwidthFactor(ranks: t.dp))
-                b.gatherBytes.append(t.zero >= 1 ? params * parameterBytes * CollectiveOperation.allGather.busBandwidthFactor(ranks: t.dp) : 0)
+                b.reduceBytes.append(params * gradientBytes * op.busBandwidthFactor(ranks: shards))
+                b.gatherBytes.append(t.zero >= 1 ? params * parameterBytes * CollectiveOperation.allGather.busBandwidthFactor(ranks: shards) : 0)
                 b.reduce.append(replicated ? 0 : dataParallelSeconds(op, bytes: params * gradientBytes) * noise())
                 b.gather.append(replicated || !gather ? 0 : dataParallelSeconds(.allGather, bytes: params * parameterBytes) * noise())
             }
@@ -190,13 +196,14 @@ extension TrainingWorkload {
         /// (docs/source/api-guide/dist_optimizer.md's table: bf16 parameters and fp32 gradients
         /// 6 + 12/d bytes per parameter under the distributed optimizer, 18 without; bf16
         /// gradients 4 + 16/d and 20). Weights: bf16, plus Transformer Engine's quantised copy
-        /// under fp8 or fp4 (NVFP4: 4 bits and an fp8 scale per 16), or fp8 alone with fp8_params. Gradient buffers in the reduce precision, and with
-        /// bf16 buffers the fp32 main gradients the optimizer steps from (for its shard). Optimizer
-        /// state: Adam's fp32 master weights and two moments, 12 bytes, sharded over the d
-        /// data-parallel replicas from ZeRO 1; gradients from ZeRO 2; weights from ZeRO 3 (each
-        /// gathered layer twice over, in flight and next).
+        /// under fp8 or fp4 (NVFP4: 4 bits and an fp8 scale per 16), or fp8 alone with
+        /// fp8_params. Gradient buffers in the reduce precision, and with bf16 buffers the fp32
+        /// main gradients the optimizer steps from (for its shard). Optimizer state: Adam's fp32
+        /// master weights and two moments, 12 bytes. Sharded over the d = dp × cp ranks of the
+        /// data-parallel group: optimizer state and main gradients from ZeRO 1, gradients from
+        /// ZeRO 2, weights from ZeRO 3 (each gathered layer twice over, in flight and next).
         func memory(stage: Int, chunks: [[Unit]], parameters stageParameters: Double, largestOffload: Double) -> [(bytes: Double, category: MemoryCategory)] {
-            let replicas = Double(t.dp)
+            let replicas = Double(shards)
             let largestLayer = chunks.joined().map { parameters($0, s) }.max() ?? 0
             let weightBytes = t.fp8Parameters ? 1.0 : 2 + (t.precision == .bf16 ? 0 : t.precision.bytesPerElement)
             let mainGradientBytes = t.reduceGradientsInFP32 ? 0.0 : 4.0
@@ -226,7 +233,7 @@ extension TrainingWorkload {
         mutating func stage(_ stage: Int, chunks: [[Unit]]) -> (work: StageWork, memory: [(bytes: Double, category: MemoryCategory)]) {
             let b = buckets(chunks)
             let stageParameters = chunks.joined().reduce(0.0) { $0 + parameters($1, s) }
-            let shard = t.zero >= 1 ? stageParameters / Double(t.dp) : stageParameters
+            let shard = t.zero >= 1 ? stageParameters / Double(shards) : stageParameters
             // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
             var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / pricing.kernelEfficiency
             if t.precision != .bf16 && t.zero < 3 {
@@ -274,7 +281,7 @@ extension TrainingWorkload {
                 stages.append(work)
                 memory.append(bytes)
             }
-            let sharding: ParameterSharding = t.zero == 3 ? .perPass : .perStep(gatherParameters: t.zero >= 1 && t.overlapParameterGather && t.dp > 1)
+            let sharding: ParameterSharding = t.zero == 3 ? .perPass : .perStep(gatherParameters: t.zero >= 1 && t.overlapParameterGather && shards > 1)
             let plan = TrainingStepPlan(stages: stages, microBatches: t.microBatches, chunks: t.virtualStages, replicas: t.fold ? 1 : t.dp,
                                         sharding: sharding, overlapGradientReduce: t.overlapGradientReduce,
                                         commSMFraction: Double(t.communicationSMs) / Double(gpu.smCount))
