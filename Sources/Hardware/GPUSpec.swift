@@ -127,9 +127,6 @@ public struct SystemSpec: Sendable, Equatable {
     }
 }
 
-/// Timing of collectives inside an NVLink domain that a scenario states instead of the values
-/// fitted to nccl-tests (each nil: the calibrated value), so that analytical cases (a ring of
-/// α + S/(nB) per step, say) can be written as scenarios. Scale-out phases keep their own timing.
 /// How the scale-out NICs move data between nodes: the transport sets the share of a NIC's
 /// bandwidth that NCCL's rail traffic achieves (InfiniBand's credit-based flow control, RoCE's
 /// congestion control over lossless Ethernet, AWS EFA's SRD through the aws-ofi-nccl plugin).
@@ -137,6 +134,9 @@ public enum ScaleOutTransport: String, CaseIterable, Sendable {
     case infiniband, roce, efa
 }
 
+/// Timing of collectives inside an NVLink domain that a scenario states instead of the values
+/// fitted to nccl-tests (each nil: the calibrated value), so that analytical cases (a ring of
+/// α + S/(nB) per step, say) can be written as scenarios. Scale-out phases keep their own timing.
 public struct CollectiveOverrides: Sendable, Equatable {
     /// Latency of one ring step (one hop and its handshake), s.
     public var hopLatency: Double?

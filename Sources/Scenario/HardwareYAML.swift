@@ -12,36 +12,44 @@ public enum HardwareYAML {
                           "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "host_bandwidth", "tdp"]
     static let tensorKeys = Precision.allCases.map(\.rawValue)
 
-    /// The YAML of `system` for pasting under `cluster:` in a scenario.
+    /// The YAML of `system` for pasting under `cluster:` in a scenario. A preset's numbers carry
+    /// their sources as comments (SystemSpec.sources), the references listed at the end.
     public static func render(_ system: SystemSpec) -> String {
         let g = system.gpu
+        let sources = SystemSpec.preset(named: system.name) == system ? SystemSpec.sources[system.name] ?? [:] : [:]
+        var cited: Set<String> = []
+        func line(_ indent: String, _ key: String, _ value: String, source: String? = nil) -> String {
+            guard let note = sources[source ?? key] else { return "\(indent)\(key.split(separator: ".").last!): \(value)" }
+            for (code, _) in SystemSpec.references where note.contains(code) { cited.insert(code) }
+            return "\(indent)\(key.split(separator: ".").last!): \(value)  # \(note)"
+        }
         var lines = [
             "# \(system.name): paste under `cluster:` in a scenario, edit, and run.",
-            "# Bandwidths are per direction; tensor rates are dense. Sources: clustersim's preset catalog.",
+            "# Bandwidths are per direction; tensor rates are dense." + (sources.isEmpty ? "" : " Sources after each number; references at the end."),
             "system:",
             "  name: \(system.name)",
             "  description: \"\(system.description)\"",
-            "  gpus_per_nvlink_domain: \(system.gpusPerNVLinkDomain)",
+            line("  ", "gpus_per_nvlink_domain", "\(system.gpusPerNVLinkDomain)"),
             "  gpu:",
             "    name: \"\(g.name)\"",
             "    architecture: \(g.architecture.rawValue)",
-            "    sms: \(g.smCount)",
-            "    clock: \(quantity(g.clock, "Hz"))",
+            line("    ", "sms", "\(g.smCount)"),
+            line("    ", "clock", quantity(g.clock, "Hz")),
             "    tensor:",
         ]
         for p in Precision.allCases {
-            if let rate = g.tensor[p] { lines.append("      \(p.rawValue): \(quantity(rate, "FLOPS"))") }
+            if let rate = g.tensor[p] { lines.append(line("      ", "tensor.\(p.rawValue)", quantity(rate, "FLOPS"))) }
         }
         lines += [
-            "    exp_rate: \(quantity(g.expRate, "/s"))",
-            "    hbm_capacity: \(quantity(g.hbmCapacity, "B"))",
-            "    hbm_bandwidth: \(quantity(g.hbmBandwidth, "B/s"))",
-            "    l2_size: \(quantity(g.l2Size, "B"))",
-            "    nvlink_bandwidth: \(quantity(g.nvlinkBandwidthPerDirection, "B/s"))",
-            "    nvls: \(g.nvls)",
-            "    nic_bandwidth: \(quantity(g.nicBandwidthPerDirection, "B/s"))",
-            "    host_bandwidth: \(quantity(g.hostBandwidthPerDirection, "B/s"))",
-            "    tdp: \(quantity(g.tdp, "W"))",
+            line("    ", "exp_rate", quantity(g.expRate, "/s")),
+            line("    ", "hbm_capacity", quantity(g.hbmCapacity, "B")),
+            line("    ", "hbm_bandwidth", quantity(g.hbmBandwidth, "B/s")),
+            line("    ", "l2_size", quantity(g.l2Size, "B")),
+            line("    ", "nvlink_bandwidth", quantity(g.nvlinkBandwidthPerDirection, "B/s")),
+            line("    ", "nvls", "\(g.nvls)"),
+            line("    ", "nic_bandwidth", quantity(g.nicBandwidthPerDirection, "B/s")),
+            line("    ", "host_bandwidth", quantity(g.hostBandwidthPerDirection, "B/s")),
+            line("    ", "tdp", quantity(g.tdp, "W")),
         ]
         let c = system.collectives
         if !c.isCalibrated {
@@ -50,6 +58,10 @@ public enum HardwareYAML {
             if let v = c.linkEfficiency { lines.append("    link_efficiency: \(shortNumber(v))") }
             if let v = c.chunkBytes { lines.append("    chunk_bytes: \(shortNumber(v))") }
             if let v = c.baseLatency { lines.append("    base_latency: \(shortNumber(v))") }
+        }
+        if !cited.isEmpty {
+            lines.append("# References (../shared/reference/datasheets.md gives their addresses):")
+            for code in cited.sorted() { lines.append("#   \(code) \(SystemSpec.references[code]!)") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -26,6 +26,20 @@ import Workloads
         #expect(a.smCount == b.smCount && a.architecture == b.architecture && a.nvls == b.nvls && a.name == b.name)
     }
 
+    /// Every number `hardware show` prints for a preset carries its source, and every source
+    /// code it cites is listed at the end.
+    @Test(arguments: SystemSpec.presets.map(\.name))
+    func showCitesASourceForEveryNumber(name: String) {
+        let lines = HardwareYAML.render(SystemSpec.preset(named: name)!).split(separator: "\n").map(String.init)
+        let numbers = lines.filter { !$0.hasPrefix("#") && $0.contains(": ") && !$0.contains("name:") && !$0.contains("description:") && !$0.contains("architecture:") }
+        #expect(numbers.count >= 15)
+        for line in numbers { #expect(line.contains("  # "), "\(name): \(line) has no source") }
+        let references = lines.filter { $0.hasPrefix("#   [") }.map { String($0.dropFirst(4).prefix(3)) }
+        for line in numbers {
+            for code in SystemSpec.references.keys where line.contains(code) { #expect(references.contains(code), "\(name): \(code) not listed") }
+        }
+    }
+
     @Test func presetOverrideAndUnknownPreset() throws {
         let text = "name: t\ncluster:\n  system:\n    preset: gb300-nvl72\n    gpu: { hbm_bandwidth: 4 TB/s }\nworkload: { kind: memcpy, bytes: 1 GB }\n"
         let system = try ScenarioLoader.plan(text: text, file: "t.yaml").variants[0].spec.cluster!.system
