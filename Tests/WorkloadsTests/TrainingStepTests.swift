@@ -95,6 +95,7 @@ import Testing
 }
 
 import Hardware
+import Models
 import Scenario
 
 /// The memory ledger as Megatron-Core allocates it (its distributed optimizer's table: bf16
@@ -144,6 +145,21 @@ import Scenario
         let dp8 = try built("{ tp: 1, pp: 1, dp: 8 }"), cp2 = try built("{ tp: 1, pp: 1, cp: 2, dp: 4 }")
         #expect(optimizer(cp2) == optimizer(dp8))
         #expect(cp2.plan.stages[0].reduceSeconds.reduce(0, +) > 0)
+    }
+
+    /// The cross-entropy over Llama 3 8B's 128,256-entry vocabulary: unfused it writes fp32
+    /// logits and reads them back (12 bytes per logit), fused it reads the bf16 logits once.
+    @Test func fusedCrossEntropyReadsTheLogitsOnce() throws {
+        let model = try #require(ModelSpec.named("llama3-8b"))
+        var s = TrainingShape(model: model, tp: 1, sequenceParallel: false, microBatch: 1, sequence: 4096, recompute: .none)
+        func bytes(_ s: TrainingShape) -> Double? {
+            guard case let .elementwise(b)? = TrainingOps.head(s).first(where: { $0.name == "cross_entropy" })?.op else { return nil }
+            return b
+        }
+        let logits = Double(4096 * model.vocabulary)
+        #expect(bytes(s) == logits * 12)
+        s.fusedCrossEntropy = true
+        #expect(bytes(s) == logits * 2)
     }
 
     /// Bytes per parameter, one stage on one rank: the distributed optimizer's table.

@@ -66,6 +66,8 @@ public struct TrainingShape: Sendable, Equatable {
     /// Bytes per element of the GEMM inputs kept for the weight gradients (1 in fp8 training:
     /// Transformer Engine keeps the fp8 copy it multiplied).
     public var gemmInputBytes: Double
+    /// The cross-entropy fused over the bf16 logits (no fp32 copy).
+    public var fusedCrossEntropy = false
 
     public init(model: ModelSpec, tp: Int, cp: Int = 1, ep: Int = 1, sequenceParallel: Bool, microBatch: Int, sequence: Int,
                 recompute: Recompute, gemmInputBytes: Double = 2) {
@@ -199,14 +201,17 @@ public enum TrainingOps {
         return ops
     }
 
-    /// The last stage's final norm, logits over vocabulary/tp and the cross-entropy loss
-    /// (fp32 logits written, read back for the softmax and the gradient).
+    /// The last stage's final norm, logits over vocabulary/tp and the cross-entropy loss: fp32
+    /// logits written, read back for the softmax and the gradient (12 bytes per logit, twice
+    /// that backward); fused (Megatron's cross_entropy_loss_fusion, Transformer Engine's
+    /// kernel), one read of the bf16 logits forward and the bf16 gradient written in their
+    /// place backward.
     public static func head(_ s: TrainingShape) -> [NamedTrainingOp] {
         let m = s.model, t = s.tokens, v = m.vocabulary / s.tp
         var ops: [NamedTrainingOp] = [("final_rmsnorm", .elementwise(bytes: 2 * s.shardBytes))]
         ops += gatherInput(s)
         ops.append(("logits_gemm", .gemm(m: t, n: v, k: m.hidden, batch: 1)))
-        ops.append(("cross_entropy", .elementwise(bytes: Double(t * v) * 4 * 3)))
+        ops.append(("cross_entropy", .elementwise(bytes: Double(t * v) * (s.fusedCrossEntropy ? 2 : 4 * 3))))
         return ops
     }
 

@@ -59,9 +59,11 @@ enum TrainingWorkload {
     }
 
     static func shape(_ t: TrainingSpec) -> TrainingShape {
-        TrainingShape(model: t.model, tp: t.tp, cp: t.cp, ep: t.ep, sequenceParallel: t.sequenceParallel,
-                      microBatch: t.microBatch, sequence: t.sequenceLength, recompute: t.recompute,
-                      gemmInputBytes: t.precision.bytesPerElement)
+        var s = TrainingShape(model: t.model, tp: t.tp, cp: t.cp, ep: t.ep, sequenceParallel: t.sequenceParallel,
+                              microBatch: t.microBatch, sequence: t.sequenceLength, recompute: t.recompute,
+                              gemmInputBytes: t.precision.bytesPerElement)
+        s.fusedCrossEntropy = t.fusedCrossEntropy
+        return s
     }
 
     /// One pseudo-layer of a chunk: a transformer layer, the embedding or the head.
