@@ -64,18 +64,21 @@ public struct CollectiveTiming: Sendable, Equatable {
         self.ll128 = ll128
     }
 
-    /// Whether a collective can run under `p` with these factors.
-    public func has(_ p: CollectiveProtocol) -> Bool {
+    /// A fine-grained protocol's own factors (nil for Simple, whose are the top-level ones).
+    func own(_ p: CollectiveProtocol) -> ProtocolTiming? {
         switch p {
-        case .simple: true
-        case .ll: ll != nil
-        case .ll128: ll128 != nil
+        case .simple: nil
+        case .ll: ll
+        case .ll128: ll128
         }
     }
 
+    /// Whether a collective can run under `p` with these factors.
+    public func has(_ p: CollectiveProtocol) -> Bool { p == .simple || own(p) != nil }
+
     /// The factors a collective under protocol `p` runs with (Simple's when `p` has none).
     public func under(_ p: CollectiveProtocol) -> CollectiveTiming {
-        guard let own = p == .ll ? ll : p == .ll128 ? ll128 : nil else { return self }
+        guard let own = own(p) else { return self }
         var t = self
         t.baseLatency = own.baseLatency
         t.stepLatency = own.stepLatency
@@ -118,9 +121,12 @@ public enum CollectiveRun {
         var best = (algorithm: CollectiveAlgorithm.ring, protocol: CollectiveProtocol.simple, seconds: Double.infinity)
         for a in algorithm.map({ [$0] }) ?? CollectivePlanner.allowedAlgorithms(op, ranks: ranks, nvls: nvls) {
             let plan = CollectivePlanner.plan(op, bytes: bytes, ranks: ranks, algorithm: a)
-            let allowed = CollectivePlanner.allowedProtocols(plan).filter(timing.has)
-            let protocols = allowed.filter { forced == nil || $0 == forced }
-            for p in protocols.isEmpty ? (allowed.isEmpty ? [.simple] : allowed) : protocols {
+            // What the plan and the factors allow (Simple at least), narrowed to a forced
+            // protocol when the plan can run it.
+            var protocols = CollectivePlanner.allowedProtocols(plan).filter(timing.has)
+            if protocols.isEmpty { protocols = [.simple] }
+            if let forced, protocols.contains(forced) { protocols = [forced] }
+            for p in protocols {
                 let t = seconds(plan, bandwidth: bandwidth, timing: timing.under(p), folded: folded)
                 if t < best.seconds { best = (a, p, t) }
             }

@@ -26,12 +26,12 @@ public struct GroupCollective: Sendable {
 
     public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true,
                 collectives: CollectiveOverrides = .calibrated, transport: ScaleOutTransport = .infiniband, sharp: Bool = false) {
-        self.sharp = sharp
         self.layout = layout
         self.gpu = gpu
         self.timing = CollectiveTiming.calibrated(for: gpu.architecture).applying(collectives)
         self.scaleOut = CollectiveTiming.scaleOut(for: gpu.architecture, transport: transport)
         self.fatTree = fatTree
+        self.sharp = sharp
         self.folded = folded
     }
 

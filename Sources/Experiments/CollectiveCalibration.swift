@@ -38,6 +38,10 @@ public struct CollectiveMeasurement: Sendable {
     }
 }
 
+/// Efficiencies are fitted through a logistic, so every trial point is a share in (0, 1).
+private func logistic(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+private func logit(_ p: Double) -> Double { log(p / (1 - p)) }
+
 public enum CollectiveCalibration {
     public static func commRows(in directory: URL) throws -> [CollectiveMeasurement] {
         try CSVTable(contentsOf: directory.appendingPathComponent("kernels/comm.csv").path).records.compactMap { r in
@@ -93,11 +97,10 @@ public enum CollectiveCalibration {
             let start = CollectiveTiming.nicEfficiency(for: first.system.gpu.architecture, transport: transport)
             let nvlink = over.map { timing($0.system.gpu.architecture) }
             func loss(_ x: [Double]) -> Double {
-                let e = 1 / (1 + exp(-x[0]))
-                return zip(over, nvlink).map { pow(log($0.predicted($1, nicEfficiency: e) / $0.seconds), 2) }.reduce(0, +) / Double(over.count)
+                zip(over, nvlink).map { pow(log($0.predicted($1, nicEfficiency: logistic(x[0])) / $0.seconds), 2) }.reduce(0, +) / Double(over.count)
             }
-            let r = try minimizeNelderMead(start: [log(start / (1 - start))], steps: [0.3], tolerance: 1e-8, loss)
-            result[transport] = 1 / (1 + exp(-r.point[0]))
+            let r = try minimizeNelderMead(start: [logit(start)], steps: [0.3], tolerance: 1e-8, loss)
+            result[transport] = logistic(r.point[0])
         }
         return result
     }
@@ -124,8 +127,6 @@ public enum CollectiveCalibration {
     /// logistic; LL's and LL128's are shares of Simple's times their payload fractions (the
     /// same link and copy loop, with flags in place of some data), so neither can outrun Simple.
     public static func fit(_ rows: [CollectiveMeasurement]) throws -> (hopper: CollectiveTiming, blackwell: CollectiveTiming) {
-        func logistic(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
-        func logit(_ p: Double) -> Double { log(p / (1 - p)) }
         let llCap = CollectiveProtocol.ll.payloadFraction, ll128Cap = CollectiveProtocol.ll128.payloadFraction
         func timing(_ x: [Double]) -> CollectiveTiming {
             CollectiveTiming(baseLatency: exp(x[0]) * 1e-6, stepLatency: exp(x[1]) * 1e-6,

@@ -78,7 +78,6 @@ public enum KernelReference {
         return FileManager.default.fileExists(atPath: url.appendingPathComponent("kernels/gemm.csv").path) ? url : nil
     }
 
-    /// aiconfigurator's system names → our presets.
     /// Systems whose rows no fit may use: Blackwell Ultra (GB300), kept to check what its
     /// datasheet numbers with Blackwell's factors predict for a chip the model was not fitted to.
     public static func isHeldOut(_ system: SystemSpec) -> Bool { system.gpu.architecture == .blackwellUltra }
@@ -98,6 +97,7 @@ public enum KernelReference {
         return (measured.count, measured.sorted()[measured.count / 2], predicted.sorted()[predicted.count / 2])
     }
 
+    /// aiconfigurator's system names → our presets.
     public static let systems: [String: SystemSpec] = [
         "h100_sxm": .h100SXM, "h200_sxm": .h200SXM, "b200_sxm": .b200, "gb200": .gb200NVL72, "gb300": .gb300NVL72,
     ]

@@ -27,10 +27,9 @@ extension TrainingWorkload {
         let gradientBytes: Double
         /// Bytes per parameter of the model's weights (bf16, or fp8 with fp8_params).
         let parameterBytes: Double
-        /// Passes of each distinct unit and data-parallel collectives of each size, priced once.
-        var passCache: [Unit: (forward: LayerPass, backward: LayerPass)] = [:]
-        /// The backward of layers that keep their activations under partial recompute, by kind.
-        var keptBackwardCache: [Bool: LayerPass] = [:]
+        /// Passes of each distinct unit (under each recompute mode) and data-parallel collectives
+        /// of each size, priced once.
+        var passCache: [PassKey: (forward: LayerPass, backward: LayerPass)] = [:]
         var collectiveCache: [String: Double] = [:]
 
         init(spec: ScenarioSpec, t: TrainingSpec, cluster: ClusterSpec, network: RandomStream?) {
@@ -56,7 +55,7 @@ extension TrainingWorkload {
             pricing.attentionEfficiency = spec.stack.attentionEfficiency
             pricing.elementwiseEfficiency = spec.stack.elementwiseEfficiency
             shards = t.dp * t.cp
-            dataParallel = group(t.dp * t.cp, stride: t.tp)
+            dataParallel = group(shards, stride: t.tp)
         }
 
         /// A draw of the network jitter factor (1 without noise).
@@ -75,12 +74,22 @@ extension TrainingWorkload {
             pricing.kernels.quantize(elements: params, to: t.precision).seconds / (pricing.elementwiseEfficiency * pricing.kernelEfficiency)
         }
 
-        mutating func passes(_ unit: Unit) -> (forward: LayerPass, backward: LayerPass) {
+        struct PassKey: Hashable {
+            var unit: Unit
+            var recompute: Recompute
+        }
+
+        /// A unit's forward and backward passes under the step's recompute mode, or with none
+        /// when partial recompute keeps the layer's activations.
+        mutating func passes(_ unit: Unit, keepingActivations: Bool = false) -> (forward: LayerPass, backward: LayerPass) {
             // Layers of one kind (dense or MoE) cost the same: key them by their first.
-            let key: Unit = if case .layer(let l) = unit { .layer(s.isMoE(l) ? t.model.moe!.denseLayers : 0) } else { unit }
+            let first: Unit = if case .layer(let l) = unit { .layer(s.isMoE(l) ? t.model.moe!.denseLayers : 0) } else { unit }
+            var shape = s
+            if keepingActivations { shape.recompute = .none }
+            let key = PassKey(unit: first, recompute: shape.recompute)
             if let cached = passCache[key] { return cached }
-            let ops: (forward: [NamedTrainingOp], backward: [NamedTrainingOp]) = switch key {
-            case .layer(let l): (TrainingOps.forward(l, s), TrainingOps.backward(l, s))
+            let ops: (forward: [NamedTrainingOp], backward: [NamedTrainingOp]) = switch first {
+            case .layer(let l): (TrainingOps.forward(l, shape), TrainingOps.backward(l, shape))
             case .embedding: (TrainingOps.embedding(s), TrainingOps.mirror(TrainingOps.embedding(s)))
             case .head: (TrainingOps.head(s), TrainingOps.mirror(TrainingOps.head(s)))
             }
@@ -88,7 +97,7 @@ extension TrainingWorkload {
             if t.precision != .bf16 && t.zero == 3 {
                 // Gathered bf16 weights are cast to fp8 for every pass (forward, and the
                 // transposed copy backward), as Transformer Engine does without a cached copy.
-                let cast = castSeconds(parameters(key, s))
+                let cast = castSeconds(parameters(first, s))
                 f.compute += cast
                 b.compute += cast
             }
@@ -154,20 +163,9 @@ extension TrainingWorkload {
                     seen += 1
                     guard seen > n else { continue }
                     activations[c][i] = TrainingOps.activationBytes(l, kept)
-                    backward[c][i] = keptBackward(l, kept)
+                    backward[c][i] = passes(unit, keepingActivations: true).backward
                 }
             }
-        }
-
-        /// A layer's backward without recompute (layers of one kind cost the same), with the
-        /// same per-pass fp8 cast as `passes` under ZeRO 3.
-        mutating func keptBackward(_ layer: Int, _ kept: TrainingShape) -> LayerPass {
-            let moe = s.isMoE(layer)
-            if let cached = keptBackwardCache[moe] { return cached }
-            var b = pricing.pass(TrainingOps.backward(layer, kept))
-            if t.precision != .bf16 && t.zero == 3 { b.compute += castSeconds(parameters(.layer(layer), s)) }
-            keptBackwardCache[moe] = b
-            return b
         }
 
         /// Offloaded layers (the stage's first `offload_layers`): their activations leave HBM on
