@@ -65,8 +65,10 @@ public struct GPUSpec: Sendable, Equatable {
     public var name: String
     public var architecture: Architecture
     public var smCount: Int
-    /// SM clock, Hz (informational: the tensor rates are the datasheet's dense figures).
+    /// SM clock, Hz: the clock the datasheet's dense tensor rates correspond to.
     public var clock: Double
+    /// Maximum boost SM clock, Hz (the power model's reference: ≥ `clock`).
+    public var maxClock: Double
     public var tensor: TensorRates
     /// Special-function-unit exponentials per second (softmax's exp2).
     public var expRate: Double
@@ -89,8 +91,9 @@ public struct GPUSpec: Sendable, Equatable {
     public init(
         name: String, architecture: Architecture, smCount: Int, clock: Double, tensor: TensorRates, expRate: Double,
         hbmCapacity: Double, hbmBandwidth: Double, l2Size: Double, nvlinkBandwidthPerDirection: Double, nvls: Bool,
-        nicBandwidthPerDirection: Double, hostBandwidthPerDirection: Double, tdp: Double
+        nicBandwidthPerDirection: Double, hostBandwidthPerDirection: Double, tdp: Double, maxClock: Double? = nil
     ) {
+        self.maxClock = Swift.max(clock, maxClock ?? clock)
         self.name = name
         self.architecture = architecture
         self.smCount = smCount

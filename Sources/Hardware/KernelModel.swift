@@ -27,8 +27,9 @@ import Foundation
 //
 // Validation: `clustersim calibrate` (make calibrate) and HardwareTests compare this model with
 // ../shared/reference/kernels/ and calibration.csv; the factors are fitted there.
-// Limitations: no L2 reuse inside workloads (operands read once from HBM), no power or clock
-// throttling, three tile shapes per architecture and no stream-K scheduling, dense tensor rates
+// Power: a sustained stream's GEMMs and attention run at the clock the power limit allows
+// (PowerModel.swift); alone, as the kernel tables timed them, at the boost clock.
+// Limitations: no L2 reuse inside workloads (operands read once from HBM), three tile shapes per architecture and no stream-K scheduling, dense tensor rates
 // only.
 
 /// What a kernel needs and how long it takes alone.
@@ -42,6 +43,9 @@ public struct KernelCost: Sendable, Equatable {
     public var memorySeconds: Double
     /// Waves of output tiles (1 for kernels without tiles).
     public var waves: Int
+    /// Dynamic energy, joules: tensor FLOPs at the kernel's clock and HBM bytes (PowerModel;
+    /// the board's static power is charged by whoever knows the wall time).
+    public var energy = 0.0
 
     /// Whether HBM traffic, rather than compute, sets the time.
     public var isMemoryBound: Bool { memorySeconds >= computeSeconds }
@@ -65,10 +69,24 @@ public struct KernelCost: Sendable, Equatable {
 public struct KernelModel: Sendable {
     public var gpu: GPUSpec
     public var factors: KernelFactors
+    /// What kernels draw and the clock the power limit allows (PowerModel.swift).
+    public var power: PowerModel
+    /// The kernels run in a stream busy long enough for the power limit to set the clock
+    /// (a training step, back-to-back serving batches); false for a kernel timed alone, as the
+    /// kernel tables were, which runs at the boost clock.
+    public var sustained = false
 
-    public init(gpu: GPUSpec, factors: KernelFactors? = nil) {
+    public init(gpu: GPUSpec, factors: KernelFactors? = nil, power: PowerModel? = nil, sustained: Bool = false) {
         self.gpu = gpu
         self.factors = factors ?? KernelFactors.calibrated(for: gpu.architecture)
+        self.power = power ?? PowerModel(gpu: gpu)
+        self.sustained = sustained
+    }
+
+    /// The clock ratio a kernel runs at: 1 unless the stream is sustained and the kernel would
+    /// draw more than the power limit at the boost clock.
+    func clockRatio(flops: Double, precision: Precision, hbmBytes: Double, boostSeconds: Double) -> Double {
+        sustained ? power.clockRatio(flops: flops, precision: precision, hbmBytes: hbmBytes, boostSeconds: boostSeconds) : 1
     }
 
     /// GEMM output tiles (rows × columns) per SM that the library may choose among: Hopper's
@@ -112,11 +130,18 @@ public struct KernelModel: Sendable {
         let bytes = Double(batch) * (Double(m) * Double(k) * precision.bytesPerElement
             + Double(n) * Double(k) * precision.bytesPerElement + Double(m) * Double(n) * Precision.bf16.bytesPerElement)
         let memorySeconds = bytes / (gpu.hbmBandwidth * factors.hbmEfficiency)
-        let body = combine(computeSeconds, memorySeconds, p: factors.overlapExponent)
-        return KernelCost(
-            seconds: body + factors.fixedTime, flops: 2 * Double(m) * Double(n) * Double(k) * Double(batch), hbmBytes: bytes,
-            computeSeconds: computeSeconds, memorySeconds: memorySeconds, waves: waves
+        let flops = 2 * Double(m) * Double(n) * Double(k) * Double(batch)
+        // Under a sustained load the tensor work runs at the clock the power limit allows.
+        let r = clockRatio(flops: flops, precision: precision, hbmBytes: bytes,
+                           boostSeconds: combine(computeSeconds, memorySeconds, p: factors.overlapExponent) + factors.fixedTime)
+        let clocked = computeSeconds / r
+        let body = combine(clocked, memorySeconds, p: factors.overlapExponent)
+        var cost = KernelCost(
+            seconds: body + factors.fixedTime, flops: flops, hbmBytes: bytes,
+            computeSeconds: clocked, memorySeconds: memorySeconds, waves: waves
         )
+        cost.energy = power.dynamicEnergy(flops: flops, precision: precision, hbmBytes: bytes, clockRatio: r)
+        return cost
     }
 
     /// An element-wise kernel moving `bytesRead` + `bytesWritten` through HBM.
@@ -127,8 +152,10 @@ public struct KernelModel: Sendable {
     public func memoryBound(bytesRead: Double, bytesWritten: Double, fixedTime: Double) -> KernelCost {
         let bytes = bytesRead + bytesWritten
         let memorySeconds = bytes / (gpu.hbmBandwidth * factors.hbmEfficiency)
-        return KernelCost(seconds: memorySeconds + fixedTime, flops: 0, hbmBytes: bytes,
-                          computeSeconds: 0, memorySeconds: memorySeconds, waves: 1)
+        var cost = KernelCost(seconds: memorySeconds + fixedTime, flops: 0, hbmBytes: bytes,
+                              computeSeconds: 0, memorySeconds: memorySeconds, waves: 1)
+        cost.energy = power.dynamicEnergy(flops: 0, precision: .bf16, hbmBytes: bytes, clockRatio: 1)
+        return cost
     }
 
     /// A device-to-device copy of `bytes` (reads and writes them).
@@ -159,13 +186,19 @@ public struct KernelModel: Sendable {
         // Each (sequence, head, query block) unit pays a prologue and epilogue, in waves.
         let units = batch * heads * queryBlocks
         let unitSeconds = Double((units + gpu.smCount - 1) / gpu.smCount) * factors.prefillUnitTime
-        let compute = combine(mmaSeconds, expSeconds, p: factors.expOverlapExponent) + unitSeconds
+        let boostCompute = combine(mmaSeconds, expSeconds, p: factors.expOverlapExponent) + unitSeconds
         let elementBytes = precision == .fp8 ? 1.0 : 2.0
         let bytes = Double(batch * seq * headDim) * (Double(heads + 2 * kvHeads) * elementBytes + Double(heads) * 2)
         let memorySeconds = bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency)
+        // The MMA and SFU work both run at the SM clock the power limit allows.
+        let r = clockRatio(flops: flops, precision: precision, hbmBytes: bytes,
+                           boostSeconds: Swift.max(boostCompute, memorySeconds) + factors.prefillFixedTime)
+        let compute = boostCompute / r
         let body = Swift.max(compute, memorySeconds)
-        return KernelCost(seconds: body + factors.prefillFixedTime, flops: flops, hbmBytes: bytes,
-                          computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+        var cost = KernelCost(seconds: body + factors.prefillFixedTime, flops: flops, hbmBytes: bytes,
+                              computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+        cost.energy = power.dynamicEnergy(flops: flops, precision: precision, hbmBytes: bytes, clockRatio: r)
+        return cost
     }
 
     /// One decode step of multi-head latent attention (DeepSeek's MLA, weights absorbed as
@@ -225,7 +258,10 @@ public struct KernelModel: Sendable {
             : combine(bytes / (gpu.hbmBandwidth * factors.attentionHBMEfficiency), smSeconds, p: factors.overlapExponent)
         let fixed = kvPrecision == .bf16 ? factors.decodeFixedTime : factors.decodeFP8FixedTime
         let body = Swift.max(compute, memorySeconds) + fixed
-        return KernelCost(seconds: body, flops: flops, hbmBytes: fromL2 ? ioBytes : bytes,
-                          computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+        // Decode streams the cache far below the tensor rate: never power-limited here.
+        var cost = KernelCost(seconds: body, flops: flops, hbmBytes: fromL2 ? ioBytes : bytes,
+                              computeSeconds: compute, memorySeconds: memorySeconds, waves: 1)
+        cost.energy = power.dynamicEnergy(flops: flops, precision: .bf16, hbmBytes: cost.hbmBytes, clockRatio: 1)
+        return cost
     }
 }

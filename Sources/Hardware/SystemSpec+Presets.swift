@@ -45,7 +45,8 @@ extension SystemSpec {
             nvls: true,                            // NVSwitch gen3 SHARP [m]
             nicBandwidthPerDirection: 50e9,        // 1 × ConnectX-7 400 Gb/s per GPU [n]
             hostBandwidthPerDirection: 55.4e9,     // PCIe Gen5 x16 host-to-device copy measured on H200, 88% of 63 GB/s [datasheets.md 1.3]; same link
-            tdp: 700                               // [a]
+            tdp: 700,                              // [a]
+            maxClock: 1.98e9                       // maximum boost 1,980 MHz [b][m]
         ),
         gpusPerNVLinkDomain: 8                     // 8 GPUs, 4 NVSwitch chips [m]
     )
@@ -67,7 +68,8 @@ extension SystemSpec {
             nvls: true,                            // measured (NCCL01) [datasheets.md 1.3]
             nicBandwidthPerDirection: 50e9,        // "10x 400Gbe Infiniband" per 8 GPUs + storage [n]
             hostBandwidthPerDirection: 55.4e9,     // PCIe Gen5 x16 host-to-device copy measured on H200, 88% of 63 GB/s [datasheets.md 1.3]
-            tdp: 700                               // "H200 TGP 700W" [n]
+            tdp: 700,                              // "H200 TGP 700W" [n]
+            maxClock: 1.98e9                       // as H100 [m]
         ),
         gpusPerNVLinkDomain: 8
     )
@@ -94,7 +96,8 @@ extension SystemSpec {
             nvls: true,                            // measured (NCCL06)
             nicBandwidthPerDirection: 50e9,        // 1 × ConnectX-7 400 Gb/s per GPU [n]
             hostBandwidthPerDirection: 55.4e9,     // PCIe Gen5 x16 host-to-device copy measured on H200, 88% of 63 GB/s [datasheets.md 1.3]; same link
-            tdp: 1000                              // "B200 TGP 1000W" [n]
+            tdp: 1000,                             // "B200 TGP 1000W" [n]
+            maxClock: 1.965e9                      // max SM clock 1,965 MHz, device-reported [m]
         ),
         gpusPerNVLinkDomain: 8                     // 2 NVLink-5 switch chips [c]
     )
@@ -125,7 +128,7 @@ extension SystemSpec {
             nicBandwidthPerDirection: 100e9,       // 1 × ConnectX-8 800 Gb/s per GPU (HGX networking 8 × 800G) [e]
             hostBandwidthPerDirection: 112.6e9,    // PCIe Gen6 x16 [i]: 128 GB/s per direction at the 88% copy efficiency
                                                    // measured over Gen5 on H200 [datasheets.md 1.3]; derived, not measured
-            tdp: 1100                              // [g]
+            tdp: 1100                              // [g]; maximum clock not disclosed: the spec clock stands for it
         ),
         gpusPerNVLinkDomain: 8                     // 8 GPUs (marketed "NVL16", 16 dies) [e]
     )
@@ -152,7 +155,8 @@ extension SystemSpec {
             nvls: true,                            // [datasheets.md 1.3]
             nicBandwidthPerDirection: 50e9,        // ConnectX-7 400 Gb/s, 4 per 4-GPU tray [o][q]
             hostBandwidthPerDirection: 201e9,      // Grace-to-GPU copy engines over NVLink-C2C, Azure nvbandwidth (not the 450 GB/s spec) [datasheets.md 1.3]
-            tdp: 1200                              // [i][m]
+            tdp: 1200,                             // [i][m]
+            maxClock: 2.062e9                      // max SM clock 2,062 MHz, device-reported [m] (the spec clock)
         ),
         gpusPerNVLinkDomain: 72                    // 18 compute trays, 9 switch trays [q]
     )
@@ -180,7 +184,7 @@ extension SystemSpec {
             nvls: true,                            // [datasheets.md 1.3]
             nicBandwidthPerDirection: 100e9,       // ConnectX-8 800 Gb/s per GPU [o][p]
             hostBandwidthPerDirection: 201e9,      // Grace-to-GPU copy engines over NVLink-C2C, Azure nvbandwidth (not the 450 GB/s spec) [datasheets.md 1.3]; no GB300 measurement, same C2C
-            tdp: 1400                              // [i][h]
+            tdp: 1400                              // [i][h]; maximum clock not disclosed: the spec clock stands for it
         ),
         gpusPerNVLinkDomain: 72                    // 9 NVSwitch trays [p]
     )

@@ -9,7 +9,7 @@ public enum HardwareYAML {
     static let systemKeys = ["preset", "name", "description", "gpus_per_nvlink_domain", "gpu", "collectives"]
     static let collectiveKeys = ["hop_latency", "link_efficiency", "chunk_bytes", "base_latency"]
     static let gpuKeys = ["name", "architecture", "sms", "clock", "tensor", "exp_rate", "hbm_capacity", "hbm_bandwidth",
-                          "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "host_bandwidth", "tdp"]
+                          "l2_size", "nvlink_bandwidth", "nvls", "nic_bandwidth", "host_bandwidth", "tdp", "max_clock"]
     static let tensorKeys = Precision.allCases.map(\.rawValue)
 
     /// The YAML of `system` for pasting under `cluster:` in a scenario. A preset's numbers carry
@@ -50,6 +50,7 @@ public enum HardwareYAML {
             line("    ", "nic_bandwidth", quantity(g.nicBandwidthPerDirection, "B/s")),
             line("    ", "host_bandwidth", quantity(g.hostBandwidthPerDirection, "B/s")),
             line("    ", "tdp", quantity(g.tdp, "W")),
+            line("    ", "max_clock", quantity(g.maxClock, "Hz")),
         ]
         let c = system.collectives
         if !c.isCalibrated {
@@ -157,7 +158,8 @@ public enum HardwareYAML {
             nvls: f.bool("nvls") ?? base?.nvls ?? false,
             nicBandwidthPerDirection: need(f.quantity("nic_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nicBandwidthPerDirection, "nic_bandwidth", "a bandwidth") ?? 1,
             hostBandwidthPerDirection: need(f.quantity("host_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.hostBandwidthPerDirection, "host_bandwidth", "a bandwidth") ?? 1,
-            tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true) ?? base?.tdp, "tdp", "a power") ?? 1
+            tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true) ?? base?.tdp, "tdp", "a power") ?? 1,
+            maxClock: f.quantity("max_clock", .frequency, minimum: 0, exclusive: true) ?? base?.maxClock
         )
         return log.errors.count == errorsBefore ? gpu : nil
     }

@@ -21,6 +21,9 @@ public enum ScenarioKeys {
         Key("cluster.scale_out.sharp", .bool, default: "false",
             "InfiniBand SHARP: the switches reduce each rail's all-reduce in the network (NCCL's CollNet), so each NIC sends and receives its shard once"),
 
+        Key("cluster.power_limit", .quantity(.power, minimum: 0, exclusive: true), default: .derived("the GPU's TDP"),
+            "Each GPU's board power limit (nvidia-smi -pl), at most the TDP: a sustained kernel that would draw more runs at a lower clock"),
+
         Key("workload", .mapping, default: .required, "What runs: `kind` and that kind's keys (clustersim schema KIND)"),
 
         Key("stack", .mapping, "Inference-stack knobs (kernel workloads, decode, serving, training)"),

@@ -1,4 +1,5 @@
 // The sections every kind shares: cluster, stack and noise, read from ScenarioKeys.table.
+import Foundation
 import Hardware
 import Models
 
@@ -24,8 +25,19 @@ extension ScenarioLoader {
                 log.error(fabric.origin("sharp"), fabric.child("sharp"), "in-network reduction (SHARP) needs InfiniBand switches, not \(transport.rawValue)")
             }
         }
+        // A board power limit below the TDP (nvidia-smi -pl); the boards cap it at their TDP, and
+        // below the static power nothing could run.
+        var powerLimit = fields.number("power_limit")
+        if let limit = powerLimit, let gpu = system?.gpu {
+            let idle = PowerModel(gpu: gpu).idle
+            if limit > gpu.tdp || limit <= idle {
+                log.error(fields.origin("power_limit"), fields.child("power_limit"),
+                          "must be above the GPU's static power (\(String(format: "%g", idle.rounded())) W) and at most its TDP (\(String(format: "%g", gpu.tdp)) W), got \(String(format: "%g", limit)) W")
+                powerLimit = nil
+            }
+        }
         return system.map { ClusterSpec(system: $0, gpus: gpus, domainsPerLeaf: domainsPerLeaf, oversubscription: oversubscription, transport: transport,
-                                        sharp: sharp) }
+                                        sharp: sharp, powerLimit: powerLimit) }
     }
 
     static func readStack(_ top: FieldReader, log: DiagnosticLog) -> StackSpec {

@@ -30,6 +30,8 @@ public struct ClusterSpec: Sendable, Equatable {
     /// The NICs' transport, and whether its switches reduce in the network (InfiniBand SHARP).
     public var transport: ScaleOutTransport = .infiniband
     public var sharp = false
+    /// Each GPU's power limit, W (nil: its TDP); sets the clock of sustained kernels.
+    public var powerLimit: Double?
 }
 
 /// Inference-stack knobs (read by the kernel workloads).

@@ -27,7 +27,7 @@ import Workloads
             description: every shared section
             seed: 3
             replications: 2
-            cluster: { system: gb200-nvl72, gpus: 8, scale_out: { domains_per_leaf: 4, oversubscription: 2 } }
+            cluster: { system: gb200-nvl72, gpus: 8, power_limit: 600 W, scale_out: { domains_per_leaf: 4, oversubscription: 2 } }
             stack:
               cuda_graphs: true
               launch_overhead: 4 us

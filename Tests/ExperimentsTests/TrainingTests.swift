@@ -6,6 +6,7 @@ import Report
 import Scenario
 import Stats
 import Workloads
+import Hardware
 
 @Suite struct TrainingTests {
     static func yaml(system: String = "h100-sxm", gpus: Int, model: String = "llama3-70b", tp: Int, pp: Int, dp: Int,
@@ -126,6 +127,22 @@ import Workloads
         let slowdown = { (system: String) in try run(system, 16)["step_time_s"]! / run(system, 0)["step_time_s"]! }
         #expect(try slowdown("h100-sxm") > 1.05)
         #expect(try slowdown("gb200-nvl72") < 1.01)
+    }
+
+    /// Energy: every GPU's static power over the step plus its kernels' energy; a lower power
+    /// limit slows the sustained step and lowers the mean power below the limit, and the
+    /// energy per token falls (the clock's voltage drop outweighs the longer static time).
+    @Test func aPowerLimitSlowsTheStepAndSavesEnergy() throws {
+        let text = Self.yaml(system: "b200", gpus: 8, model: "llama3-8b", tp: 1, pp: 1, dp: 8, sequence: 8192, batch: 16, recompute: "none")
+        let tdp = try metrics(text)
+        let capped = try metrics(text.replacingOccurrences(of: "gpus: 8 }", with: "gpus: 8, power_limit: 600 W }"))
+        print("B200 8B step: 1000 W \(tdp["step_time_s"]!) s \(tdp["gpu_power_w"]!) W \(tdp["energy_per_token_j"]!) J/token; 600 W \(capped["step_time_s"]!) s \(capped["gpu_power_w"]!) W \(capped["energy_per_token_j"]!) J/token")
+        #expect(capped["step_time_s"]! > tdp["step_time_s"]! * 1.02)
+        #expect(capped["gpu_power_w"]! <= 600)
+        #expect(tdp["gpu_power_w"]! <= 1000 && tdp["gpu_power_w"]! > PowerModel(gpu: SystemSpec.b200.gpu).idle)
+        #expect(capped["energy_per_token_j"]! < tdp["energy_per_token_j"]!)
+        let step = tdp["energy_per_step_j"]!
+        #expect(abs(step / (tdp["gpu_power_w"]! * tdp["step_time_s"]! * 8) - 1) < 1e-9)
     }
 
     /// A step that does not fit says which stage, how much and on what.

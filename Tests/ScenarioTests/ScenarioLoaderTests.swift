@@ -157,4 +157,12 @@ import Workloads
         #expect(errors(text) == ["s.yaml:2:46: cluster.scale_out.sharp: in-network reduction (SHARP) needs InfiniBand switches, not efa"])
         #expect(errors(text.replacingOccurrences(of: ", transport: efa", with: "")) == [])
     }
+
+    /// A power limit lies between the GPU's static power and its TDP.
+    @Test func powerLimitWithinTheBoard() {
+        let text = "name: c\ncluster: { system: b200, power_limit: 1500 W }\nworkload: { kind: training, model: llama3-8b, parallelism: { tp: 1, pp: 1, dp: 8 }, sequence_length: 4096, global_batch: 8 }\n"
+        #expect(errors(text) == ["s.yaml:2:39: cluster.power_limit: must be above the GPU's static power (126 W) and at most its TDP (1000 W), got 1500 W"])
+        #expect(errors(text.replacingOccurrences(of: "1500 W", with: "100 W")).count == 1)
+        #expect(errors(text.replacingOccurrences(of: "1500 W", with: "700 W")) == [])
+    }
 }

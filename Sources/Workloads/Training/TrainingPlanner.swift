@@ -48,7 +48,9 @@ extension TrainingWorkload {
                 GroupCollective(layout: layout(size: size, stride: stride, domain: domain), gpu: gpu, fatTree: fatTree, folded: t.fold,
                                 collectives: cluster.system.collectives, transport: cluster.transport, sharp: cluster.sharp)
             }
-            pricing = Pricing(kernels: KernelModel(gpu: gpu), precision: t.precision,
+            // A training step keeps its GPUs busy for seconds: the power limit sets the clock.
+            let power = PowerModel(gpu: gpu, limit: cluster.powerLimit)
+            pricing = Pricing(kernels: KernelModel(gpu: gpu, power: power, sustained: true), precision: t.precision,
                               groups: [.tp: group(t.tp, stride: 1), .cp: group(t.cp, stride: t.tp), .ep: group(t.ep, stride: t.tp * t.cp)],
                               overlap: spec.stack.communicationOverlap, kernelEfficiency: spec.stack.kernelEfficiency)
             pricing.gemmEfficiency = spec.stack.gemmEfficiency
@@ -233,7 +235,8 @@ extension TrainingWorkload {
             let stageParameters = chunks.joined().reduce(0.0) { $0 + parameters($1, s) }
             let shard = t.zero >= 1 ? stageParameters / Double(shards) : stageParameters
             // Adam on the shard: read fp32 master, moments and gradient; write them back and the bf16 copy.
-            var optimizer = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14).seconds / pricing.kernelEfficiency
+            let adam = pricing.kernels.memoryBound(bytesRead: shard * 16, bytesWritten: shard * 14)
+            var optimizer = adam.seconds / pricing.kernelEfficiency
             if t.precision != .bf16 && t.zero < 3 {
                 // fp8 weights (and their transposes) are cast once per step from the updated
                 // bf16 weights, as Transformer Engine caches them over the micro-batches.
@@ -255,6 +258,10 @@ extension TrainingWorkload {
                     case .head: "head"
                     }
                 } })
+            let passEnergy = zip(forward, backward).reduce(0.0) { sum, chunk in
+                sum + zip(chunk.0, chunk.1).reduce(0.0) { $0 + $1.0.energy + $1.1.energy }
+            }
+            work.energy = passEnergy * Double(t.microBatches) + adam.energy
             work.reduceLinkBytes = b.reduceBytes
             work.gatherLinkBytes = b.gatherBytes
             // While a data-parallel collective runs it holds `communication_sms` SMs and HBM
@@ -284,7 +291,8 @@ extension TrainingWorkload {
                                         sharding: sharding, overlapGradientReduce: t.overlapGradientReduce,
                                         commSMFraction: Double(t.communicationSMs) / Double(gpu.smCount))
             let kernels = TrainingOps.forward(0, s).filter { if case .communication = $0.op { false } else { true } }.count
-            return Built(plan: plan, staticMemory: memory, kernelsPerPass: kernels, ranksPerStage: t.tp * t.cp * t.dp)
+            return Built(plan: plan, staticMemory: memory, kernelsPerPass: kernels, ranksPerStage: t.tp * t.cp * t.dp,
+                         stageEnergy: stages.map(\.energy), power: pricing.kernels.power)
         }
     }
 }

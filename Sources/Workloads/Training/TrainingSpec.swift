@@ -114,6 +114,10 @@ extension TrainingSpec: Workload {
         MetricInfo("peak_memory_bytes", unit: "B", .neither, "Peak memory of the fullest GPU"),
         MetricInfo("weight_bytes_per_gpu", unit: "B", .neither, "Weights of the fullest GPU"),
         MetricInfo("activation_bytes_per_gpu", unit: "B", .neither, "Peak activations held for the backward, of the fullest GPU"),
+        MetricInfo("energy_per_step_j", unit: "J", .lower,
+                   "Energy of one step over all GPUs: static power for the step, and each kernel's FLOPs and HBM bytes (GPUs only: no NVLink, NIC, CPU or cooling)"),
+        MetricInfo("energy_per_token_j", unit: "J", .lower, "energy_per_step_j over the step's tokens"),
+        MetricInfo("gpu_power_w", unit: "W", .neither, "Mean power per GPU over the step (at most the power limit while its kernels are sustained)"),
     ]
 
     public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> TrainingSpec? {

@@ -7,11 +7,14 @@ public struct LayerPass: Sendable, Equatable {
     public var communication: Double
     /// Bytes the pass's collectives move over each GPU's links (for traces).
     public var linkBytes: Double
+    /// Dynamic energy of the pass's kernels on one GPU, joules (PowerModel; for the metrics).
+    public var energy: Double
 
-    public init(compute: Double, communication: Double, linkBytes: Double = 0) {
+    public init(compute: Double, communication: Double, linkBytes: Double = 0, energy: Double = 0) {
         self.compute = compute
         self.communication = communication
         self.linkBytes = linkBytes
+        self.energy = energy
     }
 }
 
@@ -42,6 +45,8 @@ public struct StageWork: Sendable {
     /// all-gather take while they run (empty: the plan's `commSMFraction`).
     public var reduceContention: [Double] = []
     public var gatherContention: [Double] = []
+    /// Dynamic energy of one step on one GPU of the stage, joules (for the metrics).
+    public var energy = 0.0
 
     public init(forward: [[LayerPass]], backward: [[LayerPass]], activationBytes: [[Double]], bucket: [[Int]],
                 reduceSeconds: [Double], gatherSeconds: [Double], sendSeconds: Double, optimizerSeconds: Double, layerNames: [[String]] = []) {

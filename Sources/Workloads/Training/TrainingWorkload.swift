@@ -113,19 +113,28 @@ enum TrainingWorkload {
         /// its neighbouring all-gather or reduce-scatter into chunks that pipeline), never
         /// more than the GEMMs last.
         func pass(_ ops: [NamedTrainingOp]) -> LayerPass {
-            var compute = 0.0, communication = 0.0, gemms = 0.0, linkBytes = 0.0
+            var compute = 0.0, communication = 0.0, gemms = 0.0, linkBytes = 0.0, energy = 0.0
             for (_, op) in ops {
                 switch op {
                 case let .gemm(m, n, k, batch):
-                    if precision != .bf16 { compute += kernels.quantize(elements: Double(m * k * batch), to: precision).seconds / elementwiseEfficiency }
-                    let gemm = kernels.gemm(m: m, n: n, k: k, precision: precision, batch: batch).seconds / gemmEfficiency
-                    compute += gemm
-                    gemms += gemm
+                    if precision != .bf16 {
+                        let cast = kernels.quantize(elements: Double(m * k * batch), to: precision)
+                        compute += cast.seconds / elementwiseEfficiency
+                        energy += cast.energy
+                    }
+                    let cost = kernels.gemm(m: m, n: n, k: k, precision: precision, batch: batch)
+                    compute += cost.seconds / gemmEfficiency
+                    gemms += cost.seconds / gemmEfficiency
+                    energy += cost.energy
                 case let .attention(b, seq, h, kv, hd, shards, backward):
-                    let forward = kernels.attentionPrefill(batch: b, seq: seq, heads: h, kvHeads: kv, headDim: hd, precision: .bf16).seconds
-                    compute += forward / Double(shards) * (backward ? TrainingOps.attentionBackwardWork : 1) / attentionEfficiency
+                    let forward = kernels.attentionPrefill(batch: b, seq: seq, heads: h, kvHeads: kv, headDim: hd, precision: .bf16)
+                    let work = (backward ? TrainingOps.attentionBackwardWork : 1) / Double(shards)
+                    compute += forward.seconds * work / attentionEfficiency
+                    energy += forward.energy * work
                 case let .elementwise(bytes):
-                    compute += kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2).seconds / elementwiseEfficiency
+                    let cost = kernels.memoryBound(bytesRead: bytes / 2, bytesWritten: bytes / 2)
+                    compute += cost.seconds / elementwiseEfficiency
+                    energy += cost.energy
                 case let .communication(kind, group, bytes):
                     let op = CollectiveOperation(rawValue: kind.rawValue)!
                     guard let g = groups[group] else { continue }
@@ -134,7 +143,7 @@ enum TrainingWorkload {
                 }
             }
             let hidden = Swift.min(overlap * communication, gemms / kernelEfficiency)
-            return LayerPass(compute: compute / kernelEfficiency, communication: communication - hidden, linkBytes: linkBytes)
+            return LayerPass(compute: compute / kernelEfficiency, communication: communication - hidden, linkBytes: linkBytes, energy: energy)
         }
     }
 
@@ -148,6 +157,11 @@ enum TrainingWorkload {
         var kernelsPerPass: Int
         /// GPUs per pipeline stage (stage s starts at rank s × this).
         var ranksPerStage: Int
+        /// Dynamic energy of one step on one GPU of each stage, joules (its passes over every
+        /// micro-batch and its optimizer step).
+        var stageEnergy: [Double] = []
+        /// The GPUs' power model (static power for the wall time).
+        var power: PowerModel
     }
 
     static func build(_ spec: ScenarioSpec, _ t: TrainingSpec, network: RandomStream? = nil) -> Built? {
@@ -241,6 +255,8 @@ enum TrainingWorkload {
         let tokens = Double(t.globalBatch * t.sequenceLength)
         let gpus = Double(t.gpus)
         let tflops = modelFLOPsPerToken(t) * tokens / step / gpus / 1e12
+        // Every GPU draws its static power for the whole step, and its stage's kernels' energy.
+        let joules = built.stageEnergy.reduce(0) { $0 + $1 * Double(built.ranksPerStage) } + gpus * built.power.idle * step
         return [
             Metric("step_time_s", unit: "s", step),
             Metric("tokens_per_s", unit: "tokens/s", tokens / step),
@@ -254,6 +270,9 @@ enum TrainingWorkload {
             Metric("peak_memory_bytes", unit: "B", memory),
             Metric("weight_bytes_per_gpu", unit: "B", built.staticMemory.map { $0.filter { $0.category == .weights }.reduce(0) { $0 + $1.bytes } }.max() ?? 0),
             Metric("activation_bytes_per_gpu", unit: "B", result.peakActivationBytes.max() ?? 0),
+            Metric("energy_per_step_j", unit: "J", joules),
+            Metric("energy_per_token_j", unit: "J", joules / tokens),
+            Metric("gpu_power_w", unit: "W", joules / step / gpus),
         ]
     }
 }
