@@ -50,7 +50,7 @@ public enum ComparisonFiles {
         var lines: [[String]] = [["variant", "vs", "metric", "speedup", "95% CI (t)", "95% CI (bootstrap)", "p", "claim", "verdict", "n for ±1%"]]
         for r in rows {
             lines.append([r.variant, r.baseline, r.metric, String(format: "%.3f×", r.speedup),
-                          String(format: "[%.3f, %.3f]", r.ci95Low, r.ci95High),
+                          r.ci95Low.isNaN ? "-" : String(format: "[%.3f, %.3f]", r.ci95Low, r.ci95High),
                           r.bootstrap.map { String(format: "[%.3f, %.3f]", $0.lowerBound, $0.upperBound) } ?? "-", r.pValue.isNaN ? "-" : String(format: "%.2g", r.pValue),
                           r.claim.map { String(format: "%.2f×", $0) } ?? "-", r.verdict ?? "-", String(r.replicationsFor1Percent)])
         }

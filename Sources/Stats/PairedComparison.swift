@@ -9,13 +9,14 @@ public struct PairedComparison: Sendable, Equatable {
     /// exp(mean of log ratios): the geometric mean of the paired speedups.
     public let speedup: Double
     public let ci95: ClosedRange<Double>
-    /// Two-sided p-value of the paired t-test of "no difference" (mean log ratio 0).
+    /// Two-sided p-value of the paired t-test of "no difference" (mean log ratio 0); NaN (none)
+    /// when the ratios have no spread or there is one: a test needs a variance to test against.
     public let pValue: Double
     /// Standard deviation of the log ratios (for power).
     public let logStandardDeviation: Double
 
     /// `ratios[r]` is replication r's speedup (baseline/variant for times, variant/baseline for
-    /// rates). Needs n ≥ 2 for an interval; with n = 1 the interval is the point.
+    /// rates). Needs n ≥ 2 for an interval; with n = 1 the interval is the point (`isDegenerate`).
     public init(ratios: [Double]) {
         precondition(!ratios.isEmpty && ratios.allSatisfy { $0 > 0 })
         GSL.configure()
@@ -25,7 +26,7 @@ public struct PairedComparison: Sendable, Equatable {
         speedup = exp(mean)
         guard n >= 2 else {
             ci95 = speedup...speedup
-            pValue = mean == 0 ? 1 : .nan
+            pValue = .nan
             logStandardDeviation = 0
             return
         }
@@ -36,11 +37,15 @@ public struct PairedComparison: Sendable, Equatable {
         let half = studentTQuantile(0.975, degreesOfFreedom: df) * se
         ci95 = exp(mean - half)...exp(mean + half)
         if se == 0 {
-            pValue = mean == 0 ? 1 : 0
+            pValue = .nan
         } else {
             pValue = 2 * gsl_cdf_tdist_Q(abs(mean / se), df)
         }
     }
+
+    /// One replication, or replications that all agree: the interval is a point that says
+    /// nothing about uncertainty (the runs had no noise to disagree by).
+    public var isDegenerate: Bool { n < 2 || logStandardDeviation == 0 }
 
     /// A percentile bootstrap 95% interval of the geometric-mean speedup (Efron & Tibshirani,
     /// "An Introduction to the Bootstrap", 1993, §13.3): `resamples` resamples of the log

@@ -24,6 +24,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         var tableRows: [ComparisonFiles.Row] = []
+        var warnings: [String] = []
         let (_, _, directory) = try options.execute { plan, results in
             guard var compare = plan.compare ?? baseline.map({ CompareSpec(baseline: $0) }) else {
                 throw InputError(message: "\(options.scenario): compare: missing; add compare: { baseline: VARIANT } or pass --baseline")
@@ -32,16 +33,22 @@ struct CompareCommand: ParsableCommand {
             guard plan.variants.contains(where: { $0.name == compare.baseline }) else {
                 throw InputError(message: "\(options.scenario): compare.baseline: no variant is named \"\(compare.baseline)\"")
             }
-            tableRows = Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue).map { row in
-                ComparisonFiles.Row(
+            let rows = Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue)
+            tableRows = rows.map { row in
+                // One replication has no interval (and no verdict taken on one).
+                let single = row.comparison.n < 2
+                return ComparisonFiles.Row(
                     baseline: row.baseline, variant: row.variant, metric: row.metric, speedup: row.comparison.speedup,
-                    ci95Low: row.comparison.ci95.lowerBound, ci95High: row.comparison.ci95.upperBound, pValue: row.comparison.pValue,
-                    claim: row.claim, verdict: row.verdict?.rawValue, replicationsFor1Percent: row.comparison.replicationsFor(halfWidth: 0.01),
-                    bootstrap: row.bootstrap)
+                    ci95Low: single ? .nan : row.comparison.ci95.lowerBound, ci95High: single ? .nan : row.comparison.ci95.upperBound,
+                    pValue: row.comparison.pValue, claim: row.claim, verdict: single ? nil : row.verdict?.rawValue,
+                    replicationsFor1Percent: row.comparison.replicationsFor(halfWidth: 0.01), bootstrap: single ? nil : row.bootstrap)
             }
+            warnings = Comparison.warnings(rows)
+
             return [("comparison.csv", ComparisonFiles.csv(scenario: plan.name, rows: tableRows))]
         }
         if !options.quiet { print("\n" + ComparisonFiles.table(tableRows), terminator: "") }
+        for warning in warnings { printError("warning: " + warning) }
         printError("wrote \(directory)/comparison.csv, summary.csv, replications.csv, manifest.json")
     }
 }

@@ -85,4 +85,34 @@ import Workloads
         print("clock_cv 0.1: time_s mean \(s.mean), cv \(s.standardDeviation! / s.mean)")
         #expect((0.06...0.14).contains(s.standardDeviation! / s.mean))
     }
+
+    /// Without noise the replications agree exactly: the comparison says so, gives no p-value,
+    /// and warns; with one replication there is no interval at all.
+    @Test func noNoiseWarnsAndOneReplicationHasNoInterval() throws {
+        func rows(replications: Int) throws -> [ComparisonRow] {
+            let text = """
+            name: quiet
+            replications: \(replications)
+            workload:
+              kind: transfers
+              links: [ { name: l, bandwidth: 10 GB/s } ]
+              transfers: [ { name: t, bytes: 1 GB, path: [l] } ]
+            variants:
+              - name: slow
+              - name: fast
+                set: { workload.links.0.bandwidth: 20 GB/s }
+            """
+            let plan = try ScenarioLoader.plan(text: text, file: "q.yaml")
+            return Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"), catalogue: plan.metricCatalogue)
+        }
+        let three = try rows(replications: 3)
+        let makespan = three.first { $0.metric == "makespan_s" }!
+        #expect(makespan.comparison.isDegenerate && makespan.comparison.pValue.isNaN)
+        #expect(abs(makespan.comparison.speedup - 2) < 1e-12)
+        let warnings = Comparison.warnings(three)
+        #expect(warnings.count == 1 && warnings[0].hasPrefix("fast vs slow: the replications agree exactly on makespan_s"))
+        let one = try rows(replications: 1)
+        #expect(one.allSatisfy { $0.comparison.n == 1 && $0.comparison.pValue.isNaN })
+        #expect(Comparison.warnings(one) == ["fast vs slow: one replication, so no interval, p-value or verdict; set replications: 2 or more and a noise section"])
+    }
 }
