@@ -162,6 +162,24 @@ import Scenario
         #expect(bytes(s) == logits * 2)
     }
 
+    /// The rotary embedding reads and writes this rank's queries and keys once in bf16 after the
+    /// QKV projection (Llama 3 70B at TP 8: 8 query heads and 1 KV head of 128 per rank), and
+    /// its backward moves twice that.
+    @Test func ropeRotatesTheQueriesAndKeys() throws {
+        let model = try #require(ModelSpec.named("llama3-70b"))
+        let s = TrainingShape(model: model, tp: 8, sequenceParallel: true, microBatch: 1, sequence: 8192, recompute: .none)
+        let forward = TrainingOps.forward(0, s), backward = TrainingOps.backward(0, s)
+        let names = forward.map(\.name)
+        #expect(names.firstIndex(of: "rope")! == names.firstIndex(of: "qkv_gemm")! + 1)
+        guard case let .elementwise(bytes)? = forward.first(where: { $0.name == "rope" })?.op,
+              case let .elementwise(back)? = backward.first(where: { $0.name == "rope_backward" })?.op else {
+            Issue.record("no rope kernel")
+            return
+        }
+        #expect(bytes == 8192 * Double(8 + 1) * 128 * 2 * 2)
+        #expect(back == 2 * bytes)
+    }
+
     /// Bytes per parameter, one stage on one rank: the distributed optimizer's table.
     @Test func bytesPerParameterFollowMegatronsTable() throws {
         func ledger(_ extra: String) throws -> [MemoryCategory: Double] {

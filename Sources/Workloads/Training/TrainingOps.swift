@@ -5,7 +5,7 @@
 // parallelism the hidden state between blocks is split over the TP ranks along the sequence,
 // and each block's all-reduce becomes an all-gather before it and a reduce-scatter after it;
 // Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022):
-// RMSNorm; QKV projection (column-parallel); context-parallel all-gather of K and V when
+// RMSNorm; QKV projection (column-parallel); rotary embedding of Q and K; context-parallel all-gather of K and V when
 // cp > 1 (each of the cp ranks holds seq/cp tokens and does 1/cp of the causal attention,
 // load-balanced as Megatron's CP does); causal FlashAttention; output projection
 // (row-parallel); the block's TP collective; RMSNorm; MLP (or routed experts); TP collective;
@@ -138,6 +138,10 @@ public enum TrainingOps {
         var ops: [NamedTrainingOp] = [("rmsnorm", .elementwise(bytes: 2 * s.shardBytes))]
         ops += gatherInput(s)
         ops.append(("qkv_gemm", .gemm(m: t, n: (heads + 2 * kvHeads) * hd, k: m.hidden, batch: 1)))
+        // Rotary embedding of the queries and keys (Megatron-Core's apply_rotary_pos_emb, fused
+        // by Transformer Engine under apply_rope_fusion): each read and written once in bf16;
+        // its backward rotates the gradients back and needs no stored activation.
+        ops.append(("rope", .elementwise(bytes: 2 * Double(t * (heads + kvHeads) * hd) * 2)))
         if s.cp > 1 {
             // Every CP rank needs the keys and values of the whole sequence.
             ops.append(("cp_kv_all_gather", .communication(.allGather, group: .cp, bytes: Double(t * s.cp * 2 * kvHeads * hd) * 2)))
