@@ -145,6 +145,23 @@ import Hardware
         #expect(abs(step / (tdp["gpu_power_w"]! * tdp["step_time_s"]! * 8) - 1) < 1e-9)
     }
 
+    /// fp8 current scaling reads every cast's bf16 input once more for its amax: the step is
+    /// slower than with delayed scaling, most under FSDP (the gathered weights are cast for every
+    /// pass); bf16 has nothing to scale.
+    @Test func currentScalingPaysAnAmaxPassPerCast() throws {
+        func step(_ extra: String) throws -> Double {
+            try metrics(Self.yaml(system: "gb200-nvl72", gpus: 8, model: "llama3-8b", tp: 1, pp: 1, dp: 8, sequence: 8192, batch: 16,
+                                  recompute: "none", extra: "  precision: fp8\n" + extra))["step_time_s"]!
+        }
+        let delayed = try step(""), current = try step("  fp8_scaling: current")
+        let fsdpDelayed = try step("  zero: 3"), fsdpCurrent = try step("  zero: 3\n  fp8_scaling: current")
+        print("amax passes: ZeRO 1 \(delayed) → \(current) s, ZeRO 3 \(fsdpDelayed) → \(fsdpCurrent) s")
+        #expect(current > delayed * 1.005)
+        #expect(fsdpCurrent - fsdpDelayed > current - delayed)
+        let bf16 = Self.yaml(gpus: 8, model: "llama3-8b", tp: 1, pp: 1, dp: 8, batch: 16, extra: "  fp8_scaling: current")
+        #expect(throws: (any Error).self) { try ScenarioLoader.plan(text: bf16, file: "s.yaml") }
+    }
+
     /// A step that does not fit says which stage, how much and on what.
     @Test func outOfMemoryNamesTheStageAndTheBytes() throws {
         let text = Self.yaml(gpus: 64, model: "llama3-405b", tp: 8, pp: 1, dp: 8, batch: 64)

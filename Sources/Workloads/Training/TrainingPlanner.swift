@@ -54,6 +54,7 @@ extension TrainingWorkload {
                               groups: [.tp: group(t.tp, stride: 1), .cp: group(t.cp, stride: t.tp), .ep: group(t.ep, stride: t.tp * t.cp)],
                               overlap: spec.stack.communicationOverlap, kernelEfficiency: spec.stack.kernelEfficiency)
             pricing.gemmEfficiency = spec.stack.gemmEfficiency
+            pricing.currentScaling = t.currentScaling
             pricing.attentionEfficiency = spec.stack.attentionEfficiency
             pricing.elementwiseEfficiency = spec.stack.elementwiseEfficiency
             shards = t.dp * t.cp
@@ -73,7 +74,7 @@ extension TrainingWorkload {
 
         /// Casting `params` bf16 weights to the GEMM precision (read 2 bytes, write 1).
         func castSeconds(_ params: Double) -> Double {
-            pricing.kernels.quantize(elements: params, to: t.precision).seconds / (pricing.elementwiseEfficiency * pricing.kernelEfficiency)
+            pricing.cast(params).seconds / (pricing.elementwiseEfficiency * pricing.kernelEfficiency)
         }
 
         struct PassKey: Hashable {

@@ -34,6 +34,10 @@ enum TrainingReading {
         let fp32 = f.choice("gradient_reduce_precision") == "fp32"
         let fp8Parameters = f.flag("fp8_params") ?? false
         let fusedCrossEntropy = f.flag("cross_entropy_fusion") ?? false
+        let currentScaling = f.choice("fp8_scaling") == "current"
+        if currentScaling && precision != .fp8 {
+            log.error(f.origin("fp8_scaling"), f.child("fp8_scaling"), "scales fp8 tensors: set precision fp8")
+        }
         if fp8Parameters && precision != .fp8 {
             log.error(f.origin("fp8_params"), f.child("fp8_params"), "fp8 parameters need precision fp8")
         }
@@ -65,6 +69,7 @@ enum TrainingReading {
         spec.fp8Parameters = fp8Parameters
         spec.recomputeLayers = recomputeLayers
         spec.fusedCrossEntropy = fusedCrossEntropy
+        spec.currentScaling = currentScaling
         return spec
     }
 

@@ -36,6 +36,8 @@ public struct TrainingSpec: Sendable, Equatable {
     public var fp8Parameters = false
     /// The cross-entropy fused over the vocabulary (no fp32 copy of the logits).
     public var fusedCrossEntropy = false
+    /// fp8 current scaling: every cast is preceded by an amax pass over its bf16 input.
+    public var currentScaling = false
     /// Parameters per data-parallel bucket.
     public var bucketParameters: Double
     public var overlapGradientReduce: Bool
@@ -84,6 +86,8 @@ extension TrainingSpec: Workload {
             "Precision of the gradient buffers and their reduction (Megatron's grad_reduce_in_fp32); with bf16 the optimizer keeps fp32 main gradients for what it updates"),
         Key("cross_entropy_fusion", .bool, default: "false",
             "Cross-entropy fused over the logits, as Megatron's cross_entropy_loss_fusion and Transformer Engine's kernel run it (no fp32 copy of the logits)"),
+        Key("fp8_scaling", .choice(["delayed", "current"]), default: "delayed",
+            "How fp8 scales are found (Transformer Engine's recipes): delayed from past steps' amax, or current (Float8CurrentScaling, NVIDIA's FP8-CS) from an amax pass over each tensor before its cast"),
         Key("fp8_params", .bool, default: "false",
             "Weights kept and gathered in fp8 with no bf16 copy (Megatron's fp8_param_gather); precision fp8 only"),
         // Megatron-LM's default bucket: 40M parameters (DistributedDataParallelConfig.bucket_size).

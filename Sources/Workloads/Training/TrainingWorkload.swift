@@ -107,6 +107,22 @@ enum TrainingWorkload {
         var gemmEfficiency = 1.0
         var attentionEfficiency = 1.0
         var elementwiseEfficiency = 1.0
+        /// fp8 current scaling: an amax pass reads each GEMM input before its cast (Transformer
+        /// Engine's Float8CurrentScaling quantizer runs nvte_compute_amax, then the scale, then
+        /// the cast).
+        var currentScaling = false
+
+        /// Casting `elements` bf16 values to the GEMM precision, with the amax pass before it
+        /// under current scaling.
+        func cast(_ elements: Double) -> KernelCost {
+            var cost = kernels.quantize(elements: elements, to: precision)
+            if currentScaling {
+                let amax = kernels.memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement, bytesWritten: 0)
+                cost.seconds += amax.seconds
+                cost.energy += amax.energy
+            }
+            return cost
+        }
 
         /// A pass's kernels run back to back; of its collectives, the `overlap` fraction is
         /// hidden behind its GEMMs (Megatron's TP communication overlap splits each GEMM and
@@ -118,7 +134,7 @@ enum TrainingWorkload {
                 switch op {
                 case let .gemm(m, n, k, batch):
                     if precision != .bf16 {
-                        let cast = kernels.quantize(elements: Double(m * k * batch), to: precision)
+                        let cast = cast(Double(m * k * batch))
                         compute += cast.seconds / elementwiseEfficiency
                         energy += cast.energy
                     }
