@@ -180,6 +180,18 @@ import Scenario
         #expect(back == 2 * bytes)
     }
 
+    /// Backward: the output gradient is cast once into both layouts before the data-gradient
+    /// GEMM, and the weight-gradient GEMM casts nothing (its other input is the forward's copy).
+    @Test func eachOutputGradientIsCastOnce() throws {
+        let model = try #require(ModelSpec.named("llama3-8b"))
+        let s = TrainingShape(model: model, tp: 1, sequenceParallel: false, microBatch: 1, sequence: 4096, recompute: .none)
+        let copies = Dictionary(uniqueKeysWithValues: TrainingOps.backward(0, s).compactMap { op -> (String, Int)? in
+            if case let .gemm(_, _, _, _, c) = op.op { (op.name, c) } else { nil }
+        })
+        #expect(copies["mlp_up_gemm_dgrad"] == 2 && copies["mlp_up_gemm_wgrad"] == 0)
+        #expect(TrainingOps.forward(0, s).allSatisfy { if case let .gemm(_, _, _, _, c) = $0.op { c == 1 } else { true } })
+    }
+
     /// Bytes per parameter, one stage on one rank: the distributed optimizer's table.
     @Test func bytesPerParameterFollowMegatronsTable() throws {
         func ledger(_ extra: String) throws -> [MemoryCategory: Double] {

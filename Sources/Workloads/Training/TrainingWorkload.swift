@@ -112,10 +112,12 @@ enum TrainingWorkload {
         /// the cast).
         var currentScaling = false
 
-        /// Casting `elements` bf16 values to the GEMM precision, with the amax pass before it
-        /// under current scaling.
-        func cast(_ elements: Double) -> KernelCost {
-            var cost = kernels.quantize(elements: elements, to: precision)
+        /// Casting `elements` bf16 values to the GEMM precision (`copies` outputs: one per
+        /// layout), with the amax pass before it under current scaling.
+        func cast(_ elements: Double, copies: Int = 1) -> KernelCost {
+            var cost = kernels.memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement,
+                                           bytesWritten: elements * precision.bytesPerElement * Double(copies),
+                                           fixedTime: kernels.factors.quantizeFixedTime)
             if currentScaling {
                 let amax = kernels.memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement, bytesWritten: 0)
                 cost.seconds += amax.seconds
@@ -132,9 +134,9 @@ enum TrainingWorkload {
             var compute = 0.0, communication = 0.0, gemms = 0.0, linkBytes = 0.0, energy = 0.0
             for (_, op) in ops {
                 switch op {
-                case let .gemm(m, n, k, batch):
-                    if precision != .bf16 {
-                        let cast = cast(Double(m * k * batch))
+                case let .gemm(m, n, k, batch, copies):
+                    if precision != .bf16 && copies > 0 {
+                        let cast = cast(Double(m * k * batch), copies: copies)
                         compute += cast.seconds / elementwiseEfficiency
                         energy += cast.energy
                     }
