@@ -1,3 +1,4 @@
+import Foundation
 // Quantities with units, written as a person would: "900 GB/s", "192 GiB", "10 us",
 // "2.5 PFLOPS", "400 Gb/s". Parsed here, once; everything after is SI base units as Double
 // (seconds, bytes, bytes per second, FLOP, FLOP per second).
@@ -65,7 +66,11 @@ public enum Quantity {
         guard found == dimension else {
             return .failure(QuantityError(text: text, reason: "expected \(dimension.noun) such as \(dimension.example), got \(found.noun)"))
         }
-        return .success(number * factor)
+        let value = number * factor
+        guard value.isFinite else {
+            return .failure(QuantityError(text: text, reason: "too large: beyond \(String(format: "%g", Double.greatestFiniteMagnitude)) in base units"))
+        }
+        return .success(value)
     }
 
     /// Splits "2.5 PFLOPS" into ("2.5", "PFLOPS"); the number may use exponents ("1e9 B").

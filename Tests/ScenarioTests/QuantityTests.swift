@@ -23,6 +23,16 @@ import Testing
         #expect(abs(value - expected) <= 1e-12 * abs(expected))
     }
 
+    /// A finite number whose unit takes it past Double's range is refused, not made infinite.
+    @Test func overflowingUnitsAreRefused() {
+        guard case .failure(let error) = Quantity.parse("1e300 GHz", as: .frequency) else {
+            Issue.record("1e300 GHz parsed")
+            return
+        }
+        #expect(error.reason.hasPrefix("too large"))
+        #expect((try? Quantity.parse("1e299 GHz", as: .frequency).get()) == 1e308)
+    }
+
     @Test func wrongDimensionIsNamed() {
         guard case .failure(let error) = Quantity.parse("10 GB", as: .bandwidth) else {
             Issue.record("10 GB parsed as a bandwidth")

@@ -165,4 +165,15 @@ import Workloads
         #expect(errors(text.replacingOccurrences(of: "1500 W", with: "100 W")).count == 1)
         #expect(errors(text.replacingOccurrences(of: "1500 W", with: "700 W")) == [])
     }
+
+    /// The power model's inputs stay physical: a board of at most 100 kW, a boost clock from the
+    /// spec clock to twice it.
+    @Test func tdpAndBoostClockStayPhysical() {
+        let head = "name: c\ncluster: { system: { preset: b200, gpu: "
+        let tail = " }, gpus: 8 }\nworkload: { kind: training, model: llama3-8b, parallelism: { tp: 1, pp: 1, dp: 8 }, sequence_length: 4096, global_batch: 8 }\n"
+        #expect(errors(head + "{ tdp: 1e308 W }" + tail) == ["s.yaml:2:48: cluster.system.gpu.tdp: a GPU board's power is at most 100 kW, got 1e+308 W"])
+        #expect(errors(head + "{ max_clock: 1 MHz }" + tail)
+                == ["s.yaml:2:54: cluster.system.gpu.max_clock: the maximum boost clock lies between clock (1.86e+09 Hz) and twice it, got 1e+06 Hz"])
+        #expect(errors(head + "{ max_clock: 1.9 GHz }" + tail) == [])
+    }
 }
