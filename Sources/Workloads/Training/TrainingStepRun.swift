@@ -359,7 +359,13 @@ struct TrainingStepRun {
             step = Swift.max(step, Swift.max(computeEnd, streams[stage].end) + plan.stages[stage].optimizerSeconds)
         }
         let busiest = entities.indices.max { entities[$0].busy < entities[$1].busy }!
-        let idle = entities.map { pipelineEnd > 0 ? Swift.max(0, pipelineEnd - $0.busy - $0.gatherWait) / pipelineEnd : 0 }
+        // The event clock and the sum of a stage's pass times round differently: an idle share
+        // under 1e-9 is that rounding (a stage that never waits), not a bubble.
+        let idle = entities.map { e -> Double in
+            guard pipelineEnd > 0 else { return 0 }
+            let share = (pipelineEnd - e.busy - e.gatherWait) / pipelineEnd
+            return share < 1e-9 ? 0 : share
+        }
         return TrainingStepResult(
             stepTime: step, bubbleFraction: idle.reduce(0, +) / Double(idle.count),
             peakActivationBytes: (0..<p).map { stage in stride(from: stage, to: entities.count, by: p).map { entities[$0].peakActivations }.max() ?? 0 },
