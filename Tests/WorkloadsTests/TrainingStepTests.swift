@@ -180,8 +180,9 @@ import Scenario
         #expect(back == 2 * bytes)
     }
 
-    /// Backward: the output gradient is cast once into both layouts before the data-gradient
-    /// GEMM, and the weight-gradient GEMM casts nothing (its other input is the forward's copy).
+    /// Backward: the output gradient is cast once, for both layouts, before the data-gradient
+    /// GEMM, and the weight-gradient GEMM casts nothing (its other input is the forward's copy);
+    /// each forward input is cast for both layouts too (the weight gradient reads it again).
     @Test func eachOutputGradientIsCastOnce() throws {
         let model = try #require(ModelSpec.named("llama3-8b"))
         let s = TrainingShape(model: model, tp: 1, sequenceParallel: false, microBatch: 1, sequence: 4096, recompute: .none)
@@ -189,7 +190,22 @@ import Scenario
             if case let .gemm(_, _, _, _, c) = op.op { (op.name, c) } else { nil }
         })
         #expect(copies["mlp_up_gemm_dgrad"] == 2 && copies["mlp_up_gemm_wgrad"] == 0)
-        #expect(TrainingOps.forward(0, s).allSatisfy { if case let .gemm(_, _, _, _, c) = $0.op { c == 1 } else { true } })
+        #expect(TrainingOps.forward(0, s).allSatisfy { if case let .gemm(_, _, _, _, c) = $0.op { c == 2 } else { true } })
+    }
+
+    /// A second layout is a second copy where the chip needs it: Hopper's fp8 GEMMs (TN only:
+    /// a transposed copy) and NVFP4 (scales along K); Blackwell's fp8 reads one copy both ways.
+    @Test func aSecondLayoutCostsACopyOnlyWhereTheChipNeedsIt() {
+        func extra(_ system: SystemSpec, _ precision: Precision) -> Double {
+            let pricing = TrainingWorkload.Pricing(kernels: KernelModel(gpu: system.gpu), precision: precision, groups: [:], overlap: 0, kernelEfficiency: 1)
+            let both = pricing.pass([("g", .gemm(m: 4096, n: 4096, k: 4096, batch: 1, castLayouts: 2))]).compute
+            let one = pricing.pass([("g", .gemm(m: 4096, n: 4096, k: 4096, batch: 1, castLayouts: 1))]).compute
+            return both - one
+        }
+        let copy = KernelModel(gpu: SystemSpec.h100SXM.gpu).memoryBound(bytesRead: 0, bytesWritten: 4096 * 4096, fixedTime: 0).seconds
+        #expect(abs(extra(.h100SXM, .fp8) - copy) < 1e-12)
+        #expect(extra(.gb200NVL72, .fp8) == 0)
+        #expect(extra(.gb200NVL72, .fp4) > 0)
     }
 
     /// Bytes per parameter, one stage on one rank: the distributed optimizer's table.

@@ -17,7 +17,7 @@
 // a weight-gradient GEMM (n×m by m×k), twice its FLOPs; attention's backward does 2.5× the
 // forward's matrix work (FlashAttention-2 recomputes the scores and runs five GEMMs to the
 // forward's two: Dao, "FlashAttention-2", 2023, section 3.1.2); element-wise kernels move
-// twice their bytes (an fp8 run casts each output gradient once, in both layouts); an all-gather becomes a reduce-scatter and back, all-reduce and
+// twice their bytes (an fp8 run casts each output gradient once, for both layouts); an all-gather becomes a reduce-scatter and back, all-reduce and
 // all-to-all stay. Recompute `full` runs the layer's forward again before its backward
 // (storing only its input); `selective` recomputes the attention block (storing the MLP
 // block's activations).
@@ -43,10 +43,12 @@ public enum CommKind: String, Sendable {
 }
 
 public enum TrainingOp: Sendable, Equatable {
-    /// `batch` GEMMs of m×k by k×n. Under fp8 or fp4 the m×k input is cast first, writing
-    /// `castCopies` low-precision copies (2: the row- and column-wise layouts, for a gradient
-    /// that feeds both the data- and the weight-gradient GEMM; 0: cast by an earlier op).
-    case gemm(m: Int, n: Int, k: Int, batch: Int, castCopies: Int = 1)
+    /// `batch` GEMMs of m×k by k×n. Under fp8 or fp4 the m×k input is cast first for
+    /// `castLayouts` uses: 2 when a later GEMM reads it the other way round too (a forward
+    /// input, read again by the weight gradient; an output gradient, by the data and the
+    /// weight gradient), 0 when an earlier op cast it. The pricer decides what a second layout
+    /// costs on the chip.
+    case gemm(m: Int, n: Int, k: Int, batch: Int, castLayouts: Int = 2)
     /// Causal FlashAttention over sequences of `seq` tokens, this rank's `1/shards` of it.
     case attention(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int, shards: Int, backward: Bool)
     case elementwise(bytes: Double)
@@ -122,11 +124,11 @@ public enum TrainingOps {
         ops.reversed().flatMap { name, op -> [NamedTrainingOp] in
             switch op {
             case let .gemm(m, n, k, batch, _):
-                // The output gradient is cast once into both layouts (Transformer Engine's
+                // The output gradient is cast once for both layouts (Transformer Engine's
                 // backward quantizes grad_output for row- and column-wise use in one kernel);
                 // the weight gradient's other input is the forward's stored low-precision copy.
-                return [(name + "_dgrad", .gemm(m: m, n: k, k: n, batch: batch, castCopies: 2)),
-                        (name + "_wgrad", .gemm(m: n, n: k, k: m, batch: batch, castCopies: 0))]
+                return [(name + "_dgrad", .gemm(m: m, n: k, k: n, batch: batch, castLayouts: 2)),
+                        (name + "_wgrad", .gemm(m: n, n: k, k: m, batch: batch, castLayouts: 0))]
             case let .attention(b, seq, h, kv, hd, shards, _):
                 return [(name + "_backward", .attention(batch: b, seq: seq, heads: h, kvHeads: kv, headDim: hd, shards: shards, backward: true))]
             case let .elementwise(bytes):

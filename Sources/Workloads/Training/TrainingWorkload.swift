@@ -111,6 +111,14 @@ enum TrainingWorkload {
         /// Engine's Float8CurrentScaling quantizer runs nvte_compute_amax, then the scale, then
         /// the cast).
         var currentScaling = false
+        /// Whether a second layout of a cast tensor is a second copy: Hopper's fp8 GEMMs take only
+        /// the TN layout, so Transformer Engine writes a transposed copy for column-wise use
+        /// (quantizer.cpp: create_transpose = columnwise_usage && !nvte_is_non_tn_fp8_gemm_supported());
+        /// Blackwell's take any layout, so one fp8 copy serves both; NVFP4's 16-element block
+        /// scales run along K, so the other direction is quantised on its own.
+        var separateLayouts: Bool {
+            precision == .fp4 || (precision == .fp8 && kernels.gpu.architecture == .hopper)
+        }
 
         /// Casting `elements` bf16 values to the GEMM precision (`copies` outputs: one per
         /// layout), with the amax pass before it under current scaling.
@@ -134,9 +142,9 @@ enum TrainingWorkload {
             var compute = 0.0, communication = 0.0, gemms = 0.0, linkBytes = 0.0, energy = 0.0
             for (_, op) in ops {
                 switch op {
-                case let .gemm(m, n, k, batch, copies):
-                    if precision != .bf16 && copies > 0 {
-                        let cast = cast(Double(m * k * batch), copies: copies)
+                case let .gemm(m, n, k, batch, layouts):
+                    if precision != .bf16 && layouts > 0 {
+                        let cast = cast(Double(m * k * batch), copies: separateLayouts ? layouts : 1)
                         compute += cast.seconds / elementwiseEfficiency
                         energy += cast.energy
                     }
