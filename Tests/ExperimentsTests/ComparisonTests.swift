@@ -7,6 +7,40 @@ import Stats
 import Workloads
 
 @Suite struct ComparisonTests {
+    /// One 1 GB transfer alone on one link, 10 GB/s ("slow") against 20 GB/s ("fast"): the
+    /// comparison rows of the fast variant, `header` giving the seed, replications and noise.
+    static func slowAgainstFast(header: String) throws -> [ComparisonRow] {
+        let text = """
+        name: pair
+        \(header)
+        workload:
+          kind: transfers
+          links: [ { name: l, bandwidth: 10 GB/s } ]
+          transfers: [ { name: t, bytes: 1 GB, path: [l] } ]
+        variants:
+          - name: slow
+          - name: fast
+            set: { workload.links.0.bandwidth: 20 GB/s }
+        """
+        let plan = try ScenarioLoader.plan(text: text, file: "pair.yaml")
+        return Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"), catalogue: plan.metricCatalogue)
+    }
+
+    /// Without noise the replications agree exactly: the comparison says so, gives no p-value,
+    /// and warns; with one replication there is no interval at all.
+    @Test func noNoiseWarnsAndOneReplicationHasNoInterval() throws {
+        func rows(replications: Int) throws -> [ComparisonRow] { try Self.slowAgainstFast(header: "replications: \(replications)") }
+        let three = try rows(replications: 3)
+        let makespan = three.first { $0.metric == "makespan_s" }!
+        #expect(makespan.comparison.isDegenerate && makespan.comparison.pValue.isNaN)
+        #expect(abs(makespan.comparison.speedup - 2) < 1e-12)
+        let warnings = Comparison.warnings(three)
+        #expect(warnings.count == 1 && warnings[0].hasPrefix("fast vs slow: the replications agree exactly on makespan_s"))
+        let one = try rows(replications: 1)
+        #expect(one.allSatisfy { $0.comparison.n == 1 && $0.comparison.pValue.isNaN })
+        #expect(Comparison.warnings(one) == ["fast vs slow: one replication, so no interval, p-value or verdict; set replications: 2 or more and a noise section"])
+    }
+
     /// One transfer alone on one link; the variant's link is twice as fast, so its true
     /// speedup (geometric mean over the jitter) is exactly 2. With independent streams per
     /// variant the log ratios are normal and the t-interval is exact: at least 93 of 100 seeds'
@@ -15,23 +49,7 @@ import Workloads
     @Test func intervalCoversTheTrueSpeedup() throws {
         var covered = 0
         for seed in 1...100 {
-            let text = """
-            name: cover
-            seed: \(seed)
-            replications: 10
-            noise: { network_cv: 0.1, common_random_numbers: false }
-            workload:
-              kind: transfers
-              links: [ { name: l, bandwidth: 10 GB/s } ]
-              transfers: [ { name: t, bytes: 1 GB, path: [l] } ]
-            variants:
-              - name: slow
-              - name: fast
-                set:
-                  workload.links.0.bandwidth: 20 GB/s
-            """
-            let plan = try ScenarioLoader.plan(text: text, file: "c.yaml")
-            let rows = Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"), catalogue: plan.metricCatalogue)
+            let rows = try Self.slowAgainstFast(header: "seed: \(seed)\nreplications: 10\nnoise: { network_cv: 0.1, common_random_numbers: false }")
             let makespan = rows.first { $0.metric == "makespan_s" }!
             if makespan.comparison.ci95.contains(2) { covered += 1 }
         }
@@ -84,35 +102,5 @@ import Workloads
         let s = Summary(times)
         print("clock_cv 0.1: time_s mean \(s.mean), cv \(s.standardDeviation! / s.mean)")
         #expect((0.06...0.14).contains(s.standardDeviation! / s.mean))
-    }
-
-    /// Without noise the replications agree exactly: the comparison says so, gives no p-value,
-    /// and warns; with one replication there is no interval at all.
-    @Test func noNoiseWarnsAndOneReplicationHasNoInterval() throws {
-        func rows(replications: Int) throws -> [ComparisonRow] {
-            let text = """
-            name: quiet
-            replications: \(replications)
-            workload:
-              kind: transfers
-              links: [ { name: l, bandwidth: 10 GB/s } ]
-              transfers: [ { name: t, bytes: 1 GB, path: [l] } ]
-            variants:
-              - name: slow
-              - name: fast
-                set: { workload.links.0.bandwidth: 20 GB/s }
-            """
-            let plan = try ScenarioLoader.plan(text: text, file: "q.yaml")
-            return Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"), catalogue: plan.metricCatalogue)
-        }
-        let three = try rows(replications: 3)
-        let makespan = three.first { $0.metric == "makespan_s" }!
-        #expect(makespan.comparison.isDegenerate && makespan.comparison.pValue.isNaN)
-        #expect(abs(makespan.comparison.speedup - 2) < 1e-12)
-        let warnings = Comparison.warnings(three)
-        #expect(warnings.count == 1 && warnings[0].hasPrefix("fast vs slow: the replications agree exactly on makespan_s"))
-        let one = try rows(replications: 1)
-        #expect(one.allSatisfy { $0.comparison.n == 1 && $0.comparison.pValue.isNaN })
-        #expect(Comparison.warnings(one) == ["fast vs slow: one replication, so no interval, p-value or verdict; set replications: 2 or more and a noise section"])
     }
 }
