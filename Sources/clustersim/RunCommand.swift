@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Hardware
 import Synchronization
 import Report
 import Scenario
@@ -60,6 +61,7 @@ struct RunOptions: ParsableArguments {
         let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
         try ExperimentRunner.check(plan)
+        if !quiet { for note in Self.calibrationNotes(plan) { printError("note: " + note) } }
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let reporter = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1, start: start)
@@ -149,5 +151,24 @@ final class ProgressReporter: Sendable {
 
     func finish() {
         state.withLock { s in if s.printed { FileHandle.standardError.write(Data("\n".utf8)) } }
+    }
+}
+
+extension RunOptions {
+    /// What the fitted factors know of each system the scenario runs on: a system with no
+    /// measurement in the fit (Blackwell Ultra) or one the scenario defines itself is named, so
+    /// nobody reads its numbers as calibrated.
+    static func calibrationNotes(_ plan: ExperimentPlan) -> [String] {
+        var seen = Set<String>(), notes: [String] = []
+        for variant in plan.variants {
+            guard let system = variant.spec.cluster?.system, seen.insert(system.name).inserted else { continue }
+            let family = system.gpu.architecture.calibrationFamily.rawValue
+            if SystemSpec.preset(named: system.name) != system {
+                notes.append("\(system.name) is not a preset: its numbers are the scenario's, with the kernel factors fitted to \(family) GPUs")
+            } else if system.gpu.architecture != system.gpu.architecture.calibrationFamily {
+                notes.append("\(system.name) has no measurement in the fit: datasheet numbers with \(family)'s fitted factors (clustersim validate compares GB300's held-out kernel rows)")
+            }
+        }
+        return notes
     }
 }

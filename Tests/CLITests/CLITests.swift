@@ -53,6 +53,22 @@ import TestSupport
 
     /// `run` writes the three files under results/<name>/ and prints a table; the same scenario
     /// and seed give byte-identical CSVs, run twice, on 1 thread and on 2.
+    /// A system without measurements in the fit, or one the scenario defines, is named on
+    /// stderr; a calibrated preset is not.
+    @Test func uncalibratedSystemsAreNamed() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func stderr(_ system: String) throws -> String {
+            TestSupport.write("name: g\ncluster: { system: \(system) }\nworkload: { kind: gemm, m: 1024, n: 1024, k: 1024 }\n", to: "g.yaml", in: dir)
+            let result = try TestSupport.runClusterSim(["run", "g.yaml", "--out", "out"], in: dir)
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stderr
+        }
+        #expect(try stderr("gb300-nvl72").contains("note: gb300-nvl72 has no measurement in the fit"))
+        #expect(try stderr("{ preset: h100-sxm, gpu: { hbm_bandwidth: 4 TB/s } }").contains("note: h100-sxm is not a preset"))
+        #expect(try !stderr("h100-sxm").contains("note:"))
+    }
+
     @Test func runWritesResultsDeterministically() throws {
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
