@@ -54,17 +54,15 @@ public enum Comparison {
     /// (a point interval and no p-value: the scenario draws no noise, or too little to show).
     /// Either way the interval covers simulation noise only, never the model's own error.
     public static func warnings(_ rows: [ComparisonRow]) -> [String] {
-        var lines: [String] = []
-        var seen = Set<String>()
-        for row in rows where row.comparison.isDegenerate && !seen.contains(row.variant) {
-            seen.insert(row.variant)
-            let degenerate = rows.filter { $0.variant == row.variant && $0.comparison.isDegenerate }.map(\.metric)
-            if row.comparison.n < 2 {
-                lines.append("\(row.variant) vs \(row.baseline): one replication, so no interval, p-value or verdict; set replications: 2 or more and a noise section")
-            } else {
-                lines.append("\(row.variant) vs \(row.baseline): the replications agree exactly on \(degenerate.joined(separator: ", ")), so their intervals are points and carry no p-value; the scenario draws no noise there (noise: { kernel_cv: ... }), and an interval of simulation noise never covers the model's own error")
+        let degenerate = rows.filter(\.comparison.isDegenerate)
+        var variants: [String] = []
+        for row in degenerate where !variants.contains(row.variant) { variants.append(row.variant) }
+        return variants.map { variant in
+            let own = degenerate.filter { $0.variant == variant }
+            if own[0].comparison.n < 2 {
+                return "\(variant) vs \(own[0].baseline): one replication, so no interval, p-value or verdict; set replications: 2 or more and a noise section"
             }
+            return "\(variant) vs \(own[0].baseline): the replications agree exactly on \(own.map(\.metric).joined(separator: ", ")), so their intervals are points and carry no p-value; the scenario draws no noise there (noise: { kernel_cv: ... }), and an interval of simulation noise never covers the model's own error"
         }
-        return lines
     }
 }

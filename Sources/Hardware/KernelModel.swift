@@ -29,8 +29,8 @@ import Foundation
 // ../shared/reference/kernels/ and calibration.csv; the factors are fitted there.
 // Power: a sustained stream's GEMMs and attention run at the clock the power limit allows
 // (PowerModel.swift); alone, as the kernel tables timed them, at the boost clock.
-// Limitations: no L2 reuse inside workloads (operands read once from HBM), three tile shapes per architecture and no stream-K scheduling, dense tensor rates
-// only.
+// Limitations: no L2 reuse inside workloads (operands read once from HBM), three tile shapes
+// per architecture and no stream-K scheduling, dense tensor rates only.
 
 /// What a kernel needs and how long it takes alone.
 public struct KernelCost: Sendable, Equatable {
@@ -131,11 +131,11 @@ public struct KernelModel: Sendable {
             + Double(n) * Double(k) * precision.bytesPerElement + Double(m) * Double(n) * Precision.bf16.bytesPerElement)
         let memorySeconds = bytes / (gpu.hbmBandwidth * factors.hbmEfficiency)
         let flops = 2 * Double(m) * Double(n) * Double(k) * Double(batch)
+        let boost = combine(computeSeconds, memorySeconds, p: factors.overlapExponent)
         // Under a sustained load the tensor work runs at the clock the power limit allows.
-        let r = clockRatio(flops: flops, precision: precision, hbmBytes: bytes,
-                           boostSeconds: combine(computeSeconds, memorySeconds, p: factors.overlapExponent) + factors.fixedTime)
+        let r = clockRatio(flops: flops, precision: precision, hbmBytes: bytes, boostSeconds: boost + factors.fixedTime)
         let clocked = computeSeconds / r
-        let body = combine(clocked, memorySeconds, p: factors.overlapExponent)
+        let body = r == 1 ? boost : combine(clocked, memorySeconds, p: factors.overlapExponent)
         var cost = KernelCost(
             seconds: body + factors.fixedTime, flops: flops, hbmBytes: bytes,
             computeSeconds: clocked, memorySeconds: memorySeconds, waves: waves
@@ -161,9 +161,10 @@ public struct KernelModel: Sendable {
     /// A device-to-device copy of `bytes` (reads and writes them).
     public func memcpy(bytes: Double) -> KernelCost { memoryBound(bytesRead: bytes, bytesWritten: bytes) }
 
-    /// Quantising `elements` bf16 activations to `precision` (fp8 or fp4) before a GEMM.
-    public func quantize(elements: Double, to precision: Precision) -> KernelCost {
-        memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement, bytesWritten: elements * precision.bytesPerElement,
+    /// Quantising `elements` bf16 activations to `precision` (fp8 or fp4) before a GEMM,
+    /// writing `copies` quantised copies (one per memory layout a later GEMM needs).
+    public func quantize(elements: Double, to precision: Precision, copies: Int = 1) -> KernelCost {
+        memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement, bytesWritten: elements * precision.bytesPerElement * Double(copies),
                     fixedTime: factors.quantizeFixedTime)
     }
 

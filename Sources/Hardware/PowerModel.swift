@@ -66,9 +66,12 @@ public struct PowerModel: Sendable, Equatable {
         self.hbmEnergyPerByte = hbmEnergyPerByte
     }
 
+    /// A GPU's static power, W (the header's rule).
+    public static func idlePower(_ gpu: GPUSpec) -> Double { gpu.tdp * idleShareOfTDP }
+
     /// The model of a GPU at its TDP (or at `limit` W): energies from the datasheet rule.
     public init(gpu: GPUSpec, limit: Double? = nil) {
-        let idle = gpu.tdp * Self.idleShareOfTDP
+        let idle = Self.idlePower(gpu)
         let voltage = (gpu.maxClock / gpu.clock) * (gpu.maxClock / gpu.clock)
         var energy: [Precision: Double] = [:]
         for precision in Precision.allCases {

@@ -29,7 +29,7 @@ extension ScenarioLoader {
         // below the static power nothing could run.
         var powerLimit = fields.number("power_limit")
         if let limit = powerLimit, let gpu = system?.gpu {
-            let idle = PowerModel(gpu: gpu).idle
+            let idle = PowerModel.idlePower(gpu)
             if limit > gpu.tdp || limit <= idle {
                 log.error(fields.origin("power_limit"), fields.child("power_limit"),
                           "must be above the GPU's static power (\(String(format: "%g", idle.rounded())) W) and at most its TDP (\(String(format: "%g", gpu.tdp)) W), got \(String(format: "%g", limit)) W")

@@ -7,10 +7,10 @@ import Stats
 import Workloads
 
 @Suite struct ComparisonTests {
-    /// One 1 GB transfer alone on one link, 10 GB/s ("slow") against 20 GB/s ("fast"): the
-    /// comparison rows of the fast variant, `header` giving the seed, replications and noise.
-    static func slowAgainstFast(header: String) throws -> [ComparisonRow] {
-        let text = """
+    /// One 1 GB transfer alone on one link, 10 GB/s ("slow") against 20 GB/s ("fast"), `header`
+    /// giving the seed, replications and noise.
+    static func slowFastScenario(header: String) -> String {
+        """
         name: pair
         \(header)
         workload:
@@ -22,7 +22,11 @@ import Workloads
           - name: fast
             set: { workload.links.0.bandwidth: 20 GB/s }
         """
-        let plan = try ScenarioLoader.plan(text: text, file: "pair.yaml")
+    }
+
+    /// The comparison rows of that scenario's fast variant against the slow one.
+    static func slowAgainstFast(header: String) throws -> [ComparisonRow] {
+        let plan = try ScenarioLoader.plan(text: slowFastScenario(header: header), file: "pair.yaml")
         return Comparison.rows(ExperimentRunner.run(plan, threads: 1), compare: CompareSpec(baseline: "slow"), catalogue: plan.metricCatalogue)
     }
 

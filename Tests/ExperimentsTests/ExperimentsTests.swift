@@ -49,20 +49,7 @@ import Cluster
     /// Common random numbers: replication r of each variant draws the same jitter, so with
     /// one transfer alone on a link the two variants' times differ by exactly the bandwidth ratio.
     @Test func variantsShareRandomNumbers() throws {
-        let text = """
-        name: crn
-        replications: 5
-        noise: { network_cv: 0.2 }
-        workload:
-          kind: transfers
-          links: [ { name: l, bandwidth: 10 GB/s } ]
-          transfers: [ { name: t, bytes: 1 GB, path: [l] } ]
-        variants:
-          - name: slow
-          - name: fast
-            set:
-              workload.links.0.bandwidth: 20 GB/s
-        """
+        let text = ComparisonTests.slowFastScenario(header: "replications: 5\nnoise: { network_cv: 0.2 }")
         let results = ExperimentRunner.run(try ScenarioLoader.plan(text: text, file: "s.yaml"), threads: 2)
         let slow = results.replications.filter { $0.variant == "slow" }.map { metric("makespan_s", $0.metrics) }
         let fast = results.replications.filter { $0.variant == "fast" }.map { metric("makespan_s", $0.metrics) }

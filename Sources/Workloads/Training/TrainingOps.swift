@@ -5,9 +5,9 @@
 // parallelism the hidden state between blocks is split over the TP ranks along the sequence,
 // and each block's all-reduce becomes an all-gather before it and a reduce-scatter after it;
 // Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022):
-// RMSNorm; QKV projection (column-parallel); rotary embedding of Q and K; context-parallel all-gather of K and V when
-// cp > 1 (each of the cp ranks holds seq/cp tokens and does 1/cp of the causal attention,
-// load-balanced as Megatron's CP does); causal FlashAttention; output projection
+// RMSNorm; QKV projection (column-parallel); rotary embedding of Q and K; context-parallel
+// all-gather of K and V when cp > 1 (each of the cp ranks holds seq/cp tokens and does 1/cp
+// of the causal attention, load-balanced as Megatron's CP does); causal FlashAttention; output projection
 // (row-parallel); the block's TP collective; RMSNorm; MLP (or routed experts); TP collective;
 // residual. MoE layers: router GEMM, an all-to-all dispatch over the `ep` ranks, the local
 // experts (experts/ep per rank, each sharded over TP) as one grouped GEMM, an all-to-all
@@ -17,8 +17,8 @@
 // a weight-gradient GEMM (n×m by m×k), twice its FLOPs; attention's backward does 2.5× the
 // forward's matrix work (FlashAttention-2 recomputes the scores and runs five GEMMs to the
 // forward's two: Dao, "FlashAttention-2", 2023, section 3.1.2); element-wise kernels move
-// twice their bytes (an fp8 run casts each output gradient once, for both layouts); an all-gather becomes a reduce-scatter and back, all-reduce and
-// all-to-all stay. Recompute `full` runs the layer's forward again before its backward
+// twice their bytes (an fp8 run casts each output gradient once, for both layouts); an
+// all-gather becomes a reduce-scatter and back, all-reduce and all-to-all stay. Recompute `full` runs the layer's forward again before its backward
 // (storing only its input); `selective` recomputes the attention block (storing the MLP
 // block's activations).
 //

@@ -72,7 +72,8 @@ extension TrainingWorkload {
             return seconds
         }
 
-        /// Casting `params` bf16 weights to the GEMM precision (read 2 bytes, write 1).
+        /// Casting `params` bf16 weights to the GEMM precision (Pricing.cast: one copy, and the
+        /// amax pass under current scaling).
         func castSeconds(_ params: Double) -> Double {
             pricing.cast(params).seconds / (pricing.elementwiseEfficiency * pricing.kernelEfficiency)
         }
@@ -293,7 +294,7 @@ extension TrainingWorkload {
                                         commSMFraction: Double(t.communicationSMs) / Double(gpu.smCount))
             let kernels = TrainingOps.forward(0, s).filter { if case .communication = $0.op { false } else { true } }.count
             return Built(plan: plan, staticMemory: memory, kernelsPerPass: kernels, ranksPerStage: t.tp * t.cp * t.dp,
-                         stageEnergy: stages.map(\.energy), power: pricing.kernels.power)
+                         power: pricing.kernels.power)
         }
     }
 }

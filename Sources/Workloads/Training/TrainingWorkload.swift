@@ -123,9 +123,7 @@ enum TrainingWorkload {
         /// Casting `elements` bf16 values to the GEMM precision (`copies` outputs: one per
         /// layout), with the amax pass before it under current scaling.
         func cast(_ elements: Double, copies: Int = 1) -> KernelCost {
-            var cost = kernels.memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement,
-                                           bytesWritten: elements * precision.bytesPerElement * Double(copies),
-                                           fixedTime: kernels.factors.quantizeFixedTime)
+            var cost = kernels.quantize(elements: elements, to: precision, copies: copies)
             if currentScaling {
                 let amax = kernels.memoryBound(bytesRead: elements * Precision.bf16.bytesPerElement, bytesWritten: 0)
                 cost.seconds += amax.seconds
@@ -183,10 +181,8 @@ enum TrainingWorkload {
         var kernelsPerPass: Int
         /// GPUs per pipeline stage (stage s starts at rank s × this).
         var ranksPerStage: Int
-        /// Dynamic energy of one step on one GPU of each stage, joules (its passes over every
-        /// micro-batch and its optimizer step).
-        var stageEnergy: [Double] = []
-        /// The GPUs' power model (static power for the wall time).
+        /// The GPUs' power model (static power for the wall time; each stage's kernel energy is
+        /// in `plan`).
         var power: PowerModel
     }
 
@@ -282,7 +278,7 @@ enum TrainingWorkload {
         let gpus = Double(t.gpus)
         let tflops = modelFLOPsPerToken(t) * tokens / step / gpus / 1e12
         // Every GPU draws its static power for the whole step, and its stage's kernels' energy.
-        let joules = built.stageEnergy.reduce(0) { $0 + $1 * Double(built.ranksPerStage) } + gpus * built.power.idle * step
+        let joules = built.plan.stages.reduce(0) { $0 + $1.energy * Double(built.ranksPerStage) } + gpus * built.power.idle * step
         return [
             Metric("step_time_s", unit: "s", step),
             Metric("tokens_per_s", unit: "tokens/s", tokens / step),
