@@ -2,10 +2,12 @@
 #   make run    install what is missing, build, run the showcase scenarios into results/
 #   make test   install what is missing, build, run every test
 #   make bench  engine benchmarks (release build)
-#   make calibrate  refit the kernel model to ../shared/reference and print its errors
+#   make calibrate  refit the kernel model to ../shared/reference, its bootstrap ensemble
+#                   (ENSEMBLE=8 members, ~15 min on 2 cores) and the model-error table
 #   make docs   regenerate docs/scenario-keys.md and docs/metrics.md from the key and metric tables
 SHELL := /bin/bash
 SWIFT ?= swift
+ENSEMBLE ?= 8
 SHOWCASE ?= scenarios/showcase-transfers.yaml
 RELEASE_BIN := .build/release/clustersim
 
@@ -94,5 +96,11 @@ clean:
 calibrate: build
 	.build/release/clustersim calibrate --write Sources/Hardware/KernelFactors+Calibrated.swift \
 	  --write-collectives Sources/Cluster/CollectiveTiming+Calibrated.swift
+	$(SWIFT) build -c release --product clustersim
+	.build/release/clustersim calibrate --ensemble $(ENSEMBLE) \
+	  --write-kernel-ensemble Sources/Hardware/KernelFactors+Ensemble.swift \
+	  --write-collective-ensemble Sources/Cluster/CollectiveTiming+Ensemble.swift
+	$(SWIFT) build -c release --product clustersim
+	.build/release/clustersim calibrate --write-model-error Sources/Experiments/ModelError+Calibrated.swift
 	$(SWIFT) build -c release --product clustersim
 	.build/release/clustersim calibrate

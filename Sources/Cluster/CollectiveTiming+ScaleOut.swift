@@ -28,6 +28,36 @@ extension CollectiveTiming {
         }
     }
 
+    /// Scale-out timing for a GPU: its ensemble member's NVLink timing and NIC efficiency when it
+    /// names one (CollectiveTiming+Ensemble.swift), else the calibrated ones.
+    public static func scaleOut(for gpu: GPUSpec, transport: ScaleOutTransport = .infiniband) -> CollectiveTiming {
+        guard let member = gpu.ensembleMember, let m = ensembleMember(member, for: gpu.architecture) else {
+            return scaleOut(for: gpu.architecture, transport: transport)
+        }
+        let nic = switch transport {
+        case .infiniband: m.timing.linkEfficiency
+        case .roce: m.roce
+        case .efa: m.efa
+        }
+        return scaleOut(from: m.timing, nicEfficiency: nic)
+    }
+
+    /// The NVLink timing for a GPU: its ensemble member's when it names one, else the calibrated one.
+    public static func calibrated(for gpu: GPUSpec) -> CollectiveTiming {
+        guard let member = gpu.ensembleMember, let m = ensembleMember(member, for: gpu.architecture) else {
+            return calibrated(for: gpu.architecture)
+        }
+        return m.timing
+    }
+
+    /// One member of the bootstrap ensemble (nil when none was generated).
+    public static func ensembleMember(_ member: Int, for architecture: Architecture) -> (timing: CollectiveTiming, roce: Double, efa: Double)? {
+        let timings = architecture.calibrationFamily == .hopper ? hopperEnsemble : blackwellEnsemble
+        guard !timings.isEmpty else { return nil }
+        let i = member % timings.count
+        return (timings[i], roceEnsemble[i % roceEnsemble.count], efaEnsemble[i % efaEnsemble.count])
+    }
+
     /// Scale-out timing built on NVLink factors `nvlink` with `nicEfficiency`.
     public static func scaleOut(from nvlink: CollectiveTiming, nicEfficiency: Double) -> CollectiveTiming {
         var timing = nvlink

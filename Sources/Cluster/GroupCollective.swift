@@ -28,8 +28,8 @@ public struct GroupCollective: Sendable {
                 collectives: CollectiveOverrides = .calibrated, transport: ScaleOutTransport = .infiniband, sharp: Bool = false) {
         self.layout = layout
         self.gpu = gpu
-        self.timing = CollectiveTiming.calibrated(for: gpu.architecture).applying(collectives)
-        self.scaleOut = CollectiveTiming.scaleOut(for: gpu.architecture, transport: transport)
+        self.timing = CollectiveTiming.calibrated(for: gpu).applying(collectives)
+        self.scaleOut = CollectiveTiming.scaleOut(for: gpu, transport: transport)
         self.fatTree = fatTree
         self.sharp = sharp
         self.folded = folded
@@ -76,7 +76,7 @@ public struct GroupCollective: Sendable {
 
     /// Seconds for `bytes` sent from one GPU to another over NVLink (same domain) or the NICs.
     public static func pointToPoint(bytes: Double, gpu: GPUSpec, sameDomain: Bool) -> Double {
-        let t = sameDomain ? CollectiveTiming.calibrated(for: gpu.architecture) : CollectiveTiming.scaleOut(for: gpu.architecture)
+        let t = sameDomain ? CollectiveTiming.calibrated(for: gpu) : CollectiveTiming.scaleOut(for: gpu)
         let bandwidth = sameDomain ? gpu.nvlinkBandwidthPerDirection : gpu.nicBandwidthPerDirection
         return CollectiveRun.fastest(.sendRecv, bytes: bytes, ranks: 2, nvls: false, bandwidth: bandwidth, timing: t).seconds
     }

@@ -126,7 +126,8 @@ public enum CollectiveCalibration {
     /// rows as for kernels, plus `prior`). Parameters: latencies through exp (µs), efficiencies through a
     /// logistic; LL's and LL128's are shares of Simple's times their payload fractions (the
     /// same link and copy loop, with flags in place of some data), so neither can outrun Simple.
-    public static func fit(_ rows: [CollectiveMeasurement]) throws -> (hopper: CollectiveTiming, blackwell: CollectiveTiming) {
+    /// `families`: the families to refit; the others keep their calibrated timing.
+    public static func fit(_ rows: [CollectiveMeasurement], families: [Architecture] = [.hopper, .blackwell]) throws -> (hopper: CollectiveTiming, blackwell: CollectiveTiming) {
         let llCap = CollectiveProtocol.ll.payloadFraction, ll128Cap = CollectiveProtocol.ll128.payloadFraction
         func timing(_ x: [Double]) -> CollectiveTiming {
             CollectiveTiming(baseLatency: exp(x[0]) * 1e-6, stepLatency: exp(x[1]) * 1e-6,
@@ -143,8 +144,8 @@ public enum CollectiveCalibration {
                     log(ll.baseLatency * 1e6), log(ll.stepLatency * 1e6), logit(Swift.min(ll.linkEfficiency / t.linkEfficiency / llCap, 0.999)),
                     log(ll128.baseLatency * 1e6), log(ll128.stepLatency * 1e6), logit(Swift.min(ll128.linkEfficiency / t.linkEfficiency / ll128Cap, 0.999))]
         }
-        var result: [Architecture: CollectiveTiming] = [:]
-        for family in [Architecture.hopper, .blackwell] {
+        var result: [Architecture: CollectiveTiming] = [.hopper: .hopperCalibrated, .blackwell: .blackwellCalibrated]
+        for family in families {
             let familyRows = rows.filter { $0.perDomain == nil && $0.system.gpu.architecture.calibrationFamily == family }
             func loss(_ x: [Double]) -> Double {
                 let t = timing(x)

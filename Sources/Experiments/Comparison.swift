@@ -16,7 +16,17 @@ public struct ComparisonRow: Sendable {
     /// Percentile-bootstrap interval (2,000 resamples, stream keyed by the scenario seed).
     public var bootstrap: ClosedRange<Double>
     public var claim: Double?
+    /// The verdict on the 95% interval of the simulated speedup (simulation noise only).
     public var verdict: ClaimVerdict?
+    /// The 90% prediction interval's terms (nil: none, see PredictionIntervals.ratioTerms), the
+    /// interval, and the verdict taken on it.
+    public var prediction: PredictionTerms? = nil
+    public var pi90: ClosedRange<Double>? { prediction?.interval(around: comparison.speedup) }
+    public var predictionVerdict: ClaimVerdict? = nil
+    /// With a claim: the factor by which the model would have to overstate (> 1) or understate
+    /// (< 1) this speedup for the prediction to sit exactly on the claim's threshold
+    /// claim·(1 − margin), where the verdict turns.
+    public var breakEven: Double? = nil
 }
 
 public enum Comparison {
@@ -49,10 +59,25 @@ public enum Comparison {
         return rows
     }
 
+    /// `rows` with their prediction intervals, the verdicts on them and the break-even factors.
+    public static func withPredictions(_ rows: [ComparisonRow], plan: ExperimentPlan, ensemble: [[ReplicationResult]], margin: Double,
+                                       table: ModelErrorTable = .calibrated) -> [ComparisonRow] {
+        rows.map { row in
+            var row = row
+            row.prediction = PredictionIntervals.ratioTerms(row, plan: plan, ensemble: ensemble, table: table)
+            if let claim = row.claim {
+                row.breakEven = row.comparison.speedup / (claim * (1 - margin))
+                if let pi = row.pi90 { row.predictionVerdict = ClaimVerdict(claim: claim, margin: margin, ci95: pi) }
+            }
+            return row
+        }
+    }
+
     /// What the intervals cannot say: one line per variant whose comparisons have one
     /// replication (no interval, no p-value, no verdict) or replications that agree exactly
     /// (a point interval and no p-value: the scenario draws no noise, or too little to show).
-    /// Either way the interval covers simulation noise only, never the model's own error.
+    /// Either way the interval of the mean covers simulation noise only, never the model's own
+    /// error; the prediction interval does (call after withPredictions).
     public static func warnings(_ rows: [ComparisonRow]) -> [String] {
         let degenerate = rows.filter(\.comparison.isDegenerate)
         var variants: [String] = []
@@ -60,6 +85,9 @@ public enum Comparison {
         return variants.map { variant in
             let own = degenerate.filter { $0.variant == variant }
             if own[0].comparison.n < 2 {
+                if own.contains(where: { $0.prediction != nil }) {
+                    return "\(variant) vs \(own[0].baseline): one replication, so no interval of simulation noise and no p-value; the scenario draws no noise, so its 90% prediction interval holds the model's error and the calibration's alone"
+                }
                 return "\(variant) vs \(own[0].baseline): one replication, so no interval, p-value or verdict; set replications: 2 or more and a noise section"
             }
             return "\(variant) vs \(own[0].baseline): the replications agree exactly on \(own.map(\.metric).joined(separator: ", ")), so their intervals are points and carry no p-value; the scenario draws no noise there (noise: { kernel_cv: ... }), and an interval of simulation noise never covers the model's own error"

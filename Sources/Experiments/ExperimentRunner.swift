@@ -7,6 +7,7 @@
 // Common random numbers: replication r of every variant uses the same streams (the stream
 // key's variant field is 0 for all), so comparisons between variants are paired.
 import Dispatch
+import Hardware
 import Report
 import Scenario
 import Stats
@@ -79,6 +80,32 @@ public enum ExperimentRunner {
             }
         }
         return ExperimentResults(scenario: plan.name, seed: plan.seed, variants: plan.variants.map(\.name), replications: results)
+    }
+
+    /// Members of the calibration ensemble (KernelFactors+Ensemble.swift; 0 when none was generated).
+    public static var ensembleSize: Int { Swift.min(KernelFactors.hopperEnsemble.count, KernelFactors.blackwellEnsemble.count) }
+
+    /// Replication 1 of every variant once per member of the calibration ensemble
+    /// (CalibrationEnsemble.swift): the same random numbers, each member's factors. Indexed
+    /// [variant][member]; a variant without a cluster (its links are the scenario's) has none.
+    /// Results do not depend on `threads`.
+    public static func runEnsemble(_ plan: ExperimentPlan, members: Int = ensembleSize, threads: Int) -> [[ReplicationResult]] {
+        let runs = plan.variants.indices.filter { plan.variants[$0].spec.cluster != nil }.flatMap { v in (0..<members).map { (v, $0) } }
+        let slots = Mutex([ReplicationResult?](repeating: nil, count: runs.count))
+        let workers = max(1, min(threads, runs.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var next = worker
+            while next < runs.count {
+                let (v, member) = runs[next]
+                var memberPlan = plan
+                memberPlan.variants[v].spec.cluster!.system.gpu.ensembleMember = member
+                let result = runOne(memberPlan, variant: v, replication: 1)
+                slots.withLock { $0[next] = result }
+                next += workers
+            }
+        }
+        let results = slots.withLock { $0 }
+        return plan.variants.indices.map { v in zip(runs, results).filter { $0.0.0 == v }.map { $0.1! } }
     }
 
     /// The trace of replication 1 of `variant` (the kind's `trace`); nil when the workload

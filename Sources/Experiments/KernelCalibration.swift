@@ -104,12 +104,7 @@ public enum KernelCalibration {
             { state in loss(rows) { KernelFactors(values: state[$0.calibrationFamily]!) } }
         }
         // Stage 1: GEMM and copy factors, per family, on GEMM and copy rows.
-        for family in [Architecture.hopper, .blackwell] {
-            let familyRows = rows.filter { !$0.shape.isAttention && $0.system.gpu.architecture.calibrationFamily == family }
-            let hasFP4 = familyRows.contains { if case .gemm(_, _, _, .fp4, _) = $0.shape { true } else { false } }
-            let free = [0, 1, 2, 3, 4, 5, 11].filter { $0 != 2 || hasFP4 }
-            state = try optimise(free.map { (family, $0) }, state, objective: lossFunction(familyRows))
-        }
+        for family in [Architecture.hopper, .blackwell] { state = try fitGEMMStage(rows, family: family, state) }
         // Stage 2: prefill, both families at once, with one exponent-overlap p (index 7).
         var prefill: [(Architecture, Int)] = []
         for family in [Architecture.hopper, .blackwell] { prefill += [6, 9, 12].map { (family, $0) } }
@@ -123,6 +118,23 @@ public enum KernelCalibration {
             state = try optimise([8, 10, 13, 14, 15].map { (family, $0) }, state, objective: lossFunction(decodeRows))
         }
         return (KernelFactors(values: state[.hopper]!), KernelFactors(values: state[.blackwell]!))
+    }
+
+    /// Stage 1 of the fit for one family: its GEMM and copy factors on its GEMM and copy rows.
+    static func fitGEMMStage(_ rows: [KernelMeasurement], family: Architecture, _ state: State) throws -> State {
+        let familyRows = rows.filter { !$0.shape.isAttention && $0.system.gpu.architecture.calibrationFamily == family }
+        let hasFP4 = familyRows.contains { if case .gemm(_, _, _, .fp4, _) = $0.shape { true } else { false } }
+        let free = [0, 1, 2, 3, 4, 5, 11].filter { $0 != 2 || hasFP4 }
+        return try optimise(free.map { (family, $0) }, state, objective: { state in
+            loss(familyRows) { KernelFactors(values: state[$0.calibrationFamily]!) }
+        })
+    }
+
+    /// The factors of `family` refitted to `rows` by stage 1 alone (the GEMM and copy factors),
+    /// from the calibrated ones: what leaving a GEMM or copy row out of the fit changes.
+    public static func refitGEMMFactors(_ rows: [KernelMeasurement], family: Architecture) throws -> KernelFactors {
+        let state: State = [.hopper: KernelFactors.hopperCalibrated.values, .blackwell: KernelFactors.blackwellCalibrated.values]
+        return KernelFactors(values: try fitGEMMStage(rows, family: family, state)[family]!)
     }
 
     /// Nelder–Mead over the listed (family, factor index) parameters; `shared` is copied from

@@ -19,6 +19,9 @@ public struct ValidationRow: Sendable {
     /// Nil when the model has no counterpart for the row.
     public var predicted: Double?
     public var unit: String
+    /// The benchmark: calibration.csv's `workload` column without its parenthesis (rows of one
+    /// benchmark on different systems pair up for ratio errors, ModelError.swift).
+    public var benchmark: String = ""
     public var error: Double? { predicted.map { $0 / measured - 1 } }
 }
 
@@ -34,10 +37,12 @@ public enum Validation {
         ("DEC16", "decode-dec16.yaml", "tpot_s", 1e3),
     ]
 
-    /// The metric a scenario reports for its first variant's first replication.
-    public static func metric(_ name: String, scenario path: String) throws -> Double {
-        let plan = try ScenarioLoader.load(path: path)
+    /// The metric a scenario reports for its first variant's first replication (priced by
+    /// `ensembleMember` of the calibration ensemble when given).
+    public static func metric(_ name: String, scenario path: String, ensembleMember: Int? = nil) throws -> Double {
+        var plan = try ScenarioLoader.load(path: path)
         try ExperimentRunner.check(plan)
+        if let ensembleMember { plan.variants[0].spec.cluster?.system.gpu.ensembleMember = ensembleMember }
         let run = ExperimentRunner.run(plan, threads: 1).replications[0]
         guard let value = run.metrics.first(where: { $0.name == name })?.value else {
             throw ExperimentError(message: "\(path) reports no metric \(name)")
@@ -67,7 +72,9 @@ public enum Validation {
         return records.compactMap { r in
             guard let rowID = r["id"], let value = Double(r["value"] ?? "") else { return nil }
             let p = predicted[rowID]
-            return ValidationRow(id: rowID, kind: p?.kind ?? "-", measured: value, predicted: p?.value, unit: r["unit"] ?? "")
+            let workload = r["workload"] ?? ""
+            let benchmark = String(workload.prefix { $0 != "(" }).trimmingCharacters(in: .whitespaces)
+            return ValidationRow(id: rowID, kind: p?.kind ?? "-", measured: value, predicted: p?.value, unit: r["unit"] ?? "", benchmark: benchmark)
         }
     }
 }

@@ -87,6 +87,10 @@ public struct GPUSpec: Sendable, Equatable {
     public var hostBandwidthPerDirection: Double
     /// Thermal design power, W.
     public var tdp: Double
+    /// Which member of the calibrated factors' bootstrap ensemble prices this GPU (nil: the
+    /// factors fitted to all the data). Set only by the runs that measure parameter
+    /// uncertainty (ExperimentRunner.runEnsemble); never read from a scenario.
+    public var ensembleMember: Int? = nil
 
     public init(
         name: String, architecture: Architecture, smCount: Int, clock: Double, tensor: TensorRates, expRate: Double,

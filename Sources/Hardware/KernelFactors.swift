@@ -77,6 +77,18 @@ public struct KernelFactors: Sendable, Equatable {
         architecture.calibrationFamily == .hopper ? .hopperCalibrated : .blackwellCalibrated
     }
 
+    /// The factors for a GPU: its ensemble member's when it names one, else the calibrated ones.
+    public static func calibrated(for gpu: GPUSpec) -> KernelFactors {
+        guard let member = gpu.ensembleMember else { return calibrated(for: gpu.architecture) }
+        let ensemble = ensemble(for: gpu.architecture)
+        return ensemble.isEmpty ? calibrated(for: gpu.architecture) : ensemble[member % ensemble.count]
+    }
+
+    /// The bootstrap ensemble of an architecture's family (KernelFactors+Ensemble.swift).
+    public static func ensemble(for architecture: Architecture) -> [KernelFactors] {
+        architecture.calibrationFamily == .hopper ? hopperEnsemble : blackwellEnsemble
+    }
+
     /// The names of the factors in the order of `values`, for the fitter and for reports.
     public static let names = [
         "tensorBF16", "tensorFP8", "tensorFP4", "hbmEfficiency", "fixedTime", "overlapExponent",

@@ -78,7 +78,7 @@ public struct KernelModel: Sendable {
 
     public init(gpu: GPUSpec, factors: KernelFactors? = nil, power: PowerModel? = nil, sustained: Bool = false) {
         self.gpu = gpu
-        self.factors = factors ?? KernelFactors.calibrated(for: gpu.architecture)
+        self.factors = factors ?? KernelFactors.calibrated(for: gpu)
         self.power = power ?? PowerModel(gpu: gpu)
         self.sustained = sustained
     }

@@ -5,7 +5,7 @@ import Foundation
 import Stats
 
 public enum ResultFiles {
-    public static let summaryHeader = ["scenario", "variant", "metric", "unit", "n", "mean", "stddev", "ci95_low", "ci95_high", "min", "p50", "p99", "max"]
+    public static let summaryHeader = ["scenario", "variant", "metric", "unit", "n", "mean", "stddev", "ci95_low", "ci95_high", "min", "p50", "p99", "max", "pi90_low", "pi90_high"]
     public static let replicationsHeader = ["scenario", "variant", "replication", "seed", "metric", "unit", "value"]
 
     /// One metric of one variant summarised over its replications.
@@ -14,6 +14,11 @@ public enum ResultFiles {
         public var metric: String
         public var unit: String
         public var summary: Summary
+        /// The 90% prediction interval of the metric (noise, parameters and model error;
+        /// PredictionInterval.swift), nil where none is given (a count, an input, a zero).
+        public var pi90: ClosedRange<Double>? = nil
+        /// Which of the three sources dominates it.
+        public var dominant: UncertaintySource? = nil
     }
 
     /// Summaries per variant and metric, in variant order and then in the order each metric first
@@ -44,6 +49,7 @@ public enum ResultFiles {
                 CSV.field(results.scenario), CSV.field(row.variant), CSV.field(row.metric), CSV.field(row.unit), String(s.n),
                 CSV.number(s.mean), CSV.number(s.standardDeviation), CSV.number(s.ci95?.lowerBound), CSV.number(s.ci95?.upperBound),
                 CSV.number(s.min), CSV.number(s.p50), CSV.number(s.p99), CSV.number(s.max),
+                CSV.number(row.pi90?.lowerBound), CSV.number(row.pi90?.upperBound),
             ])
         }
         return text
@@ -114,8 +120,10 @@ public enum ResultFiles {
     }
 
     /// Writes the three files into `directory` (created if needed), each atomically.
-    public static func write(_ results: ExperimentResults, manifest: Manifest, extraFiles: [(name: String, contents: String)] = [], to directory: String) throws {
-        let rows = summaries(results)
+    /// `rows`: the summaries to write (default: `summaries(results)`, without prediction intervals).
+    public static func write(_ results: ExperimentResults, rows: [SummaryRow]? = nil, manifest: Manifest, extraFiles: [(name: String, contents: String)] = [],
+                             to directory: String) throws {
+        let rows = rows ?? summaries(results)
         try writeAtomically([
             ("summary.csv", summaryCSV(results, rows: rows)),
             ("replications.csv", replicationsCSV(results)),

@@ -29,6 +29,24 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Fit the collective timings and write them to this Swift file.")
     var writeCollectives: String?
 
+    @Option(help: "Refit the factors to this many bootstrap resamples of the data (the parameter ensemble prediction intervals use).")
+    var ensemble = 0
+
+    @Option(help: "With --ensemble: write the kernel factors' members to this Swift file.")
+    var writeKernelEnsemble: String?
+
+    @Option(help: "With --ensemble: write the collective timings' members to this Swift file.")
+    var writeCollectiveEnsemble: String?
+
+    @Option(help: "Measure the model's error on calibration.csv's rows, check the intervals by leave-one-out, and write the table to this Swift file.")
+    var writeModelError: String?
+
+    @Option(help: "The scenarios reproducing calibration.csv's workload rows (for --write-model-error).")
+    var scenarios = "scenarios/reference"
+
+    @Option(help: "Seed of the bootstrap resamples.")
+    var ensembleSeed: UInt64 = 1
+
     func run() throws {
         let directory = URL(fileURLWithPath: reference)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("kernels/gemm.csv").path) else {
@@ -48,6 +66,48 @@ struct CalibrateCommand: ParsableCommand {
         }
         let comm = try CollectiveCalibration.commRows(in: directory).filter { !KernelReference.isHeldOut($0.system) }
         let ncclPoints = try CollectiveCalibration.calibrationRows(in: URL(fileURLWithPath: calibration))
+        if let path = writeModelError {
+            let validation = try Validation.rows(reference: URL(fileURLWithPath: calibration), scenarios: URL(fileURLWithPath: scenarios))
+            let tables = try KernelReference.gemmRows(in: directory) + KernelReference.attentionRows(in: directory)
+            let uncalibrated = ModelErrorCalibration.uncalibratedSD(
+                heldOut: KernelCalibration.residuals(tables.filter { KernelReference.isHeldOut($0.system) }),
+                sibling: KernelCalibration.residuals(tables.filter { $0.system.name == SystemSpec.gb200NVL72.name }))
+            let start = Date()
+            let leftOut = try ModelErrorCalibration.leaveOneOut(validation, kernelRows: all, collectiveRows: comm + ncclPoints,
+                                                                scenarios: URL(fileURLWithPath: scenarios))
+            let table = ModelErrorTable.measure(ModelErrorTable.entries(leftOut, validation: validation), uncalibratedSD: uncalibrated)
+            let coverage = ModelErrorCalibration.coverage(leftOut, validation: validation, uncalibratedSD: uncalibrated)
+            var comment = [String(format: "Leave-one-out coverage of the 90%% prediction interval: %d of %d rows (%.0f%%), refits in %.0f s.",
+                                  coverage.covered, coverage.total, 100 * Double(coverage.covered) / Double(Swift.max(coverage.total, 1)),
+                                  Date().timeIntervalSince(start))]
+            if !coverage.misses.isEmpty { comment.append("Outside their interval: " + coverage.misses.joined(separator: "; ") + ".") }
+            comment.append(String(format: "Uncalibrated-system SD %.4f: the GB300/GB200 time ratios of the kernel rows held out of the fit, predicted against measured.", uncalibrated))
+            for line in comment { print(line) }
+            for area in ErrorArea.allCases {
+                guard let a = table.areas[area] else { continue }
+                print(String(format: "  %@: %d rows, RMS log error %.4f (×%.3f); within-benchmark SD %.4f over %d degrees of freedom",
+                             area.rawValue, a.rows, a.logRMS, exp(a.logRMS), a.withinSD, a.withinDegrees))
+            }
+            try Data(table.swiftSource(comment: comment, leftOut: leftOut).utf8).write(to: URL(fileURLWithPath: path))
+            printError("wrote \(path); rebuild to use it")
+            return
+        }
+        if ensemble > 0 {
+            let start = Date()
+            let kernels = try CalibrationEnsemble.kernelMembers(all, count: ensemble, seed: ensembleSeed)
+            printError(String(format: "kernel ensemble: %d members in %.0f s", ensemble, Date().timeIntervalSince(start)))
+            let collectives = try CalibrationEnsemble.collectiveMembers(comm + ncclPoints, count: ensemble, seed: ensembleSeed)
+            printError(String(format: "collective ensemble: %d members in %.0f s", ensemble, Date().timeIntervalSince(start)))
+            if let path = writeKernelEnsemble {
+                try Data(CalibrationEnsemble.kernelSource(kernels, seed: ensembleSeed).utf8).write(to: URL(fileURLWithPath: path))
+                printError("wrote \(path)")
+            }
+            if let path = writeCollectiveEnsemble {
+                try Data(CalibrationEnsemble.collectiveSource(collectives, seed: ensembleSeed).utf8).write(to: URL(fileURLWithPath: path))
+                printError("wrote \(path)")
+            }
+            return
+        }
         if let writeCollectives {
             let fitted = try CollectiveCalibration.fit(comm + ncclPoints)
             let timing = { (a: Architecture) in a.calibrationFamily == .hopper ? fitted.hopper : fitted.blackwell }

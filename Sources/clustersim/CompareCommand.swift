@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         var tableRows: [ComparisonFiles.Row] = []
         var warnings: [String] = []
-        let (_, _, directory) = try options.execute { plan, results in
+        let (_, _, directory) = try options.execute { plan, results, ensemble in
             guard var compare = plan.compare ?? baseline.map({ CompareSpec(baseline: $0) }) else {
                 throw InputError(message: "\(options.scenario): compare: missing; add compare: { baseline: VARIANT } or pass --baseline")
             }
@@ -33,15 +33,21 @@ struct CompareCommand: ParsableCommand {
             guard plan.variants.contains(where: { $0.name == compare.baseline }) else {
                 throw InputError(message: "\(options.scenario): compare.baseline: no variant is named \"\(compare.baseline)\"")
             }
-            let rows = Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue)
+            let rows = Comparison.withPredictions(Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue),
+                                                  plan: plan, ensemble: ensemble, margin: compare.margin)
             tableRows = rows.map { row in
-                // One replication has no interval (and no verdict taken on one).
+                // One replication has no interval of simulation noise (and no verdict taken on one).
                 let single = row.comparison.n < 2
-                return ComparisonFiles.Row(
+                var file = ComparisonFiles.Row(
                     baseline: row.baseline, variant: row.variant, metric: row.metric, speedup: row.comparison.speedup,
                     ci95Low: single ? .nan : row.comparison.ci95.lowerBound, ci95High: single ? .nan : row.comparison.ci95.upperBound,
-                    pValue: row.comparison.pValue, claim: row.claim, verdict: single ? nil : row.verdict?.rawValue,
+                    pValue: row.comparison.pValue, claim: row.claim, verdict: row.predictionVerdict?.rawValue,
                     replicationsFor1Percent: row.comparison.replicationsFor(halfWidth: 0.01), bootstrap: single ? nil : row.bootstrap)
+                file.noiseVerdict = single ? nil : row.verdict?.rawValue
+                if let pi = row.pi90 { (file.pi90Low, file.pi90High) = (pi.lowerBound, pi.upperBound) }
+                file.dominant = row.prediction?.dominant.rawValue
+                file.breakEven = row.breakEven ?? .nan
+                return file
             }
             warnings = Comparison.warnings(rows)
 

@@ -41,7 +41,13 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Training: the pipeline stages to trace, comma-separated (default all).")
     var traceStages: String?
 
+    @Option(help: ArgumentHelp("Members of the calibration ensemble each variant is also priced with, for the prediction intervals' parameter term (default: all of them; 0: no prediction intervals).", valueName: "n"))
+    var ensemble: Int?
+
     func validate() throws {
+        if let ensemble, ensemble < 0 || ensemble > ExperimentRunner.ensembleSize {
+            throw ValidationError("--ensemble must be between 0 and \(ExperimentRunner.ensembleSize) (the members make calibrate generated), got \(ensemble)")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let replications, replications < 1 { throw ValidationError("--replications must be at least 1, got \(replications)") }
         if let traceStages, traceStages.split(separator: ",").contains(where: { Int($0.trimmingCharacters(in: .whitespaces)).map { $0 < 0 } ?? true }) {
@@ -51,7 +57,8 @@ struct RunOptions: ParsableArguments {
 
     /// Loads, checks and runs the scenario; writes the standard files plus `extraFiles` (made
     /// from the plan and results) atomically together.
-    func execute(extraFiles: (ExperimentPlan, ExperimentResults) throws -> [(name: String, contents: String)] = { _, _ in [] })
+    /// `extraFiles` also gets the runs over the calibration ensemble ([variant][member]).
+    func execute(extraFiles: (ExperimentPlan, ExperimentResults, [[ReplicationResult]]) throws -> [(name: String, contents: String)] = { _, _, _ in [] })
         throws -> (ExperimentPlan, ExperimentResults, String)
     {
         let start = Date()
@@ -67,7 +74,10 @@ struct RunOptions: ParsableArguments {
         let reporter = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1, start: start)
         let results = ExperimentRunner.run(plan, threads: threadCount, progress: reporter.update)
         reporter.finish()
-        let extra = try extraFiles(plan, results)
+        // Parameter uncertainty: every variant priced once per member of the calibration ensemble.
+        let ensemble = ExperimentRunner.runEnsemble(plan, members: self.ensemble ?? ExperimentRunner.ensembleSize, threads: threadCount)
+        let rows = PredictionIntervals.attach(ResultFiles.summaries(results), plan: plan, results: results, ensemble: ensemble)
+        let extra = try extraFiles(plan, results, ensemble)
         if let trace {
             let index = traceVariant.flatMap { name in plan.variants.firstIndex { $0.name == name } } ?? 0
             if let name = traceVariant, plan.variants[index].name != name {
@@ -92,11 +102,11 @@ struct RunOptions: ParsableArguments {
             version: clusterSimVersion, commandLine: CommandLine.arguments, startTime: start, threads: threadCount
         )
         do {
-            try ResultFiles.write(results, manifest: manifest, extraFiles: extra, to: directory)
+            try ResultFiles.write(results, rows: rows, manifest: manifest, extraFiles: extra, to: directory)
         } catch {
             throw InternalError(message: "cannot write results to \(directory): \(error.localizedDescription)")
         }
-        if !quiet { print(ConsoleTable.render(ResultFiles.summaries(results)), terminator: "") }
+        if !quiet { print(ConsoleTable.render(rows), terminator: "") }
         return (plan, results, directory)
     }
 }

@@ -91,7 +91,8 @@ import TestSupport
         #expect((manifest["command_line"] as? [String])?.last == "1")
     }
 
-    /// The shipped scenarios are valid (each one runs with one replication).
+    /// The shipped scenarios are valid (each one runs with one replication; no ensemble runs,
+    /// which would multiply the time by nine without checking more of the scenario).
     @Test func shippedScenariosRun() throws {
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -99,7 +100,7 @@ import TestSupport
         let names = try FileManager.default.contentsOfDirectory(atPath: scenarios.path).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(!names.isEmpty)
         for name in names {
-            let result = try TestSupport.runClusterSim(["run", scenarios.appendingPathComponent(name).path, "--replications", "1", "--out", dir.appendingPathComponent(name).path, "--quiet"], in: dir)
+            let result = try TestSupport.runClusterSim(["run", scenarios.appendingPathComponent(name).path, "--replications", "1", "--ensemble", "0", "--out", dir.appendingPathComponent(name).path, "--quiet"], in: dir)
             #expect(result.status == 0, "\(name): \(result.stderr)")
         }
     }
@@ -187,6 +188,35 @@ import TestSupport
 }
 
 @Suite struct CompareCLITests {
+    /// A GEMM on H100 against B200, one replication and no noise: no interval of the mean and
+    /// no p-value, but a prediction interval from the model's error and the calibration
+    /// ensemble (dominated by the model term), a verdict on it, and a warning that says so.
+    @Test func oneNoiselessReplicationGetsAPredictionIntervalOnly() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("""
+            name: g
+            cluster: { system: h100-sxm }
+            workload: { kind: gemm, m: 8192, n: 8192, k: 8192, precision: bf16, iterations: 2 }
+            variants:
+              - name: h100
+              - name: b200
+                set: { cluster.system: b200 }
+            compare: { baseline: h100, claim: 1.5, metric: tflops }
+            """, to: "g.yaml", in: dir)
+        let run = try TestSupport.runClusterSim(["compare", "g.yaml"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let csv = try String(contentsOf: dir.appendingPathComponent("results/g/comparison.csv"), encoding: .utf8).split(separator: "\n")
+        let tflops = csv.first { $0.contains(",tflops,") }!.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(tflops[5].isEmpty && tflops[7].isEmpty && tflops[12].isEmpty, "\(tflops)")
+        let speedup = Double(tflops[4])!, low = Double(tflops[10])!, high = Double(tflops[11])!
+        #expect(low < speedup && speedup < high && high / low > 1.2 && tflops[13] == "model" && !tflops[9].isEmpty)
+        #expect(run.stderr.contains("its 90% prediction interval holds the model's error"))
+        let summary = try String(contentsOf: dir.appendingPathComponent("results/g/summary.csv"), encoding: .utf8)
+        let time = summary.split(separator: "\n").first { $0.contains(",h100,time_s,") }!.split(separator: ",", omittingEmptySubsequences: false)
+        #expect(time.count == 15 && Double(time[13])! < Double(time[5])! && Double(time[5])! < Double(time[14])!, "\(time)")
+    }
+
     /// comparison.csv has DESIGN.md's columns and the verdict shows in the printed table.
     @Test func compareWritesComparisonAndVerdict() throws {
         let dir = TestSupport.temporaryDirectory()
@@ -202,10 +232,15 @@ import TestSupport
         let run = try TestSupport.runClusterSim(["compare", "c.yaml"], in: dir)
         #expect(run.status == 0, "\(run.stderr)")
         let csv = try String(contentsOf: dir.appendingPathComponent("results/tiny/comparison.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(csv[0] == "scenario,baseline,variant,metric,speedup,ci95_low,ci95_high,p_value,claim,verdict")
-        let makespan = csv.first { $0.contains(",makespan_s,") }!
-        #expect(makespan.hasSuffix(",1.5,supported"), "\(makespan)")
-        #expect(run.stdout.contains("supported"))
+        #expect(csv[0] == "scenario,baseline,variant,metric,speedup,ci95_low,ci95_high,p_value,claim,verdict,pi90_low,pi90_high,noise_verdict,dominant_source,break_even")
+        let makespan = csv.first { $0.contains(",makespan_s,") }!.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        // Transfers run on the scenario's own links: no model error, so the prediction interval
+        // is the noise's, wider than the mean's interval, and both verdicts agree.
+        #expect(makespan[8] == "1.5" && makespan[9] == "supported" && makespan[12] == "supported" && makespan[13] == "noise", "\(makespan)")
+        let (ci, pi) = ((Double(makespan[5])!, Double(makespan[6])!), (Double(makespan[10])!, Double(makespan[11])!))
+        #expect(pi.0 < ci.0 && ci.1 < pi.1)
+        #expect(abs(Double(makespan[14])! - Double(makespan[4])! / (1.5 * 0.95)) < 1e-9)
+        for column in ["95% CI (noise)", "90% PI", "dominant", "verdict (PI)", "break-even"] { #expect(run.stdout.contains(column)) }
         let missing = try TestSupport.runClusterSim(["compare", "c.yaml", "--baseline", "nope", "--out", "x"], in: dir)
         #expect(missing.status == 2)
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x").path))

@@ -38,11 +38,11 @@ import Stats
         let rows = ResultFiles.summaries(results)
         #expect(rows.map { "\($0.variant)/\($0.metric)" } == ["b/z_s", "b/y_s", "a/z_s"])
         let csv = ResultFiles.summaryCSV(results, rows: rows).split(separator: "\n")
-        #expect(csv[0] == "scenario,variant,metric,unit,n,mean,stddev,ci95_low,ci95_high,min,p50,p99,max")
+        #expect(csv[0] == "scenario,variant,metric,unit,n,mean,stddev,ci95_low,ci95_high,min,p50,p99,max,pi90_low,pi90_high")
         // z over {1, 3}: mean 2, sd sqrt(2), half-width t(0.975, 1)·sqrt(2)/sqrt(2) = 12.7062.
         #expect(csv[1].hasPrefix("s,b,z_s,s,2,2.0,1.4142135623730951,-10.706"))
-        // One replication: stddev and CI are empty.
-        #expect(csv[3] == "s,a,z_s,s,1,5.0,,,,5.0,5.0,5.0,5.0")
+        // One replication: stddev and CI are empty; so is the prediction interval nobody attached.
+        #expect(csv[3] == "s,a,z_s,s,1,5.0,,,,5.0,5.0,5.0,5.0,,")
         let reps = ResultFiles.replicationsCSV(results).split(separator: "\n")
         #expect(reps[0] == "scenario,variant,replication,seed,metric,unit,value")
         #expect(reps[1] == "s,b,1,3,z_s,s,1.0")
