@@ -29,25 +29,68 @@ extension CollectiveTiming {
     }
 
     /// Scale-out timing for a GPU: its ensemble member's NVLink timing and NIC efficiency when it
-    /// names one (CollectiveTiming+Ensemble.swift), else the calibrated ones.
+    /// names one (CollectiveTiming+Ensemble.swift), else the calibrated ones; a perturbed
+    /// NVLink factor carries over to what scale-out takes from it.
     public static func scaleOut(for gpu: GPUSpec, transport: ScaleOutTransport = .infiniband) -> CollectiveTiming {
-        guard let member = gpu.ensembleMember, let m = ensembleMember(member, for: gpu.architecture) else {
-            return scaleOut(for: gpu.architecture, transport: transport)
+        let nvlink = calibrated(for: gpu)
+        let member = gpu.ensembleMember.flatMap { ensembleMember($0, for: gpu.architecture) }
+        let nic: Double = switch transport {
+        case .infiniband: nvlink.linkEfficiency
+        case .roce: member?.roce ?? roceNICEfficiency
+        case .efa: member?.efa ?? efaNICEfficiency
         }
-        let nic = switch transport {
-        case .infiniband: m.timing.linkEfficiency
-        case .roce: m.roce
-        case .efa: m.efa
-        }
-        return scaleOut(from: m.timing, nicEfficiency: nic)
+        return scaleOut(from: nvlink, nicEfficiency: nic)
     }
 
-    /// The NVLink timing for a GPU: its ensemble member's when it names one, else the calibrated one.
+    /// The NVLink timing for a GPU: its ensemble member's when it names one, else the
+    /// calibrated one; a perturbation of a collective factor (the sensitivity runs) scales it.
     public static func calibrated(for gpu: GPUSpec) -> CollectiveTiming {
-        guard let member = gpu.ensembleMember, let m = ensembleMember(member, for: gpu.architecture) else {
-            return calibrated(for: gpu.architecture)
+        var timing = gpu.ensembleMember.flatMap { ensembleMember($0, for: gpu.architecture)?.timing } ?? calibrated(for: gpu.architecture)
+        if let p = gpu.perturbation, case .collective(let index) = p.target { timing = timing.scaling(index, by: p.scale) }
+        return timing
+    }
+
+    /// The factors the sensitivity runs scale, by index (the fitted ones of `calibrate`).
+    public static let names = ["baseLatency", "stepLatency", "linkEfficiency", "nvlsEfficiency", "nvlsLatency", "chunkBytes",
+                               "ll.baseLatency", "ll.stepLatency", "ll.linkEfficiency", "ll128.baseLatency", "ll128.stepLatency", "ll128.linkEfficiency"]
+
+    public func value(_ index: Int) -> Double? {
+        switch index {
+        case 0: baseLatency
+        case 1: stepLatency
+        case 2: linkEfficiency
+        case 3: nvlsEfficiency
+        case 4: nvlsLatency
+        case 5: chunkBytes
+        case 6: ll?.baseLatency
+        case 7: ll?.stepLatency
+        case 8: ll?.linkEfficiency
+        case 9: ll128?.baseLatency
+        case 10: ll128?.stepLatency
+        case 11: ll128?.linkEfficiency
+        default: nil
         }
-        return m.timing
+    }
+
+    /// This timing with factor `index` multiplied by `scale`.
+    public func scaling(_ index: Int, by scale: Double) -> CollectiveTiming {
+        var t = self
+        switch index {
+        case 0: t.baseLatency *= scale
+        case 1: t.stepLatency *= scale
+        case 2: t.linkEfficiency *= scale
+        case 3: t.nvlsEfficiency *= scale
+        case 4: t.nvlsLatency *= scale
+        case 5: t.chunkBytes *= scale
+        case 6: t.ll?.baseLatency *= scale
+        case 7: t.ll?.stepLatency *= scale
+        case 8: t.ll?.linkEfficiency *= scale
+        case 9: t.ll128?.baseLatency *= scale
+        case 10: t.ll128?.stepLatency *= scale
+        case 11: t.ll128?.linkEfficiency *= scale
+        default: break
+        }
+        return t
     }
 
     /// One member of the bootstrap ensemble (nil when none was generated).

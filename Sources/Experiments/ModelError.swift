@@ -117,11 +117,12 @@ public struct ModelErrorTable: Sendable, Equatable {
         return ModelErrorTable(areas: areas, uncalibratedSD: uncalibratedSD)
     }
 
-    /// The terms of one metric's interval.
+    /// The terms of one metric's interval (an area the calibration does not cover has no model
+    /// term and no prior: its error is the scenario's own numbers').
     public func terms(area: ErrorArea?, uncalibrated: Bool, noiseSD: Double, replications: Int, parameterSD: Double) -> PredictionTerms {
         let a = area.flatMap { areas[$0] }
         return PredictionTerms(noiseSD: noiseSD, replications: replications, parameterSD: parameterSD,
-                               modelRMS: a?.logRMS ?? 0, modelRows: a?.rows ?? 0, priorSD: uncalibrated ? uncalibratedSD : 0)
+                               modelRMS: a?.logRMS ?? 0, modelRows: a?.rows ?? 0, priorSD: uncalibrated && a != nil ? uncalibratedSD : 0)
     }
 
     /// The terms of a ratio between a variant and its baseline. `uncalibrated`: the name of
@@ -137,7 +138,7 @@ public struct ModelErrorTable: Sendable, Equatable {
             let ra = a?.logRMS ?? 0, rb = b?.logRMS ?? 0
             model = ((ra * ra + rb * rb).squareRoot(), Swift.min(a?.rows ?? 0, b?.rows ?? 0))
         }
-        let sides = uncalibrated.0 == uncalibrated.1 ? 0 : [uncalibrated.0, uncalibrated.1].compactMap { $0 }.count
+        let sides = uncalibrated.0 == uncalibrated.1 || (a == nil && b == nil) ? 0 : [uncalibrated.0, uncalibrated.1].compactMap { $0 }.count
         return PredictionTerms(noiseSD: noiseSD, replications: replications, parameterSD: parameterSD,
                                modelRMS: model.rms, modelRows: model.rows, priorSD: uncalibratedSD * Double(sides).squareRoot())
     }

@@ -91,6 +91,9 @@ public struct GPUSpec: Sendable, Equatable {
     /// factors fitted to all the data). Set only by the runs that measure parameter
     /// uncertainty (ExperimentRunner.runEnsemble); never read from a scenario.
     public var ensembleMember: Int? = nil
+    /// One calibrated factor scaled, for the one-at-a-time sensitivity of a claim
+    /// (Sensitivity.swift); nil in every other run.
+    public var perturbation: FactorPerturbation? = nil
 
     public init(
         name: String, architecture: Architecture, smCount: Int, clock: Double, tensor: TensorRates, expRate: Double,
@@ -112,6 +115,19 @@ public struct GPUSpec: Sendable, Equatable {
         self.nicBandwidthPerDirection = nicBandwidthPerDirection
         self.hostBandwidthPerDirection = hostBandwidthPerDirection
         self.tdp = tdp
+    }
+}
+
+/// A calibrated factor scaled by `scale`: index `kernel` into KernelFactors.names, or
+/// `collective` into CollectiveTiming.names.
+public struct FactorPerturbation: Sendable, Equatable {
+    public enum Target: Sendable, Equatable { case kernel(Int), collective(Int) }
+    public var target: Target
+    public var scale: Double
+
+    public init(_ target: Target, scale: Double) {
+        self.target = target
+        self.scale = scale
     }
 }
 

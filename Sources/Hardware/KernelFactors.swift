@@ -78,10 +78,18 @@ public struct KernelFactors: Sendable, Equatable {
     }
 
     /// The factors for a GPU: its ensemble member's when it names one, else the calibrated ones.
+    /// A perturbation of a kernel factor (the sensitivity runs) scales it.
     public static func calibrated(for gpu: GPUSpec) -> KernelFactors {
-        guard let member = gpu.ensembleMember else { return calibrated(for: gpu.architecture) }
-        let ensemble = ensemble(for: gpu.architecture)
-        return ensemble.isEmpty ? calibrated(for: gpu.architecture) : ensemble[member % ensemble.count]
+        var factors = calibrated(for: gpu.architecture)
+        if let member = gpu.ensembleMember, case let ensemble = ensemble(for: gpu.architecture), !ensemble.isEmpty {
+            factors = ensemble[member % ensemble.count]
+        }
+        if let p = gpu.perturbation, case .kernel(let index) = p.target {
+            var values = factors.values
+            values[index] *= p.scale
+            factors = KernelFactors(values: values)
+        }
+        return factors
     }
 
     /// The bootstrap ensemble of an architecture's family (KernelFactors+Ensemble.swift).

@@ -3,7 +3,8 @@ import Foundation
 
 public enum ComparisonFiles {
     public static let header = ["scenario", "baseline", "variant", "metric", "speedup", "ci95_low", "ci95_high", "p_value", "claim", "verdict",
-                                      "pi90_low", "pi90_high", "noise_verdict", "dominant_source", "break_even"]
+                                      "pi90_low", "pi90_high", "noise_verdict", "dominant_source", "break_even",
+                                      "break_even_factor", "break_even_calibrated", "break_even_value"]
 
     /// One comparison, already computed: its fields in `header` order after the scenario.
     public struct Row: Sendable {
@@ -26,6 +27,15 @@ public enum ComparisonFiles {
         /// The model overstatement (> 1) or understatement (< 1) of the speedup that would put it
         /// on the claim's threshold (NaN: no claim).
         public var breakEven: Double = .nan
+        /// The calibrated factor the verdict hangs on (Sensitivity.swift): its name, its value and
+        /// the value at which the speedup reaches the threshold.
+        public var breakEvenFactor: String?
+        public var breakEvenCalibrated: Double = .nan
+        public var breakEvenValue: Double = .nan
+        /// How many of its ensemble SDs that value is from the calibrated one.
+        public var breakEvenSDs: Double = .nan
+        /// The 90% half-width of the model-error term alone, as a factor (printed, not in the CSV).
+        public var modelErrorBound: Double = .nan
         /// Replications for a ±1% interval (printed, not in the CSV).
         public var replicationsFor1Percent: Int
         /// Percentile-bootstrap 95% interval (printed, not in the CSV).
@@ -53,9 +63,30 @@ public enum ComparisonFiles {
             text += CSV.row([CSV.field(scenario), CSV.field(r.baseline), CSV.field(r.variant), CSV.field(r.metric),
                              CSV.number(r.speedup), CSV.number(r.ci95Low), CSV.number(r.ci95High), CSV.number(r.pValue),
                              CSV.number(r.claim), r.verdict ?? "", CSV.number(r.pi90Low), CSV.number(r.pi90High),
-                             r.noiseVerdict ?? "", r.dominant ?? "", CSV.number(r.breakEven)])
+                             r.noiseVerdict ?? "", r.dominant ?? "", CSV.number(r.breakEven),
+                             CSV.field(r.breakEvenFactor ?? ""), CSV.number(r.breakEvenCalibrated), CSV.number(r.breakEvenValue)])
         }
         return text
+    }
+
+    /// For each claim: what would turn its verdict, the model's error or one calibrated factor.
+    public static func breakEvenLines(_ rows: [Row]) -> String {
+        var text = ""
+        for r in rows where r.claim != nil && !r.breakEven.isNaN {
+            let threshold = r.speedup / r.breakEven
+            text += String(format: "  %@ vs %@, %@ %.3f× (threshold %.3f×, %@): turns if the model %@ it ×%.3f",
+                           r.variant, r.baseline, r.metric, r.speedup, threshold, r.verdict ?? "no verdict",
+                           r.breakEven >= 1 ? "overstates" : "understates", r.breakEven >= 1 ? r.breakEven : 1 / r.breakEven)
+            if !r.modelErrorBound.isNaN { text += String(format: " (90%% model-error bound ×%.3f)", r.modelErrorBound) }
+            if let f = r.breakEvenFactor {
+                // Beyond 3 SDs the calibration data rule the value out, and the linear extrapolation is a guess.
+                let lead = abs(r.breakEvenSDs) <= 3 ? ", or at" : "; no calibrated factor within 3 ensemble SDs turns it (nearest: linearised,"
+                text += String(format: "%@ %@ = %.4g (calibrated %.4g, %+.1f ensemble SDs)%@", lead, f, r.breakEvenValue, r.breakEvenCalibrated,
+                               r.breakEvenSDs, abs(r.breakEvenSDs) <= 3 ? "" : ")")
+            }
+            text += "\n"
+        }
+        return text.isEmpty ? "" : "What would turn each verdict:\n" + text
     }
 
     public static func table(_ rows: [Row]) -> String {

@@ -35,7 +35,9 @@ struct CompareCommand: ParsableCommand {
             }
             let rows = Comparison.withPredictions(Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue),
                                                   plan: plan, ensemble: ensemble, margin: compare.margin)
-            tableRows = rows.map { row in
+            let breakEvens = Sensitivity.breakEvens(rows, plan: plan, results: results, margin: compare.margin,
+                                                    threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            tableRows = zip(rows, breakEvens).map { row, factor in
                 // One replication has no interval of simulation noise (and no verdict taken on one).
                 let single = row.comparison.n < 2
                 var file = ComparisonFiles.Row(
@@ -47,13 +49,18 @@ struct CompareCommand: ParsableCommand {
                 if let pi = row.pi90 { (file.pi90Low, file.pi90High) = (pi.lowerBound, pi.upperBound) }
                 file.dominant = row.prediction?.dominant.rawValue
                 file.breakEven = row.breakEven ?? .nan
+                if let p = row.prediction { file.modelErrorBound = exp(p.modelHalfWidth) }
+                if let factor {
+                    file.breakEvenFactor = factor.factor
+                    (file.breakEvenCalibrated, file.breakEvenValue, file.breakEvenSDs) = (factor.calibrated, factor.value, factor.standardDeviations)
+                }
                 return file
             }
             warnings = Comparison.warnings(rows)
 
             return [("comparison.csv", ComparisonFiles.csv(scenario: plan.name, rows: tableRows))]
         }
-        if !options.quiet { print("\n" + ComparisonFiles.table(tableRows), terminator: "") }
+        if !options.quiet { print("\n" + ComparisonFiles.table(tableRows) + ComparisonFiles.breakEvenLines(tableRows), terminator: "") }
         for warning in warnings { printError("warning: " + warning) }
         printError("wrote \(directory)/comparison.csv, summary.csv, replications.csv, manifest.json")
     }

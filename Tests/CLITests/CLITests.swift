@@ -232,7 +232,7 @@ import TestSupport
         let run = try TestSupport.runClusterSim(["compare", "c.yaml"], in: dir)
         #expect(run.status == 0, "\(run.stderr)")
         let csv = try String(contentsOf: dir.appendingPathComponent("results/tiny/comparison.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(csv[0] == "scenario,baseline,variant,metric,speedup,ci95_low,ci95_high,p_value,claim,verdict,pi90_low,pi90_high,noise_verdict,dominant_source,break_even")
+        #expect(csv[0] == "scenario,baseline,variant,metric,speedup,ci95_low,ci95_high,p_value,claim,verdict,pi90_low,pi90_high,noise_verdict,dominant_source,break_even,break_even_factor,break_even_calibrated,break_even_value")
         let makespan = csv.first { $0.contains(",makespan_s,") }!.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         // Transfers run on the scenario's own links: no model error, so the prediction interval
         // is the noise's, wider than the mean's interval, and both verdicts agree.
