@@ -159,7 +159,7 @@ public struct ModelErrorTable: Sendable, Equatable {
         text += "    /// Each row of calibration.csv predicted by the model refitted without it (ModelErrorCalibration.swift).\n"
         text += "    public static let leaveOneOut: [ModelErrorCalibration.LeftOut] = [\n"
         for r in leftOut {
-            text += String(format: "        .init(id: \"%@\", area: .%@, logError: %.5g, parameterSD: %.4g),\n", r.id, r.area.rawValue, r.logError, r.parameterSD)
+            text += String(format: "        .init(id: \"%@\", area: .%@, logError: %.5g, parameterSD: %.4g, system: \"%@\"),\n", r.id, r.area.rawValue, r.logError, r.parameterSD, r.system)
         }
         text += "    ]\n}\n"
         return text

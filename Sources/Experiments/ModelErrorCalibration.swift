@@ -13,6 +13,7 @@
 import Cluster
 import Foundation
 import Hardware
+import Scenario
 import Stats
 
 public enum ModelErrorCalibration {
@@ -23,12 +24,15 @@ public enum ModelErrorCalibration {
         public var area: ErrorArea
         public var logError: Double
         public var parameterSD: Double
+        /// The preset the row was measured on.
+        public var system: String
 
-        public init(id: String, area: ErrorArea, logError: Double, parameterSD: Double) {
+        public init(id: String, area: ErrorArea, logError: Double, parameterSD: Double, system: String) {
             self.id = id
             self.area = area
             self.logError = logError
             self.parameterSD = parameterSD
+            self.system = system
         }
     }
 
@@ -66,7 +70,7 @@ public enum ModelErrorCalibration {
                 let seconds = point.shape.seconds(on: KernelModel(gpu: point.system.gpu, factors: refit))
                 let spread = (0..<members).map { m in point.shape.seconds(on: KernelModel(gpu: point.system.gpu, factors: KernelFactors.ensemble(for: family)[m])) }
                 // A throughput row: a time predicted x times long is a throughput 1/x as high.
-                return LeftOut(id: row.id, area: area, logError: log(point.seconds / seconds), parameterSD: logSD(spread))
+                return LeftOut(id: row.id, area: area, logError: log(point.seconds / seconds), parameterSD: logSD(spread), system: point.system.name)
             case .collectives:
                 guard let point = collectiveRows.first(where: { $0.isCalibrationPoint && id($0.label) == row.id }) else { return nil }
                 let family = point.system.gpu.architecture.calibrationFamily
@@ -89,14 +93,26 @@ public enum ModelErrorCalibration {
                     }
                     return point.predicted(member.timing, nicEfficiency: nic)
                 }
-                return LeftOut(id: row.id, area: area, logError: log(point.seconds / seconds), parameterSD: logSD(spread))
+                return LeftOut(id: row.id, area: area, logError: log(point.seconds / seconds), parameterSD: logSD(spread), system: point.system.name)
             case .training, .inference:
                 guard let s = Validation.scenarios.first(where: { $0.id == row.id }) else { return nil }
                 let path = scenarios.appendingPathComponent(s.file).path
                 let spread = try (0..<members).map { m in try Validation.metric(s.metric, scenario: path, ensembleMember: m) }
-                return LeftOut(id: row.id, area: area, logError: log(predicted / row.measured), parameterSD: logSD(spread))
+                let system = try ScenarioLoader.load(path: path).variants[0].spec.cluster?.system.name ?? "-"
+                return LeftOut(id: row.id, area: area, logError: log(predicted / row.measured), parameterSD: logSD(spread), system: system)
             }
         }.compactMap { $0 }
+    }
+
+    /// What calibrates `system`: its rows of calibration.csv and their median |error| with each
+    /// left out of the fit (nil: none).
+    public static func status(of system: String, _ leftOut: [LeftOut] = ModelErrorTable.leaveOneOut) -> String? {
+        let own = leftOut.filter { $0.system == system }
+        guard !own.isEmpty else { return nil }
+        let errors = own.map { abs(exp($0.logError) - 1) }.sorted()
+        let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
+        return String(format: "%@ is calibrated by %d rows of calibration.csv (%@): median |error| %.1f%% with each left out of the fit",
+                      system, own.count, own.map(\.id).joined(separator: ", "), median * 100)
     }
 
     /// How many left-out rows fall inside the 90% prediction interval built from the other

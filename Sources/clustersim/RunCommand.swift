@@ -177,6 +177,10 @@ extension RunOptions {
                 notes.append("\(system.name) is not a preset: its numbers are the scenario's, with the kernel factors fitted to \(family) GPUs")
             } else if system.gpu.architecture != system.gpu.architecture.calibrationFamily {
                 notes.append("\(system.name) has no measurement in the fit: datasheet numbers with \(family)'s fitted factors (clustersim validate compares GB300's held-out kernel rows)")
+            } else if let status = ModelErrorCalibration.status(of: system.name) {
+                notes.append(status + "; the kernel tables of ../shared calibrate its family too")
+            } else {
+                notes.append("\(system.name) has no row of calibration.csv: \(family)'s factors from the other presets and the kernel tables")
             }
         }
         return notes

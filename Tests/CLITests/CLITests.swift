@@ -54,7 +54,7 @@ import TestSupport
     /// `run` writes the three files under results/<name>/ and prints a table; the same scenario
     /// and seed give byte-identical CSVs, run twice, on 1 thread and on 2.
     /// A system without measurements in the fit, or one the scenario defines, is named on
-    /// stderr; a calibrated preset is not.
+    /// stderr; a calibrated preset is named with the calibration.csv rows that calibrate it.
     @Test func uncalibratedSystemsAreNamed() throws {
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -66,7 +66,10 @@ import TestSupport
         }
         #expect(try stderr("gb300-nvl72").contains("note: gb300-nvl72 has no measurement in the fit"))
         #expect(try stderr("{ preset: h100-sxm, gpu: { hbm_bandwidth: 4 TB/s } }").contains("note: h100-sxm is not a preset"))
-        #expect(try !stderr("h100-sxm").contains("note:"))
+        let h100 = try stderr("h100-sxm")
+        #expect(h100.contains("note: h100-sxm is calibrated by 10 rows of calibration.csv (GEMM01, GEMM02, GEMM10, HBM01, NCCL03, L301, MEG04, DEC01, DEC16, NCCL15)"), "\(h100)")
+        #expect(!h100.contains("no measurement") && !h100.contains("not a preset"))
+        #expect(try stderr("gb200-nvl72").contains("note: gb200-nvl72 is calibrated by 3 rows"))
     }
 
     @Test func runWritesResultsDeterministically() throws {
