@@ -68,7 +68,13 @@ struct RunOptions: ParsableArguments {
         let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
         try ExperimentRunner.check(plan)
-        if !quiet { for note in Self.calibrationNotes(plan) { printError("note: " + note) } }
+        if !quiet {
+            for note in Self.calibrationNotes(plan) { printError("note: " + note) }
+            if plan.variants.contains(where: { !$0.spec.noise.isOff }) {
+                // No repeated measurement in the reference gives a run-to-run spread to default to.
+                printError("note: the noise term of the prediction intervals is the scenario's noise section, an assumption: no measured run-to-run spread backs it")
+            }
+        }
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let reporter = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1, start: start)

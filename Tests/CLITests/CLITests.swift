@@ -244,6 +244,7 @@ import TestSupport
         #expect(pi.0 < ci.0 && ci.1 < pi.1)
         #expect(abs(Double(makespan[14])! - Double(makespan[4])! / (1.5 * 0.95)) < 1e-9)
         for column in ["95% CI (noise)", "90% PI", "dominant", "verdict (PI)", "break-even"] { #expect(run.stdout.contains(column)) }
+        #expect(run.stderr.contains("note: the noise term of the prediction intervals is the scenario's noise section, an assumption"))
         let missing = try TestSupport.runClusterSim(["compare", "c.yaml", "--baseline", "nope", "--out", "x"], in: dir)
         #expect(missing.status == 2)
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x").path))
