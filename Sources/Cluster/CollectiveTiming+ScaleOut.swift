@@ -32,14 +32,18 @@ extension CollectiveTiming {
     /// names one (CollectiveTiming+Ensemble.swift), else the calibrated ones; a perturbed
     /// NVLink factor carries over to what scale-out takes from it.
     public static func scaleOut(for gpu: GPUSpec, transport: ScaleOutTransport = .infiniband) -> CollectiveTiming {
-        let nvlink = calibrated(for: gpu)
+        scaleOut(from: calibrated(for: gpu), nicEfficiency: nicEfficiency(for: gpu, transport: transport))
+    }
+
+    /// `nicEfficiency(for:transport:)` for a GPU: its ensemble member's fitted RoCE and EFA
+    /// shares when it names one; InfiniBand's rule on its own NVLink timing.
+    public static func nicEfficiency(for gpu: GPUSpec, transport: ScaleOutTransport) -> Double {
         let member = gpu.ensembleMember.flatMap { ensembleMember($0, for: gpu.architecture) }
-        let nic: Double = switch transport {
-        case .infiniband: nvlink.linkEfficiency
+        return switch transport {
+        case .infiniband: calibrated(for: gpu).linkEfficiency
         case .roce: member?.roce ?? roceNICEfficiency
         case .efa: member?.efa ?? efaNICEfficiency
         }
-        return scaleOut(from: nvlink, nicEfficiency: nic)
     }
 
     /// The NVLink timing for a GPU: its ensemble member's when it names one, else the
@@ -50,47 +54,25 @@ extension CollectiveTiming {
         return timing
     }
 
-    /// The factors the sensitivity runs scale, by index (the fitted ones of `calibrate`).
+    /// The factors the sensitivity runs scale, in the order of `factorValues` (the fitted ones of `calibrate`).
     public static let names = ["baseLatency", "stepLatency", "linkEfficiency", "nvlsEfficiency", "nvlsLatency", "chunkBytes",
                                "ll.baseLatency", "ll.stepLatency", "ll.linkEfficiency", "ll128.baseLatency", "ll128.stepLatency", "ll128.linkEfficiency"]
 
-    public func value(_ index: Int) -> Double? {
-        switch index {
-        case 0: baseLatency
-        case 1: stepLatency
-        case 2: linkEfficiency
-        case 3: nvlsEfficiency
-        case 4: nvlsLatency
-        case 5: chunkBytes
-        case 6: ll?.baseLatency
-        case 7: ll?.stepLatency
-        case 8: ll?.linkEfficiency
-        case 9: ll128?.baseLatency
-        case 10: ll128?.stepLatency
-        case 11: ll128?.linkEfficiency
-        default: nil
-        }
+    /// The factors by `names` (nil: a protocol this timing has none of).
+    public var factorValues: [Double?] {
+        [baseLatency, stepLatency, linkEfficiency, nvlsEfficiency, nvlsLatency, chunkBytes,
+         ll?.baseLatency, ll?.stepLatency, ll?.linkEfficiency, ll128?.baseLatency, ll128?.stepLatency, ll128?.linkEfficiency]
     }
 
-    /// This timing with factor `index` multiplied by `scale`.
+    /// This timing with factor `index` (of `names`) multiplied by `scale`.
     public func scaling(_ index: Int, by scale: Double) -> CollectiveTiming {
-        var t = self
-        switch index {
-        case 0: t.baseLatency *= scale
-        case 1: t.stepLatency *= scale
-        case 2: t.linkEfficiency *= scale
-        case 3: t.nvlsEfficiency *= scale
-        case 4: t.nvlsLatency *= scale
-        case 5: t.chunkBytes *= scale
-        case 6: t.ll?.baseLatency *= scale
-        case 7: t.ll?.stepLatency *= scale
-        case 8: t.ll?.linkEfficiency *= scale
-        case 9: t.ll128?.baseLatency *= scale
-        case 10: t.ll128?.stepLatency *= scale
-        case 11: t.ll128?.linkEfficiency *= scale
-        default: break
+        var v = factorValues
+        v[index] = v[index].map { $0 * scale }
+        func own(_ i: Int) -> ProtocolTiming? {
+            v[i].map { ProtocolTiming(baseLatency: $0, stepLatency: v[i + 1]!, linkEfficiency: v[i + 2]!) }
         }
-        return t
+        return CollectiveTiming(baseLatency: v[0]!, stepLatency: v[1]!, linkEfficiency: v[2]!, nvlsEfficiency: v[3]!, nvlsLatency: v[4]!,
+                                chunkBytes: v[5]!, ll: own(6), ll128: own(9))
     }
 
     /// One member of the bootstrap ensemble (nil when none was generated).

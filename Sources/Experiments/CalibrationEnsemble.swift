@@ -13,11 +13,9 @@
 // parameter uncertainty, and a ratio of two variants priced by the same member cancels what
 // the two share.
 import Cluster
-import Dispatch
 import Foundation
 import Hardware
 import Stats
-import Synchronization
 
 public enum CalibrationEnsemble {
     /// The stream of member `member`'s resample (source 97: no run draws from it).
@@ -31,14 +29,11 @@ public enum CalibrationEnsemble {
         return (0..<a.count).map { _ in a[stream.uniformInt(below: a.count)] } + (0..<b.count).map { _ in b[stream.uniformInt(below: b.count)] }
     }
 
-    /// `body(member)` for every member, on every core; results in member order.
+    /// `body(member)` for every member, on every core (ExperimentRunner.parallelMap); results
+    /// in member order, the first error thrown.
     static func parallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
-        let slots = Mutex([Result<T, any Error>?](repeating: nil, count: count))
-        DispatchQueue.concurrentPerform(iterations: count) { member in
-            let result = Result { try body(member) }
-            slots.withLock { $0[member] = result }
-        }
-        return try slots.withLock { $0 }.map { try $0!.get() }
+        try ExperimentRunner.parallelMap(count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in Result { try body(i) } }
+            .map { try $0.get() }
     }
 
     /// Kernel factors refitted to `count` resamples of `rows`, each fit starting from the
@@ -88,15 +83,7 @@ public enum CalibrationEnsemble {
     }
 
     public static func collectiveSource(_ members: [CollectiveMember], seed: UInt64) -> String {
-        func literal(_ t: CollectiveTiming) -> String {
-            func own(_ p: CollectiveTiming.ProtocolTiming?) -> String {
-                guard let p else { return "nil" }
-                return String(format: ".init(baseLatency: %.4g, stepLatency: %.4g, linkEfficiency: %.4g)", p.baseLatency, p.stepLatency, p.linkEfficiency)
-            }
-            return String(format: "        CollectiveTiming(baseLatency: %.4g, stepLatency: %.4g, linkEfficiency: %.4g, nvlsEfficiency: %.4g, nvlsLatency: %.4g, chunkBytes: %.4g, ",
-                          t.baseLatency, t.stepLatency, t.linkEfficiency, t.nvlsEfficiency, t.nvlsLatency, t.chunkBytes)
-                + "ll: \(own(t.ll)), ll128: \(own(t.ll128))),"
-        }
+        func literal(_ t: CollectiveTiming) -> String { "        " + CollectiveCalibration.timingLiteral(t, separator: " ") + "," }
         func list(_ values: [Double]) -> String { "[" + values.map { String(format: "%.4g", $0) }.joined(separator: ", ") + "]" }
         return header + "// \(members.count) members, resample seed \(seed).\nimport Hardware\n\nextension CollectiveTiming {\n"
             + "    public static let hopperEnsemble: [CollectiveTiming] = [\n" + members.map { literal($0.hopper) }.joined(separator: "\n") + "\n    ]\n"

@@ -45,7 +45,7 @@ public enum Comparison {
                 for run in runs {
                     guard let b = base.first(where: { $0.replication == run.replication })?.metrics.first(where: { $0.name == metric.name })?.value,
                           let v = run.metrics.first(where: { $0.name == metric.name })?.value, b > 0, v > 0 else { continue }
-                    ratios.append(better == .lower ? b / v : v / b)
+                    ratios.append(better.speedup(baseline: b, variant: v))
                 }
                 guard !ratios.isEmpty else { continue }
                 let comparison = PairedComparison(ratios: ratios)

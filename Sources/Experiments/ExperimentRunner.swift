@@ -91,21 +91,27 @@ public enum ExperimentRunner {
     /// Results do not depend on `threads`.
     public static func runEnsemble(_ plan: ExperimentPlan, members: Int = ensembleSize, threads: Int) -> [[ReplicationResult]] {
         let runs = plan.variants.indices.filter { plan.variants[$0].spec.cluster != nil }.flatMap { v in (0..<members).map { (v, $0) } }
-        let slots = Mutex([ReplicationResult?](repeating: nil, count: runs.count))
-        let workers = max(1, min(threads, runs.count))
+        let results = parallelMap(runs.count, threads: threads) { i in
+            let (v, member) = runs[i]
+            var memberPlan = plan
+            memberPlan.variants[v].spec.cluster!.system.gpu.ensembleMember = member
+            return runOne(memberPlan, variant: v, replication: 1)
+        }
+        return plan.variants.indices.map { v in zip(runs, results).filter { $0.0.0 == v }.map(\.1) }
+    }
+
+    /// `body(i)` for i in 0..<count on up to `threads` threads, each taking every
+    /// `threads`-th index; the results in index order, whatever the thread count.
+    static func parallelMap<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        let slots = Mutex([T?](repeating: nil, count: count))
+        let workers = max(1, min(threads, count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var next = worker
-            while next < runs.count {
-                let (v, member) = runs[next]
-                var memberPlan = plan
-                memberPlan.variants[v].spec.cluster!.system.gpu.ensembleMember = member
-                let result = runOne(memberPlan, variant: v, replication: 1)
-                slots.withLock { $0[next] = result }
-                next += workers
+            for i in stride(from: worker, to: count, by: workers) {
+                let result = body(i)
+                slots.withLock { $0[i] = result }
             }
         }
-        let results = slots.withLock { $0 }
-        return plan.variants.indices.map { v in zip(runs, results).filter { $0.0.0 == v }.map { $0.1! } }
+        return slots.withLock { $0 }.map { $0! }
     }
 
     /// The trace of replication 1 of `variant` (the kind's `trace`); nil when the workload

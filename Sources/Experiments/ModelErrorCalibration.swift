@@ -52,6 +52,13 @@ public enum ModelErrorCalibration {
     /// SD (n − 1) of the logs of `values`.
     static func logSD(_ values: [Double]) -> Double { PredictionIntervals.logSD(values) ?? 0 }
 
+    /// `gpu` priced by member `m` of the calibration ensemble.
+    static func member(_ gpu: GPUSpec, _ m: Int) -> GPUSpec {
+        var gpu = gpu
+        gpu.ensembleMember = m
+        return gpu
+    }
+
     /// The leave-one-out rows. `kernelRows`: every row the kernel fit uses (tables and points);
     /// `collectiveRows`: every row the collective fit uses; `scenarios`: the folder of the
     /// workload rows' scenarios.
@@ -68,7 +75,7 @@ public enum ModelErrorCalibration {
                 let family = point.system.gpu.architecture.calibrationFamily
                 let refit = try KernelCalibration.refitGEMMFactors(kernelRows.filter { !($0.isCalibrationPoint && id($0.label) == row.id) }, family: family)
                 let seconds = point.shape.seconds(on: KernelModel(gpu: point.system.gpu, factors: refit))
-                let spread = (0..<members).map { m in point.shape.seconds(on: KernelModel(gpu: point.system.gpu, factors: KernelFactors.ensemble(for: family)[m])) }
+                let spread = (0..<members).map { m in point.shape.seconds(on: KernelModel(gpu: member(point.system.gpu, m))) }
                 // A throughput row: a time predicted x times long is a throughput 1/x as high.
                 return LeftOut(id: row.id, area: area, logError: log(point.seconds / seconds), parameterSD: logSD(spread), system: point.system.name)
             case .collectives:
@@ -81,17 +88,13 @@ public enum ModelErrorCalibration {
                     seconds = point.predicted(family == .hopper ? refit.hopper : refit.blackwell)
                 } else {
                     let nic = try CollectiveCalibration.fitNICEfficiency(others, timing: CollectiveTiming.calibrated(for:))
+                    // Its transport has no other row: NVLink's ring share, the rule for a transport without data.
                     let timing = CollectiveTiming.calibrated(for: family)
                     seconds = point.predicted(timing, nicEfficiency: nic[point.transport] ?? timing.linkEfficiency)
                 }
-                let spread = (0..<members).compactMap { m -> Double? in
-                    guard let member = CollectiveTiming.ensembleMember(m, for: family) else { return nil }
-                    let nic: Double = switch point.transport {
-                    case .infiniband: member.timing.linkEfficiency
-                    case .roce: member.roce
-                    case .efa: member.efa
-                    }
-                    return point.predicted(member.timing, nicEfficiency: nic)
+                let spread = (0..<members).map { m in
+                    let gpu = member(point.system.gpu, m)
+                    return point.predicted(CollectiveTiming.calibrated(for: gpu), nicEfficiency: CollectiveTiming.nicEfficiency(for: gpu, transport: point.transport))
                 }
                 return LeftOut(id: row.id, area: area, logError: log(point.seconds / seconds), parameterSD: logSD(spread), system: point.system.name)
             case .training, .inference:
@@ -109,8 +112,7 @@ public enum ModelErrorCalibration {
     public static func status(of system: String, _ leftOut: [LeftOut] = ModelErrorTable.leaveOneOut) -> String? {
         let own = leftOut.filter { $0.system == system }
         guard !own.isEmpty else { return nil }
-        let errors = own.map { abs(exp($0.logError) - 1) }.sorted()
-        let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
+        let median = Summary.quantile(sorted: own.map { abs(exp($0.logError) - 1) }.sorted(), 0.5)
         return String(format: "%@ is calibrated by %d rows of calibration.csv (%@): median |error| %.1f%% with each left out of the fit",
                       system, own.count, own.map(\.id).joined(separator: ", "), median * 100)
     }

@@ -15,11 +15,23 @@ import Stats
 import Workloads
 
 public enum PredictionIntervals {
-    /// The system's name when no measurement calibrates it: a scenario-defined system, or a
-    /// preset of an architecture with no data of its own (Blackwell Ultra).
-    public static func uncalibrated(_ system: SystemSpec) -> String? {
-        SystemSpec.preset(named: system.name) != system || system.gpu.architecture != system.gpu.architecture.calibrationFamily ? system.name : nil
+    /// What the fitted factors know of a system.
+    public enum Calibration: Sendable, Equatable {
+        /// A preset whose architecture has measurements of its own.
+        case calibrated
+        /// A system the scenario defines or changes.
+        case scenarioDefined
+        /// A preset of an architecture with no data of its own (Blackwell Ultra).
+        case noMeasurement
     }
+
+    public static func calibration(of system: SystemSpec) -> Calibration {
+        if SystemSpec.preset(named: system.name) != system { return .scenarioDefined }
+        return system.gpu.architecture != system.gpu.architecture.calibrationFamily ? .noMeasurement : .calibrated
+    }
+
+    /// The system's name when no measurement calibrates it.
+    public static func uncalibrated(_ system: SystemSpec) -> String? { calibration(of: system) == .calibrated ? nil : system.name }
 
     static func area(_ spec: ScenarioSpec) -> ErrorArea? { ErrorArea(kind: type(of: spec.kind).kind) }
 
@@ -72,7 +84,7 @@ public enum PredictionIntervals {
             for (x, y) in zip(ensemble[b], ensemble[v]) {
                 guard let bx = x.metrics.first(where: { $0.name == row.metric })?.value,
                       let vy = y.metrics.first(where: { $0.name == row.metric })?.value, bx > 0, vy > 0 else { return nil }
-                ratios.append(better == .lower ? bx / vy : vy / bx)
+                ratios.append(better.speedup(baseline: bx, variant: vy))
             }
         }
         guard (base.cluster == nil && variant.cluster == nil) || ratios.count > 1, let parameters = logSD(ratios) else { return nil }

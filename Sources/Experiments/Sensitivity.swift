@@ -9,12 +9,10 @@
 // smallest |k| is the one the verdict hangs on. Factors the bootstrap does not vary (those no
 // fitted data move) and efficiencies that would have to exceed 1 are skipped.
 import Cluster
-import Dispatch
 import Foundation
 import Hardware
 import Report
 import Scenario
-import Synchronization
 
 public struct BreakEven: Sendable, Equatable {
     /// "blackwell kernel tensorFP8", "hopper collective ll.baseLatency".
@@ -49,8 +47,8 @@ public enum Sensitivity {
         let timings = family == .hopper ? CollectiveTiming.hopperEnsemble : CollectiveTiming.blackwellEnsemble
         let calibrated = CollectiveTiming.calibrated(for: family)
         for (i, name) in CollectiveTiming.names.enumerated() where timings.count > 1 {
-            guard let value = calibrated.value(i) else { continue }
-            let sd = PredictionIntervals.logSD(timings.compactMap { $0.value(i) }) ?? 0
+            guard let value = calibrated.factorValues[i] else { continue }
+            let sd = PredictionIntervals.logSD(timings.compactMap { $0.factorValues[i] }) ?? 0
             guard sd > 1e-4 else { continue }
             result.append(Factor(family: family, target: .collective(i), name: "\(family.rawValue) collective \(name)", value: value,
                                  relativeSD: sd, isFraction: name.hasSuffix("Efficiency")))
@@ -68,21 +66,14 @@ public enum Sensitivity {
         let factors = Architecture.allCases.filter(families.contains).flatMap(factors(of:))
         // Every (factor, variant) run, replication 1's streams, the factor scaled by exp(SD).
         let runs = factors.indices.flatMap { f in variants.map { (f, $0) } }
-        let slots = Mutex([ReplicationResult?](repeating: nil, count: runs.count))
-        DispatchQueue.concurrentPerform(iterations: Swift.max(1, Swift.min(threads, runs.count))) { worker in
-            var next = worker
-            while next < runs.count {
-                let (f, v) = runs[next]
-                var perturbed = plan
-                if perturbed.variants[v].spec.cluster!.system.gpu.architecture.calibrationFamily == factors[f].family {
-                    perturbed.variants[v].spec.cluster!.system.gpu.perturbation = FactorPerturbation(factors[f].target, scale: exp(factors[f].relativeSD))
-                }
-                let result = ExperimentRunner.runOne(perturbed, variant: v, replication: 1)
-                slots.withLock { $0[next] = result }
-                next += workers(threads, runs.count)
+        let perturbedRuns = ExperimentRunner.parallelMap(runs.count, threads: threads) { i -> ReplicationResult? in
+            let (f, v) = runs[i]
+            var perturbed = plan
+            if perturbed.variants[v].spec.cluster!.system.gpu.architecture.calibrationFamily == factors[f].family {
+                perturbed.variants[v].spec.cluster!.system.gpu.perturbation = FactorPerturbation(factors[f].target, scale: exp(factors[f].relativeSD))
             }
+            return ExperimentRunner.runOne(perturbed, variant: v, replication: 1)
         }
-        let perturbedRuns = slots.withLock { $0 }
         func value(_ run: ReplicationResult?, _ metric: String) -> Double? { run?.metrics.first { $0.name == metric }?.value }
         func run(_ f: Int, _ name: String) -> ReplicationResult? {
             guard let v = plan.variants.firstIndex(where: { $0.name == name }), let i = runs.firstIndex(where: { $0.0 == f && $0.1 == v }) else { return nil }
@@ -92,15 +83,14 @@ public enum Sensitivity {
         return rows.indices.map { r -> BreakEven? in
             let row = rows[r]
             guard let claim = row.claim, let better = catalogue.entry(for: row.metric)?.better else { return nil }
-            func speedup(_ b: Double, _ v: Double) -> Double { better == .lower ? b / v : v / b }
             let first = results.replications.filter { $0.replication == 1 }
             guard let b0 = value(first.first { $0.variant == row.baseline }, row.metric),
                   let v0 = value(first.first { $0.variant == row.variant }, row.metric), b0 > 0, v0 > 0 else { return nil }
-            let s0 = speedup(b0, v0), threshold = claim * (1 - margin)
+            let s0 = better.speedup(baseline: b0, variant: v0), threshold = claim * (1 - margin)
             var best: BreakEven?
             for (f, factor) in factors.enumerated() {
                 guard let b = value(run(f, row.baseline), row.metric), let v = value(run(f, row.variant), row.metric), b > 0, v > 0 else { continue }
-                let slope = log(speedup(b, v) / s0)  // per SD
+                let slope = log(better.speedup(baseline: b, variant: v) / s0)  // per SD
                 guard abs(slope) > 1e-6 else { continue }
                 let k = log(threshold / s0) / slope
                 let at = factor.value * exp(k * factor.relativeSD)
@@ -112,6 +102,4 @@ public enum Sensitivity {
             return best
         }
     }
-
-    static func workers(_ threads: Int, _ count: Int) -> Int { Swift.max(1, Swift.min(threads, count)) }
 }

@@ -80,10 +80,9 @@ public struct KernelFactors: Sendable, Equatable {
     /// The factors for a GPU: its ensemble member's when it names one, else the calibrated ones.
     /// A perturbation of a kernel factor (the sensitivity runs) scales it.
     public static func calibrated(for gpu: GPUSpec) -> KernelFactors {
+        let members = ensemble(for: gpu.architecture)
         var factors = calibrated(for: gpu.architecture)
-        if let member = gpu.ensembleMember, case let ensemble = ensemble(for: gpu.architecture), !ensemble.isEmpty {
-            factors = ensemble[member % ensemble.count]
-        }
+        if let member = gpu.ensembleMember, !members.isEmpty { factors = members[member % members.count] }
         if let p = gpu.perturbation, case .kernel(let index) = p.target {
             var values = factors.values
             values[index] *= p.scale

@@ -52,6 +52,12 @@ public struct MetricInfo: Sendable {
         case higher
         /// An input, a size or a count: reported, never ranked.
         case neither
+
+        /// The speedup of `variant` over `baseline` (> 1 is better): baseline / variant for a
+        /// metric better lower, variant / baseline for one better higher.
+        public func speedup(baseline: Double, variant: Double) -> Double {
+            self == .lower ? baseline / variant : variant / baseline
+        }
     }
 
     /// The name; `<word>` stands for a part that varies ("transfer.<name>.duration_s").

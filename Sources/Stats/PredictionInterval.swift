@@ -46,10 +46,10 @@ public struct PredictionTerms: Sendable, Equatable {
     }
 
     /// z(0.95) of the standard normal (gsl_cdf_ugaussian_Pinv): a two-sided 90% interval.
-    public static var z95: Double {
+    public static let z95: Double = {
         GSL.configure()
         return gsl_cdf_ugaussian_Pinv(0.95)
-    }
+    }()
 
     /// One replication says nothing of the noise: its term is 0 and the interval holds the
     /// model and parameter terms only.

@@ -179,14 +179,14 @@ extension RunOptions {
         for variant in plan.variants {
             guard let system = variant.spec.cluster?.system, seen.insert(system.name).inserted else { continue }
             let family = system.gpu.architecture.calibrationFamily.rawValue
-            if SystemSpec.preset(named: system.name) != system {
+            switch PredictionIntervals.calibration(of: system) {
+            case .scenarioDefined:
                 notes.append("\(system.name) is not a preset: its numbers are the scenario's, with the kernel factors fitted to \(family) GPUs")
-            } else if system.gpu.architecture != system.gpu.architecture.calibrationFamily {
+            case .noMeasurement:
                 notes.append("\(system.name) has no measurement in the fit: datasheet numbers with \(family)'s fitted factors (clustersim validate compares GB300's held-out kernel rows)")
-            } else if let status = ModelErrorCalibration.status(of: system.name) {
-                notes.append(status + "; the kernel tables of ../shared calibrate its family too")
-            } else {
-                notes.append("\(system.name) has no row of calibration.csv: \(family)'s factors from the other presets and the kernel tables")
+            case .calibrated:
+                notes.append(ModelErrorCalibration.status(of: system.name).map { $0 + "; the kernel tables of ../shared calibrate its family too" }
+                             ?? "\(system.name) has no row of calibration.csv: \(family)'s factors from the other presets and the kernel tables")
             }
         }
         return notes
