@@ -38,12 +38,7 @@ extension FieldReader {
         case .quantityOrMapping(let d, let lo, let ex): (dimension, minimum, exclusive, maximum) = (d, lo, ex, nil)
         default: preconditionFailure("\(key.path) is not a quantity key")
         }
-        guard let value = source(key).quantity(name, dimension, minimum: minimum, exclusive: exclusive, required: required ?? key.isRequired) else { return nil }
-        if let maximum, value > maximum {
-            log.error(origin(name), child(name), "must be ≤ \(shortNumber(maximum)), got \(shortNumber(value))")
-            return nil
-        }
-        return value
+        return source(key).quantity(name, dimension, minimum: minimum, exclusive: exclusive, maximum: maximum, required: required ?? key.isRequired)
     }
 
     /// A true/false key (its default when absent).

@@ -145,8 +145,9 @@ public struct FieldReader {
     }
 
     /// A quantity in SI base units that must be ≥ `minimum` (or > it when `exclusive`).
+    /// At most `maximum`, or the dimension's ceiling when none is given.
     public func quantity(
-        _ key: String, _ dimension: Dimension, minimum: Double = 0, exclusive: Bool = false, required: Bool = false
+        _ key: String, _ dimension: Dimension, minimum: Double = 0, exclusive: Bool = false, maximum: Double? = nil, required: Bool = false
     ) -> Double? {
         guard let value = value(key) else {
             if required { missing(key, "\(dimension.noun) such as \(dimension.example)") }
@@ -161,9 +162,21 @@ public struct FieldReader {
             log.error(value.origin, child(key), "\(error.reason), got \"\(text)\"")
             return nil
         case .success(let number):
-            let ok = exclusive ? number > minimum : number >= minimum
+            // A positive size is at least one byte (a fraction of a byte is no message).
+            let floor = dimension == .bytes && exclusive && minimum == 0 ? 1.0 : minimum
+            let ok = floor > minimum ? number >= floor : exclusive ? number > minimum : number >= minimum
             guard ok else {
+                if floor > minimum {
+                    log.error(value.origin, child(key), "must be ≥ 1 B, got \"\(text)\"")
+                    return nil
+                }
                 log.error(value.origin, child(key), "must be \(exclusive ? ">" : "≥") \(shortNumber(minimum)), got \"\(text)\"")
+                return nil
+            }
+            let limit = maximum ?? dimension.ceiling
+            guard number <= limit else {
+                let unit = dimension.siUnit.isEmpty ? "" : " \(dimension.siUnit)"
+                log.error(value.origin, child(key), "must be ≤ \(shortNumber(limit))\(unit), got \"\(text)\"")
                 return nil
             }
             return number
@@ -188,7 +201,14 @@ public struct FieldReader {
 /// A number as messages and the schema print it: whole numbers without a decimal point, others
 /// in the shortest form that reads back exactly.
 func shortNumber(_ x: Double) -> String {
-    x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+    guard x == x.rounded() && abs(x) < 1e15 else {
+        guard x.isFinite, abs(x) >= 1e15, String(x).hasSuffix(".0") else { return String(x) }
+        // 1e15, not 1000000000000000.0.
+        var mantissa = x, exponent = 0
+        while abs(mantissa) >= 10 { mantissa /= 10; exponent += 1 }
+        return "\(shortNumber(mantissa))e\(exponent)"
+    }
+    return String(Int(x))
 }
 
 extension String {

@@ -159,12 +159,11 @@ public enum HardwareYAML {
             nvls: f.bool("nvls") ?? base?.nvls ?? false,
             nicBandwidthPerDirection: need(f.quantity("nic_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nicBandwidthPerDirection, "nic_bandwidth", "a bandwidth") ?? 1,
             hostBandwidthPerDirection: need(f.quantity("host_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.hostBandwidthPerDirection, "host_bandwidth", "a bandwidth") ?? 1,
-            tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true) ?? base?.tdp, "tdp", "a power") ?? 1,
+            tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true, maximum: 1e5) ?? base?.tdp, "tdp", "a power") ?? 1,
             maxClock: maxClock ?? base?.maxClock
         )
         // The power model divides by these: keep them physical (a board of at most 100 kW, a
         // boost clock from the spec clock up to twice it).
-        if gpu.tdp > 1e5 { log.error(f.origin("tdp"), f.child("tdp"), "a GPU board's power is at most 100 kW, got \(String(format: "%g", gpu.tdp)) W") }
         if let given = maxClock, given < gpu.clock || given > 2 * gpu.clock {
             log.error(f.origin("max_clock"), f.child("max_clock"),
                       "the maximum boost clock lies between clock (\(String(format: "%g", gpu.clock)) Hz) and twice it, got \(String(format: "%g", given)) Hz")

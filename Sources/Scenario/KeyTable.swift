@@ -137,11 +137,10 @@ extension Key.ValueType {
         switch self {
         case .integer(let r):
             return r.upperBound == Int.max ? "≥ \(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
-        case .quantity(_, let minimum, let exclusive, let maximum):
-            let low = "\(exclusive ? ">" : "≥") \(shortNumber(minimum))"
-            return maximum.map { "\(low), ≤ \(shortNumber($0))" } ?? low
-        case .quantityOrMapping(_, let minimum, let exclusive):
-            return "\(exclusive ? ">" : "≥") \(shortNumber(minimum))"
+        case .quantity(let dimension, let minimum, let exclusive, let maximum):
+            return "\(exclusive ? ">" : "≥") \(shortNumber(minimum)), ≤ \(shortNumber(maximum ?? dimension.ceiling))"
+        case .quantityOrMapping(let dimension, let minimum, let exclusive):
+            return "\(exclusive ? ">" : "≥") \(shortNumber(minimum)), ≤ \(shortNumber(dimension.ceiling))"
         case .choice(let choices):
             return choices.joined(separator: ", ")
         case .bool:

@@ -35,6 +35,24 @@ public enum Dimension: String, Sendable, CaseIterable {
         }
     }
 
+    /// The largest value a key of this dimension accepts unless its table row says otherwise:
+    /// physical bounds with room to spare, so that no value the model computes from them
+    /// overflows (a byte count stays far inside Int) and a typo such as 1e308 is caught before
+    /// anything runs.
+    public var ceiling: Double {
+        switch self {
+        case .time: 1e9  // ~32 years: no latency, interval or simulated period is longer
+        case .bytes: 1e15  // 1 PB: 3,500 times the largest HBM (GB300, 288 GB) or any message
+        case .bandwidth: 1e15  // 1 PB/s: 125 times HBM3e (8 TB/s) or a whole NVL72 domain
+        case .flops: 1e30
+        case .flopRate: 1e18  // 1 EFLOP/s per GPU: 60 times GB300's dense fp4 (15 PFLOPS)
+        case .frequency: 1e11  // 100 GHz: 50 times any GPU clock
+        case .power: 1e6  // 1 MW per GPU (GB300: 1.4 kW)
+        case .rate: 1e15  // SFU exponentials per second per GPU (B200: ~10.7 T/s)
+        case .count: 1e12
+        }
+    }
+
     var noun: String {
         switch self {
         case .time: "a time"

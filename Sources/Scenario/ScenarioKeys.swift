@@ -62,13 +62,13 @@ public enum ScenarioKeys {
         Key("stack.speculative.acceptance", .quantity(.count, maximum: 1), default: .required, "Probability each proposed token is accepted"),
 
         Key("noise", .mapping, "Stochastic effects, drawn from per-run GSL streams (all zero: every replication is exact)"),
-        Key("noise.kernel_cv", .quantity(.count), default: "0", "Coefficient of variation of kernel durations (lognormal, mean 1)"),
-        Key("noise.network_cv", .quantity(.count), default: "0", "Coefficient of variation of each transfer's achieved bandwidth (lognormal, mean 1)"),
-        Key("noise.clock_cv", .quantity(.count), default: "0", "Coefficient of variation of a run's clock: slows every kernel of a replication alike"),
+        Key("noise.kernel_cv", .quantity(.count, maximum: 1), default: "0", "Coefficient of variation of kernel durations (lognormal, mean 1)"),
+        Key("noise.network_cv", .quantity(.count, maximum: 1), default: "0", "Coefficient of variation of each transfer's achieved bandwidth (lognormal, mean 1)"),
+        Key("noise.clock_cv", .quantity(.count, maximum: 1), default: "0", "Coefficient of variation of a run's clock: slows every kernel of a replication alike"),
         Key("noise.common_random_numbers", .bool, default: "true", "Replication r of every variant draws the same numbers (paired comparisons)"),
         Key("noise.stragglers", .mapping, "Per GPU and synchronous step: the chance it straggles, and by how much"),
         Key("noise.stragglers.probability", .quantity(.count, maximum: 1), default: "0", "Probability a GPU straggles in a step"),
-        Key("noise.stragglers.slowdown", .quantity(.count, minimum: 1), default: "1", "A straggler's time factor"),
+        Key("noise.stragglers.slowdown", .quantity(.count, minimum: 1, maximum: 100), default: "1", "A straggler's time factor"),
 
         Key("variants", .list, default: .derived("the base scenario alone, named base"), "Variants of the base scenario"),
         Key("variants[].name", .text, default: .required, "The variant's name (letters, digits, '.', '_', '-')"),

@@ -16,17 +16,43 @@ public enum ScenarioLoader {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"
             throw ScenarioError([Diagnostic(file: path, origin: nil, path: "", message: reason)])
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ScenarioError([Diagnostic(file: path, origin: nil, path: "", message: "is not UTF-8 text")])
+        guard data.count <= maxFileBytes else {
+            throw ScenarioError([Diagnostic(file: path, origin: nil, path: "", message: "is \(data.count) bytes, more than a scenario file's limit of \(maxFileBytes) (a request trace goes in a CSV file: workload.trace)")])
         }
-        return try plan(text: text, file: path, overrides: overrides, contents: [UInt8](data), kinds: kinds)
+        let bytes = [UInt8](data)
+        if let bad = firstInvalidUTF8(bytes) {
+            let line = bytes[..<bad].reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+            let column = bad - (bytes[..<bad].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+            throw ScenarioError([Diagnostic(file: path, origin: .file(line: line, column: column), path: "",
+                                            message: "is not UTF-8 text: invalid byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at byte offset \(bad)")])
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return try plan(text: text, file: path, overrides: overrides, contents: bytes, kinds: kinds)
+    }
+
+    /// The largest scenario file read: scenarios are a few KB; this keeps a mistaken path (a
+    /// model checkpoint, a log) from being parsed.
+    public static let maxFileBytes = 4 << 20
+
+    /// The offset of the first byte that is not part of valid UTF-8, nil when all are.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
     }
 
     /// Builds the plan from YAML text (`file` names it in messages).
     public static func plan(text: String, file: String, overrides: [String] = [], contents: [UInt8]? = nil,
                             kinds: [any WorkloadSpec.Type]) throws(ScenarioError) -> ExperimentPlan {
         var tree = try YAMLReader.parse(text, file: file)
-        if case .null = tree { throw ScenarioError([Diagnostic(file: file, origin: nil, path: "", message: "the file is empty")]) }
+        if case .null = tree { throw ScenarioError([Diagnostic(file: file, origin: .file(line: 1, column: 1), path: "", message: "the file is empty")]) }
         var problems: [Diagnostic] = []
         for argument in overrides {
             do {
@@ -97,7 +123,9 @@ public enum ScenarioLoader {
             guard let fields = FieldReader(item, path: path, log: log, table: ScenarioKeys.table, under: "variants[]") else { continue }
             guard let name = fields.text("name") else { continue }
             if !isPlainName(name) {
-                log.error(fields.origin("name"), "\(path).name", "\"\(name)\" must be letters, digits, '.', '_' or '-'")
+                log.error(fields.origin("name"), "\(path).name", "\"\(name.prefix(40))\" must be letters, digits, '.', '_' or '-'")
+            } else if name.count > maxNameLength {
+                log.error(fields.origin("name"), "\(path).name", "\"\(name.prefix(40))...\" is \(name.count) characters; at most \(maxNameLength)")
             }
             if entries.contains(where: { $0.name == name }) {
                 log.error(fields.origin("name"), "\(path).name", "variant \"\(name)\" is defined twice")
@@ -151,7 +179,9 @@ public enum ScenarioLoader {
         let errorsBefore = log.errors.count
         let name = top.text("name")
         if let name, !isPlainName(name) {
-            log.error(top.origin("name"), "name", "\"\(name)\" must be letters, digits, '.', '_' or '-' (it names the results folder)")
+            log.error(top.origin("name"), "name", "\"\(name.prefix(40))\" must be letters, digits, '.', '_' or '-' (it names the results folder)")
+        } else if let name, name.count > maxNameLength {
+            log.error(top.origin("name"), "name", "\"\(name.prefix(40))...\" is \(name.count) characters; at most \(maxNameLength) (it names the results folder)")
         }
         let description = top.text("description") ?? ""
         let seed = top.integer("seed") ?? 1
@@ -204,6 +234,10 @@ public enum ScenarioLoader {
         return spec
     }
 }
+
+/// The longest scenario or variant name (a folder name may be 255 bytes; a results path
+/// holds the name and more).
+public let maxNameLength = 100
 
 /// Names that become folder or metric names: letters, digits, '.', '_' and '-'.
 public func isPlainName(_ name: String) -> Bool {
