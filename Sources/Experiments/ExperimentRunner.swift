@@ -7,6 +7,7 @@
 // Common random numbers: replication r of every variant uses the same streams (the stream
 // key's variant field is 0 for all), so comparisons between variants are paired.
 import Dispatch
+import Foundation
 import Hardware
 import Report
 import Scenario
@@ -30,19 +31,68 @@ public enum ExperimentRunner {
         case clock = 4
     }
 
-    /// Checks what can be checked before running: that every variant's buffers fit in memory.
-    /// A failure is bad input (the scenario asks for more than the hardware has).
-    public static func check(_ plan: ExperimentPlan) throws(ExperimentError) {
+    /// How much one replication may cost: more is refused before anything runs.
+    public struct WorkLimits: Sendable {
+        /// Engine events of one replication (~0.5–1 µs each on a 2-core VM: 1e9 is ~10 min).
+        public var maxEvents: Double
+        /// Memory one replication may hold, bytes.
+        public var maxMemory: Double
+
+        public init(maxEvents: Double = 1e9, maxMemory: Double = WorkLimits.defaultMemory) {
+            self.maxEvents = maxEvents
+            self.maxMemory = maxMemory
+        }
+
+        /// Half the machine's memory.
+        public static var defaultMemory: Double { Double(ProcessInfo.processInfo.physicalMemory) / 2 }
+    }
+
+    /// Checks what can be checked before running: that every variant's buffers fit in memory,
+    /// and that no replication would take more events or memory than `limits` allow. A failure
+    /// is bad input (the scenario asks for more than the hardware or the machine has).
+    public static func check(_ plan: ExperimentPlan, limits: WorkLimits = WorkLimits()) throws(ExperimentError) {
         var problems: [String] = []
+        var refusals: [(problem: String, variants: [String])] = []
         for variant in plan.variants {
+            if let work = variant.spec.kind.work(in: variant.spec), let problem = refusal(work, limits: limits) {
+                // One line for every variant refused alike.
+                if let i = refusals.firstIndex(where: { $0.problem == problem }) { refusals[i].variants.append(variant.name) }
+                else { refusals.append((problem, [variant.name])) }
+                continue
+            }
+            let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
             do {
                 try variant.spec.kind.check(in: variant.spec)
             } catch {
-                let context = plan.variants.count > 1 ? " (variant \"\(variant.name)\")" : ""
                 problems.append("\(plan.file): \(error)\(context)")
             }
         }
+        for (problem, names) in refusals {
+            let context = plan.variants.count == 1 || names.count == plan.variants.count ? ""
+                : " (variant\(names.count > 1 ? "s" : "") \(names.map { "\"\($0)\"" }.joined(separator: ", ")))"
+            problems.append("\(plan.file): \(problem)\(context)")
+        }
         if !problems.isEmpty { throw ExperimentError(message: problems.joined(separator: "\n")) }
+    }
+
+    /// Why `work` is over the limits, naming the keys to change; nil when it is not.
+    static func refusal(_ work: WorkEstimate, limits: WorkLimits) -> String? {
+        var over: [String] = []
+        if !(work.events <= limits.maxEvents) {
+            over.append("about \(WorkEstimate.format(work.events)) events (--max-events \(WorkEstimate.format(limits.maxEvents)))")
+        }
+        if !(work.bytes <= limits.maxMemory) {
+            over.append("about \(WorkEstimate.formatBytes(work.bytes)) of memory (--max-memory \(WorkEstimate.formatBytes(limits.maxMemory)))")
+        }
+        if !over.isEmpty {
+            return "\(work.key): one replication would simulate \(work.what), \(over.joined(separator: " and ")), over the limit; \(work.remedy), or raise the limit"
+        }
+        if let span = work.span, !(span <= WorkEstimate.maxSpan) {
+            return "\(work.key): the requests would arrive over about \(WorkEstimate.format(span)) s of simulated time, "
+                + "more than the \(WorkEstimate.format(WorkEstimate.maxSpan)) s (~32 years) the clock resolves to a microsecond; "
+                + "raise workload.arrival_rate or lower workload.duration or workload.requests"
+        }
+        return nil
     }
 
     /// Runs every replication of every variant on `threads` threads (≥ 1). A variant without

@@ -34,14 +34,20 @@ public protocol Workload: WorkloadSpec {
     /// The trace of one replication (nil: the kind has none). `steps` counts decode steps
     /// or training micro-batches; `stages` picks training pipeline stages.
     func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData?
+    /// Whether `trace` gives one (checked before a run that asks for --trace).
+    static var hasTrace: Bool { get }
     /// Whether a run draws random numbers even without noise (serving draws its arrivals).
     var drawsRandomNumbers: Bool { get }
+    /// What one replication will cost (nil: little, whatever the keys: a kernel, a decode).
+    func work(in scenario: ScenarioSpec) -> WorkEstimate?
 }
 
 extension Workload {
     public func check(in scenario: ScenarioSpec) throws(MemoryError) {}
     public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? { nil }
+    public static var hasTrace: Bool { false }
     public var drawsRandomNumbers: Bool { false }
+    public func work(in scenario: ScenarioSpec) -> WorkEstimate? { nil }
 }
 
 extension Key {

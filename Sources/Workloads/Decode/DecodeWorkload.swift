@@ -265,6 +265,8 @@ extension DecodeSpec {
         DecodeWorkload.run(scenario, decode: self, jitter: streams.kernel, stragglers: streams.stragglers)
     }
 
+    public static var hasTrace: Bool { true }
+
     public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
         TraceData(kernelSpans: DecodeWorkload.trace(scenario, decode: self, steps: steps, jitter: jitter))
     }

@@ -44,6 +44,8 @@ extension GEMMSpec {
         return [Metric("time_s", unit: "s", time), Metric("tflops", unit: "TFLOP/s", flops / time / 1e12)]
     }
 
+    public static var hasTrace: Bool { true }
+
     public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
         KernelWorkloads.trace(scenario) { kernels(scenario, model: $0, jitter: jitter) }
     }
@@ -68,6 +70,8 @@ extension MemcpySpec {
         let time = end / Double(iterations)
         return [Metric("time_s", unit: "s", time), Metric("bandwidth_GBps", unit: "GB/s", 2 * bytes / time / 1e9)]
     }
+
+    public static var hasTrace: Bool { true }
 
     public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
         KernelWorkloads.trace(scenario) { kernels(scenario, model: $0, jitter: jitter) }

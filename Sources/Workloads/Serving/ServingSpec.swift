@@ -102,7 +102,9 @@ extension ServingSpec: Workload {
         Key("arrival_rate", .quantity(.count, minimum: 0, exclusive: true), default: .required(when: "without trace or concurrency"),
             "Poisson arrivals per second (with slo: where the rate search starts)"),
         Key("trace", .text, "A CSV of requests (arrival_s, input_tokens, output_tokens), relative to the scenario's folder"),
-        Key("duration", .quantity(.time, minimum: 0, exclusive: true), default: .derived("required with arrival_rate or concurrency unless requests is given"),
+        // No physical ceiling: what a long duration costs is bounded by the work estimate
+        // (WorkEstimate.swift), which says so with the number of requests.
+        Key("duration", .quantity(.time, minimum: 0, exclusive: true, maximum: 1e30), default: .derived("required with arrival_rate or concurrency unless requests is given"),
             "Arrivals stop after this long"),
         Key("requests", .integer(1...100_000_000), "Arrivals stop after this many requests"),
         Key("concurrency", .integer(1...1_000_000), "Closed loop: users each sending the next request when the last completes (instead of arrival_rate)"),

@@ -306,6 +306,8 @@ extension TrainingSpec {
         TrainingWorkload.run(scenario, training: self, jitter: streams.kernel, stragglers: streams.stragglers, network: streams.network)
     }
 
+    public static var hasTrace: Bool { true }
+
     public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
         TrainingWorkload.trace(scenario, self, microBatches: steps, stages: stages, jitter: jitter)
     }
