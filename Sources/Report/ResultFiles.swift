@@ -1,8 +1,11 @@
 // The result files of DESIGN.md ("Result files"): summary.csv, replications.csv and
-// manifest.json, each written to a temporary file and renamed into place, so a reader never
-// sees a half-written file and a failed run leaves no partial one.
+// manifest.json (and a command's extra files), written as one folder: into a hidden sibling
+// folder first, which is renamed into place when every file is written. A reader never sees a
+// half-written file or one run's files beside another's, and a failed or killed run leaves the
+// previous folder whole (or none).
 import Foundation
 import Stats
+import Synchronization
 
 public enum ResultFiles {
     public static let summaryHeader = ["scenario", "variant", "metric", "unit", "n", "mean", "stddev", "ci95_low", "ci95_high", "min", "p50", "p99", "max", "pi90_low", "pi90_high"]
@@ -119,20 +122,121 @@ public enum ResultFiles {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    /// Writes the three files into `directory` (created if needed), each atomically.
+    /// Writes the three files and `extraFiles` as the folder `directory` (writeFolder).
     /// `rows`: the summaries to write (default: `summaries(results)`, without prediction intervals).
     public static func write(_ results: ExperimentResults, rows: [SummaryRow]? = nil, manifest: Manifest, extraFiles: [(name: String, contents: String)] = [],
                              to directory: String) throws {
         let rows = rows ?? summaries(results)
-        try writeAtomically([
+        let files = [
             ("summary.csv", summaryCSV(results, rows: rows)),
             ("replications.csv", replicationsCSV(results)),
             ("manifest.json", manifestJSON(manifest)),
-        ] + extraFiles, to: directory)
+        ] + extraFiles
+        try refuseNonFinite(rows: rows, results: results)
+        try writeFolder(files, to: directory)
+    }
+
+    /// A value that is not a finite number, found before any file is written: a failure of the
+    /// model (every input is finite and bounded), never written as `inf` or `nan`.
+    public struct NonFiniteValue: Error, CustomStringConvertible {
+        public var variant: String
+        public var metric: String
+        public var description: String { "metric \(metric) of variant \(variant) is not a finite number; no results were written" }
+    }
+
+    static func refuseNonFinite(rows: [SummaryRow], results: ExperimentResults) throws(NonFiniteValue) {
+        for run in results.replications {
+            for metric in run.metrics where !metric.value.isFinite { throw NonFiniteValue(variant: run.variant, metric: metric.name) }
+        }
+        for row in rows {
+            let s = row.summary
+            let values = [s.mean, s.standardDeviation, s.min, s.p50, s.p99, s.max, s.ci95?.lowerBound, s.ci95?.upperBound,
+                          row.pi90?.lowerBound, row.pi90?.upperBound]
+            // NaN marks "not defined" (a standard deviation of one value) and is written empty.
+            if values.contains(where: { $0.map { $0.isInfinite } ?? false }) { throw NonFiniteValue(variant: row.variant, metric: row.metric) }
+        }
+    }
+
+    /// The hidden folder a write is filling now (nil when none): an interrupted run removes it.
+    public static let pendingFolder = Mutex<String?>(nil)
+
+    /// Whether `directory` may be replaced by a results folder: absent, empty, or a folder
+    /// ClusterSim wrote (it holds manifest.json and no folders). Anything else (a sweep's
+    /// folder of points, a folder of the user's files) is never replaced.
+    public static func replaceable(_ directory: String) -> Bool {
+        let fm = FileManager.default
+        var isFolder: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isFolder) else { return true }
+        guard isFolder.boolValue, let entries = try? fm.contentsOfDirectory(atPath: directory) else { return false }
+        if entries.isEmpty { return true }
+        guard entries.contains("manifest.json") else { return false }
+        return !entries.contains { entry in
+            var sub: ObjCBool = false
+            return fm.fileExists(atPath: (directory as NSString).appendingPathComponent(entry), isDirectory: &sub) && sub.boolValue
+        }
+    }
+
+    /// Writes `files` as the folder `directory`: into the hidden sibling `.NAME.tmp-PID`, which
+    /// replaces `directory` by two renames (the old folder moved aside to `.NAME.old-PID`, the
+    /// new one into place, the old removed). A kill at any moment leaves at `directory` the old
+    /// folder whole, the new one whole, or (between the renames) none; hidden leftovers of a
+    /// killed run are removed by the next write. `directory` must be `replaceable`.
+    public static func writeFolder(_ files: [(name: String, contents: String)], to directory: String) throws {
+        let fm = FileManager.default
+        var path = directory
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        let parent = parentFolder(of: path).isEmpty ? "." : parentFolder(of: path)
+        let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        guard replaceable(path) else {
+            throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) exists and is not a results folder"])
+        }
+        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        removeLeftovers(of: base, in: parent)
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let temporary = (parent as NSString).appendingPathComponent(".\(base).tmp-\(pid)")
+        let old = (parent as NSString).appendingPathComponent(".\(base).old-\(pid)")
+        try? fm.removeItem(atPath: temporary)
+        pendingFolder.withLock { $0 = temporary }
+        defer { pendingFolder.withLock { $0 = nil } }
+        do {
+            try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+            for file in files {
+                try Data(file.contents.utf8).write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(file.name)))
+            }
+            let existed = fm.fileExists(atPath: path)
+            if existed, rename(path, old) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            guard rename(temporary, path) == 0 else {
+                if existed { _ = rename(old, path) }
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+            if existed { try? fm.removeItem(atPath: old) }
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// The folder above `path` ("" for a bare name, "/" for a name under the root); plain string
+    /// work, without Foundation's path methods.
+    public static func parentFolder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Removes `.NAME.tmp-PID` and `.NAME.old-PID` siblings left by runs that are no longer alive.
+    static func removeLeftovers(of base: String, in parent: String) {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: parent) else { return }
+        for entry in entries {
+            for marker in [".\(base).tmp-", ".\(base).old-"] where entry.hasPrefix(marker) {
+                guard let pid = Int32(entry.dropFirst(marker.count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                try? fm.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
+            }
+        }
     }
 
     /// Writes every file to a temporary name first and renames them only when all are written,
-    /// so that an error leaves none of them behind.
+    /// so that an error leaves none of them behind (a sweep's merged summary beside its points).
     public static func writeAtomically(_ files: [(name: String, contents: String)], to directory: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -44,7 +44,25 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Members of the calibration ensemble each variant is also priced with, for the prediction intervals' parameter term (default: all of them; 0: no prediction intervals).", valueName: "n"))
     var ensemble: Int?
 
+    @Option(help: ArgumentHelp("Most engine events one replication may take (estimated before running; about 0.5-1 µs each).", valueName: "n"))
+    var maxEvents: Double = 1e9
+
+    @Option(help: ArgumentHelp("Most memory one replication may hold, in bytes or with a unit such as 8GB (default: half the machine's memory).", valueName: "size"))
+    var maxMemory: String?
+
+    /// The limits the options set (maxMemory checked in validate()).
+    var limits: ExperimentRunner.WorkLimits {
+        ExperimentRunner.WorkLimits(maxEvents: maxEvents, maxMemory: maxMemory.flatMap(Self.bytes) ?? ExperimentRunner.WorkLimits.defaultMemory)
+    }
+
+    static func bytes(_ text: String) -> Double? {
+        if case .success(let value) = Quantity.parse(text, as: .bytes), value > 0 { return value }
+        return nil
+    }
+
     func validate() throws {
+        if !(maxEvents >= 1 && maxEvents.isFinite) { throw ValidationError("--max-events must be a finite number ≥ 1, got \(maxEvents)") }
+        if let maxMemory, Self.bytes(maxMemory) == nil { throw ValidationError("--max-memory: expected a size such as 8GB, got \"\(maxMemory)\"") }
         if let ensemble, ensemble < 0 || ensemble > ExperimentRunner.ensembleSize {
             throw ValidationError("--ensemble must be between 0 and \(ExperimentRunner.ensembleSize) (the members make calibrate generated), got \(ensemble)")
         }
@@ -67,7 +85,12 @@ struct RunOptions: ParsableArguments {
         if let seed { allOverrides.append("seed=\(seed)") }
         let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
-        try ExperimentRunner.check(plan)
+        try ExperimentRunner.check(plan, limits: limits)
+        // Everything that can fail after the simulation is checked before it.
+        let directory = out ?? "results/\(plan.name)"
+        try Self.checkWritable(folder: directory)
+        let traceIndex = try traceVariantIndex(plan)
+        Interruption.install(directory: directory)
         if !quiet {
             for note in Self.calibrationNotes(plan) { printError("note: " + note) }
             if plan.variants.contains(where: { !$0.spec.noise.isOff }) {
@@ -77,18 +100,17 @@ struct RunOptions: ParsableArguments {
         }
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Interruption.stage("simulating (\(plan.variants.count * plan.replications) runs)")
         let reporter = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1, start: start)
         let results = ExperimentRunner.run(plan, threads: threadCount, progress: reporter.update)
         reporter.finish()
+        Interruption.stage("pricing the calibration ensemble")
         // Parameter uncertainty: every variant priced once per member of the calibration ensemble.
         let ensemble = ExperimentRunner.runEnsemble(plan, members: self.ensemble ?? ExperimentRunner.ensembleSize, threads: threadCount)
         let rows = PredictionIntervals.attach(ResultFiles.summaries(results), plan: plan, results: results, ensemble: ensemble)
         let extra = try extraFiles(plan, results, ensemble)
-        if let trace {
-            let index = traceVariant.flatMap { name in plan.variants.firstIndex { $0.name == name } } ?? 0
-            if let name = traceVariant, plan.variants[index].name != name {
-                throw InputError(message: "--trace-variant: no variant is named \"\(name)\"")
-            }
+        if let trace, let index = traceIndex {
+            Interruption.stage("writing the trace \(trace)")
             // Checked in validate().
             let stages = traceStages.map { Set($0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }) }
             guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps, stages: stages) else {
@@ -101,7 +123,7 @@ struct RunOptions: ParsableArguments {
             }
         }
 
-        let directory = out ?? "results/\(plan.name)"
+        Interruption.stage("writing \(directory)")
         let manifest = ResultFiles.Manifest(
             scenario: plan.name, scenarioFile: scenario, scenarioContents: plan.fileContents, seed: plan.seed,
             replications: plan.replications, variants: plan.variants.map(\.name), overrides: allOverrides,
@@ -109,11 +131,61 @@ struct RunOptions: ParsableArguments {
         )
         do {
             try ResultFiles.write(results, rows: rows, manifest: manifest, extraFiles: extra, to: directory)
+        } catch let error as ResultFiles.NonFiniteValue {
+            throw InternalError(message: error.description)
         } catch {
             throw InternalError(message: "cannot write results to \(directory): \(error.localizedDescription)")
         }
+        Interruption.stage(nil)
         if !quiet { print(ConsoleTable.render(rows), terminator: "") }
         return (plan, results, directory)
+    }
+
+    /// The variant --trace records (nil without --trace), after checking that its kind has
+    /// traces and that the trace file can be written.
+    func traceVariantIndex(_ plan: ExperimentPlan) throws -> Int? {
+        guard let trace else { return nil }
+        let index = traceVariant.flatMap { name in plan.variants.firstIndex { $0.name == name } } ?? 0
+        if let name = traceVariant, plan.variants[index].name != name {
+            var message = "--trace-variant: no variant is named \"\(name)\""
+            if let guess = closestName(to: name, among: plan.variants.map(\.name)) { message += "; did you mean \"\(guess)\"?" }
+            throw InputError(message: message)
+        }
+        let kind = plan.variants[index].spec.kind
+        guard type(of: kind).hasTrace else {
+            throw InputError(message: "--trace: workload kind \(type(of: kind).kind) has no trace; traces are available for workload kinds gemm, memcpy, decode and training")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: trace, isDirectory: &isFolder) {
+            guard !isFolder.boolValue, access(trace, W_OK) == 0 else { throw InputError(message: "--trace: \(trace) cannot be written") }
+        } else if let problem = Self.unwritableAncestor(of: trace, creatingFolders: false) {
+            throw InputError(message: "--trace: cannot write \(trace): \(problem)")
+        }
+        return index
+    }
+
+    /// Checks that `folder` can be written as a results folder: it is absent, empty or a
+    /// results folder (never a folder of other files), under a folder that can be written.
+    static func checkWritable(folder: String) throws {
+        guard ResultFiles.replaceable(folder) else {
+            throw InputError(message: "--out: \(folder) exists and is not a ClusterSim results folder (it has no manifest.json, or holds folders); choose another folder or remove it")
+        }
+        if let problem = unwritableAncestor(of: folder) {
+            throw InputError(message: "--out: cannot write \(folder): \(problem)")
+        }
+    }
+
+    /// Why a file or folder cannot be created at `path`, nil when it can: the nearest existing
+    /// folder above it must be writable (with `creatingFolders` false, its own folder must exist).
+    static func unwritableAncestor(of path: String, creatingFolders: Bool = true) -> String? {
+        let parent = ResultFiles.parentFolder
+        var ancestor = parent(path)
+        if !creatingFolders, !ancestor.isEmpty, !FileManager.default.fileExists(atPath: ancestor) { return "\(ancestor) does not exist" }
+        while !ancestor.isEmpty && ancestor != "/" && !FileManager.default.fileExists(atPath: ancestor) { ancestor = parent(ancestor) }
+        let folder = ancestor.isEmpty ? "." : ancestor
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else { return "\(folder) is not a folder" }
+        return access(folder, W_OK) == 0 ? nil : "\(folder) is not writable"
     }
 }
 
@@ -151,6 +223,7 @@ final class ProgressReporter: Sendable {
     }
 
     func update(done: Int, total: Int) {
+        Interruption.stage("simulating, \(done) of \(total) runs done")
         guard enabled else { return }
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
