@@ -81,7 +81,7 @@ public struct FluidSystem {
         var mark: UInt32 = 0
     }
 
-    private var resources: [Resource] = []
+    var resources: [Resource] = []  // internal: InvariantTests breaks a capacity on purpose
     private var activities: [Activity] = []
     private var freeActivities: [Int] = []
     /// Demands of all activities, contiguous per activity (no per-activity array to retain in

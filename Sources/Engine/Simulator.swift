@@ -69,7 +69,9 @@ public final class Simulator<Event> {
     @inlinable @discardableResult
     public func run(until limit: Double = .infinity, _ handle: (Event) -> Void) -> Int {
         let before = delivered
+        let checking = Invariants.isOn
         while true {
+            if checking { checkInvariants() }
             let finishing = fluidSystem.activeCount > 0 ? (fluidSystem.nextCompletionTime() ?? .infinity) : .infinity
             // With no activity running and no limit the next event is the queue's first; else
             // peek, since a completion or the limit may come first.
@@ -88,11 +90,17 @@ public final class Simulator<Event> {
                 }
             }
             guard let (time, event) = queue.pop() else { break }
+            if checking && time < currentTime { Invariants.violation("clock: event at \(time) s after the clock reached \(currentTime) s") }
             currentTime = time
             delivered += 1
             handle(event)
         }
         return delivered - before
+    }
+
+    /// Records violations of the fluid system's max-min conditions (under --check).
+    @usableFromInline func checkInvariants() {
+        for problem in fluidSystem.checkInvariants() { Invariants.violation("fluid system at \(currentTime) s: \(problem)") }
     }
 
     /// Completes the activities finishing at `time` and queues their completion events.

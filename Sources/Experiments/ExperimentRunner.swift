@@ -7,6 +7,7 @@
 // Common random numbers: replication r of every variant uses the same streams (the stream
 // key's variant field is 0 for all), so comparisons between variants are paired.
 import Dispatch
+import Engine
 import Foundation
 import Hardware
 import Report
@@ -30,6 +31,12 @@ public enum ExperimentRunner {
         case stragglers = 3
         case clock = 4
     }
+
+    /// Turns on the invariant checks of Engine/Invariants.swift for the runs that follow.
+    public static func checkInvariants() { Invariants.enabled.store(true, ordering: .relaxed) }
+
+    /// The invariant violations recorded since the last call (empty when all held).
+    public static func invariantViolations() -> [String] { Invariants.take() }
 
     /// How much one replication may cost: more is refused before anything runs.
     public struct WorkLimits: Sendable {

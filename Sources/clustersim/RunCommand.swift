@@ -60,6 +60,9 @@ struct RunOptions: ParsableArguments {
         return nil
     }
 
+    @Flag(help: "Check invariants while simulating (clock, fluid-system capacity and fairness, token conservation); a violation exits 1.")
+    var check = false
+
     func validate() throws {
         if !(maxEvents >= 1 && maxEvents.isFinite) { throw ValidationError("--max-events must be a finite number ≥ 1, got \(maxEvents)") }
         if let maxMemory, Self.bytes(maxMemory) == nil { throw ValidationError("--max-memory: expected a size such as 8GB, got \"\(maxMemory)\"") }
@@ -102,8 +105,13 @@ struct RunOptions: ParsableArguments {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Interruption.stage("simulating (\(plan.variants.count * plan.replications) runs)")
         let reporter = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1, start: start)
+        if check { ExperimentRunner.checkInvariants() }
         let results = ExperimentRunner.run(plan, threads: threadCount, progress: reporter.update)
         reporter.finish()
+        let violations = ExperimentRunner.invariantViolations()
+        if !violations.isEmpty {
+            throw InternalError(message: "invariants violated, no results written:\n  " + violations.joined(separator: "\n  "))
+        }
         Interruption.stage("pricing the calibration ensemble")
         // Parameter uncertainty: every variant priced once per member of the calibration ensemble.
         let ensemble = ExperimentRunner.runEnsemble(plan, members: self.ensemble ?? ExperimentRunner.ensembleSize, threads: threadCount)

@@ -277,6 +277,17 @@ enum ServingWorkload {
         return requests
     }
 
+    /// Under --check: a completed request generated exactly its output tokens, its first token
+    /// after its arrival and its last after its first.
+    static func checkTokens(_ r: Request) {
+        if r.generated != r.output {
+            Invariants.violation("serving: a request asked for \(r.output) tokens and was completed with \(r.generated)")
+        }
+        if let first = r.firstToken, let done = r.done, !(r.arrival <= first && first <= done) {
+            Invariants.violation("serving: a request arrived at \(r.arrival) s, had its first token at \(first) s and finished at \(done) s")
+        }
+    }
+
     /// The metrics of a finished run.
     static func summarize(_ requests: [Request], end: Double, gpus: Int, meanBatch: Double, kvUtilisation: Double, meanInSystem: Double) -> [Metric] {
         // One pass over the requests into the three latency arrays (sized once, sorted in place).
@@ -287,6 +298,7 @@ enum ServingWorkload {
         var outputTokens = 0.0, completed = 0
         for r in requests {
             guard let done = r.done, let first = r.firstToken else { continue }
+            if Invariants.isOn { checkTokens(r) }
             completed += 1
             outputTokens += Double(r.output)
             ttft.append(first - r.arrival)
