@@ -163,13 +163,11 @@ public struct FieldReader {
             return nil
         case .success(let number):
             // A positive size is at least one byte (a fraction of a byte is no message).
-            let floor = dimension == .bytes && exclusive && minimum == 0 ? 1.0 : minimum
-            let ok = floor > minimum ? number >= floor : exclusive ? number > minimum : number >= minimum
-            guard ok else {
-                if floor > minimum {
-                    log.error(value.origin, child(key), "must be ≥ 1 B, got \"\(text)\"")
-                    return nil
-                }
+            if dimension == .bytes && exclusive && minimum == 0 && number < 1 {
+                log.error(value.origin, child(key), "must be ≥ 1 B, got \"\(text)\"")
+                return nil
+            }
+            guard exclusive ? number > minimum : number >= minimum else {
                 log.error(value.origin, child(key), "must be \(exclusive ? ">" : "≥") \(shortNumber(minimum)), got \"\(text)\"")
                 return nil
             }

@@ -159,6 +159,7 @@ public enum HardwareYAML {
             nvls: f.bool("nvls") ?? base?.nvls ?? false,
             nicBandwidthPerDirection: need(f.quantity("nic_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.nicBandwidthPerDirection, "nic_bandwidth", "a bandwidth") ?? 1,
             hostBandwidthPerDirection: need(f.quantity("host_bandwidth", .bandwidth, minimum: 0, exclusive: true) ?? base?.hostBandwidthPerDirection, "host_bandwidth", "a bandwidth") ?? 1,
+            // At most 100 kW: 70 times the largest board (GB300, 1,400 W; datasheets.md).
             tdp: need(f.quantity("tdp", .power, minimum: 0, exclusive: true, maximum: 1e5) ?? base?.tdp, "tdp", "a power") ?? 1,
             maxClock: maxClock ?? base?.maxClock
         )

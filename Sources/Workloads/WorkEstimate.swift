@@ -90,7 +90,8 @@ extension TrainingSpec {
     /// backward through each layer of its stage: a few tens of kernels and collectives each.
     public func work(in scenario: ScenarioSpec) -> WorkEstimate? {
         let replicas = fold ? 1 : Double(dp)
-        let kernels = replicas * Double(pp) * Double(microBatches) * Double(model.layers) / Double(pp) * 3 * 30
+        // Stages run in parallel, so a replica's layers are all its stages' together.
+        let kernels = replicas * Double(microBatches) * Double(model.layers) * 3 * 30
         return WorkEstimate(events: kernels, bytes: kernels * 100, what: "\(WorkEstimate.format(kernels)) kernels",
                             key: fold ? "workload.global_batch" : "workload.fold",
                             remedy: fold ? "lower workload.global_batch" : "set workload.fold: true or lower workload.parallelism.dp")

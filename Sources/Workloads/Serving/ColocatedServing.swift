@@ -206,7 +206,7 @@ struct ColocatedServing {
             }
         }
         let d = serving.inference
-        let end = sim.now, replicas = Double(d.dp)
+        let end = ServingWorkload.elapsed(sim.now), replicas = Double(d.dp)
         return ServingWorkload.summarize(requests, end: end, gpus: d.instanceGPUs * d.pp * d.dp, meanBatch: areaBatch / end / replicas,
                                          kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions))]

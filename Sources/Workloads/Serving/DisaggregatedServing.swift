@@ -130,7 +130,7 @@ struct DisaggregatedServing {
             case .decodeDone(let q): finishDecode(q)
             }
         }
-        let end = sim.now
+        let end = ServingWorkload.elapsed(sim.now)
         let gpus = serving.inference.instanceGPUs * stages * (split.prefillInstances + split.decodeInstances)
         return ServingWorkload.summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
                                          kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)

@@ -277,6 +277,11 @@ enum ServingWorkload {
         return requests
     }
 
+    /// The run's length for its time averages and rates. A run in which nothing arrives (a
+    /// duration shorter than the first arrival gap) ends at 0 s: its averages and rates are 0,
+    /// not 0 / 0, so any positive length gives them.
+    static func elapsed(_ now: Double) -> Double { now > 0 ? now : 1 }
+
     /// Under --check: a completed request generated exactly its output tokens, its first token
     /// after its arrival and its last after its first.
     static func checkTokens(_ r: Request) {
@@ -296,9 +301,10 @@ enum ServingWorkload {
         e2e.reserveCapacity(requests.count)
         tpot.reserveCapacity(requests.count)
         var outputTokens = 0.0, completed = 0
+        let checking = Invariants.isOn
         for r in requests {
             guard let done = r.done, let first = r.firstToken else { continue }
-            if Invariants.isOn { checkTokens(r) }
+            if checking { checkTokens(r) }
             completed += 1
             outputTokens += Double(r.output)
             ttft.append(first - r.arrival)
