@@ -94,9 +94,24 @@ public struct Override: Sendable {
         }
         let here = done.isEmpty ? "the scenario" : PathComponent.render(done)
         switch (head, node) {
-        case (.key(let key), .mapping(var pairs, let origin)):
+        case (.key(var key), .mapping(var pairs, let origin)):
+            // A key written with dots (a key path under search.space or variants[].set) is
+            // matched whole: search.space.workload.batch sets the key "workload.batch" there.
+            var rest = path.dropFirst()
+            if !pairs.contains(where: { $0.key == key }) {
+                var joined = key, taken = 0
+                for component in path.dropFirst() {
+                    guard case .key(let next) = component else { break }
+                    joined += "." + next
+                    taken += 1
+                    if pairs.contains(where: { $0.key == joined }) {
+                        key = joined
+                        rest = path.dropFirst(taken + 1)
+                    }
+                }
+            }
             if let i = pairs.firstIndex(where: { $0.key == key }) {
-                if let problem = set(&pairs[i].value, path.dropFirst(), value, done: done + [head]) { return problem }
+                if let problem = set(&pairs[i].value, rest, value, done: done + [head]) { return problem }
             } else {
                 var child: ConfigNode = path.count > 1 ? .mapping([], value.origin) : value
                 if path.count > 1, let problem = set(&child, path.dropFirst(), value, done: done + [head]) { return problem }

@@ -79,8 +79,20 @@ public enum ScenarioKeys {
         Key("compare.claim", .quantity(.count, minimum: 0, exclusive: true), "A claimed speedup (1.20: 20% better) to give a verdict on"),
         Key("compare.margin", .quantity(.count), default: "0.05", "How far below the claim the interval may reach and still support it (relative)"),
         Key("compare.metric", .text, default: .derived("every compared metric"), "The metric the claim is about"),
+
+        Key("search", .mapping, "What `clustersim search` explores (run and compare ignore it): docs/search.md"),
+        Key("search.space", .mapping, default: .required, "Key paths and the values each takes: a list ([1, 2, 4]) or a range ({ from: 1, to: 32, times: 2 } or { from: 1, to: 8, step: 1 }); every combination is a point"),
+        Key("search.zip", .list, "Groups of key paths whose lists go together, the i-th values in one point (tp with ep), e.g. [{ workload.parallelism.tp: [1, 8], workload.parallelism.ep: [8, 1] }]"),
+        Key("search.objective", .text, default: .required, "The metric to optimise, in its catalogue direction (clustersim metrics KIND): a time lowest, a rate highest"),
+        Key("search.pareto", .names, default: .derived("the objective alone"), "Metrics whose non-dominated points pareto.csv lists, e.g. [tokens_per_s_per_user, tokens_per_s_per_gpu]"),
+        Key("search.constraints", .mapping, "Metric names and the range a point's mean must be in, e.g. { tokens_per_s_per_user: { min: 20 } }; a point outside it is infeasible"),
+        Key("search.strategy", .choice(SearchSpec.Strategy.allCases.map(\.rawValue)), default: "auto",
+            "exhaustive: every point; bound: branch and bound on the kind's optimistic objective (exact); halving: successive halving over the workload's length (a heuristic); auto: bound when the kind bounds the objective, else exhaustive within the budget, else halving"),
+        Key("search.budget", .integer(1...1_000_000), default: "10000", "Most points simulated with the full workload"),
+        Key("search.replications", .integer(1...1_000_000), default: .derived("the scenario's replications"), "Replications per point"),
+        Key("search.show", .integer(1...1000), default: "5", "Best points printed at the end"),
     ])
 
     /// Keys a variant may not change: they define the experiment, not one variant of it.
-    public static let experimentKeys = ["name", "seed", "replications", "variants", "compare"]
+    public static let experimentKeys = ["name", "seed", "replications", "variants", "compare", "search"]
 }

@@ -51,6 +51,11 @@ public enum ScenarioLoader {
     /// Builds the plan from YAML text (`file` names it in messages).
     public static func plan(text: String, file: String, overrides: [String] = [], contents: [UInt8]? = nil,
                             kinds: [any WorkloadSpec.Type]) throws(ScenarioError) -> ExperimentPlan {
+        try plan(tree: tree(text: text, file: file, overrides: overrides), file: file, contents: contents ?? Array(text.utf8), kinds: kinds)
+    }
+
+    /// The node tree of YAML text with `overrides` (`key.path=value`) applied, before decoding.
+    public static func tree(text: String, file: String, overrides: [String] = []) throws(ScenarioError) -> ConfigNode {
         var tree = try YAMLReader.parse(text, file: file)
         if case .null = tree { throw ScenarioError([Diagnostic(file: file, origin: .file(line: 1, column: 1), path: "", message: "the file is empty")]) }
         var problems: [Diagnostic] = []
@@ -62,13 +67,31 @@ public enum ScenarioLoader {
             }
         }
         if !problems.isEmpty { throw ScenarioError(problems) }
+        return tree
+    }
 
+    /// `tree` with each key path set to its value (a search point), as `--set` would.
+    public static func setting(_ settings: [(key: String, value: ConfigNode)], in tree: ConfigNode, file: String) throws(ScenarioError) -> ConfigNode {
+        var tree = tree
+        for (key, value) in settings {
+            guard let path = PathComponent.parse(key) else {
+                throw ScenarioError([Diagnostic(file: file, origin: value.origin, path: key, message: "malformed key path")])
+            }
+            try Override(path: path, value: value).apply(to: &tree, file: file)
+        }
+        return tree
+    }
+
+    /// Builds the plan from a node tree (`tree(text:)`, perhaps with `setting` applied);
+    /// `contents` are the file's bytes, for the manifest.
+    public static func plan(tree: ConfigNode, file: String, contents: [UInt8], kinds: [any WorkloadSpec.Type]) throws(ScenarioError) -> ExperimentPlan {
         let log = DiagnosticLog(file: file)
         // Keys are checked once, by `decode`.
         guard let top = FieldReader(tree, path: "", log: log, table: ScenarioKeys.table, checkingKeys: false) else { throw ScenarioError(log.errors) }
         let variantEntries = readVariants(top, log: log)
         let base = decode(tree, log: log, kinds: kinds)
         let compare = readCompare(top, variantNames: variantEntries.map(\.name), log: log)
+        let search = readSearch(top, variants: variantEntries, log: log)
 
         var variants: [Variant] = []
         for entry in variantEntries {
@@ -98,11 +121,12 @@ public enum ScenarioLoader {
         return ExperimentPlan(
             name: base.name,
             file: file,
-            fileContents: contents ?? Array(text.utf8),
+            fileContents: contents,
             seed: base.seed,
             replications: base.replications,
             variants: variants,
             compare: compare,
+            search: search,
             warnings: log.warnings,
             keysRead: log.queried
         )
@@ -111,6 +135,8 @@ public enum ScenarioLoader {
     struct VariantEntry {
         var name: String
         var overrides: [Override]
+        /// Its index in the file's variants list (nil: the base the loader adds).
+        var index: Int? = nil
     }
 
     /// The variants list; the base scenario runs as "base" unless a variant without `set` names it.
@@ -149,7 +175,7 @@ public enum ScenarioLoader {
                     overrides.append(Override(path: components, value: value))
                 }
             }
-            entries.append(VariantEntry(name: name, overrides: overrides))
+            entries.append(VariantEntry(name: name, overrides: overrides, index: i))
         }
         if entries.isEmpty { log.error(top.origin("variants"), "variants", "the list is empty; remove it to run the base scenario alone") }
         if !entries.contains(where: { $0.overrides.isEmpty }) && !entries.contains(where: { $0.name == "base" }) {

@@ -232,6 +232,8 @@ public struct ExperimentPlan: Sendable {
     public var replications: Int
     public var variants: [Variant]
     public var compare: CompareSpec?
+    /// What `clustersim search` explores (nil: the scenario has no search section).
+    public var search: SearchSpec? = nil
     /// Keys that are valid but have no effect on this workload, for the user's attention.
     public var warnings: [Diagnostic]
     /// The full paths of the key-table entries the reader asked for, present or not (a test

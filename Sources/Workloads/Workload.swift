@@ -40,6 +40,26 @@ public protocol Workload: WorkloadSpec {
     var drawsRandomNumbers: Bool { get }
     /// What one replication will cost (nil: little, whatever the keys: a kernel, a decode).
     func work(in scenario: ScenarioSpec) -> WorkEstimate?
+    /// A search's cheap look before simulating: whether the point cannot fit, and the best its
+    /// metrics could be (nil: the kind offers none).
+    func outlook(in scenario: ScenarioSpec) -> Outlook?
+    /// The scenario with its workload cut to `fraction` (0 < fraction ≤ 1) of its length, for
+    /// successive halving (nil: the kind has no length to cut).
+    func shortened(_ scenario: ScenarioSpec, to fraction: Double) -> ScenarioSpec?
+}
+
+/// What a search may know of a point without simulating it.
+public struct Outlook: Sendable {
+    /// Why the point cannot run (its weights and optimizer state alone overflow a GPU), nil
+    /// when it may.
+    public var infeasible: String?
+    /// Per metric, a value the simulation cannot beat: at most a rate, at least a time.
+    public var optimistic: [String: Double]
+
+    public init(infeasible: String? = nil, optimistic: [String: Double] = [:]) {
+        self.infeasible = infeasible
+        self.optimistic = optimistic
+    }
 }
 
 extension Workload {
@@ -48,6 +68,8 @@ extension Workload {
     public static var hasTrace: Bool { false }
     public var drawsRandomNumbers: Bool { false }
     public func work(in scenario: ScenarioSpec) -> WorkEstimate? { nil }
+    public func outlook(in scenario: ScenarioSpec) -> Outlook? { nil }
+    public func shortened(_ scenario: ScenarioSpec, to fraction: Double) -> ScenarioSpec? { nil }
 }
 
 extension Key {

@@ -21,6 +21,11 @@ extension ScenarioLoader {
         try load(path: path, overrides: overrides, kinds: WorkloadRegistry.readers)
     }
 
+    /// Builds a plan from a node tree with every registered kind.
+    public static func plan(tree: ConfigNode, file: String, contents: [UInt8]) throws(ScenarioError) -> ExperimentPlan {
+        try plan(tree: tree, file: file, contents: contents, kinds: WorkloadRegistry.readers)
+    }
+
     /// Builds a plan from YAML text with every registered kind (`file` names it in messages).
     public static func plan(text: String, file: String, overrides: [String] = [], contents: [UInt8]? = nil) throws(ScenarioError) -> ExperimentPlan {
         try plan(text: text, file: file, overrides: overrides, contents: contents, kinds: WorkloadRegistry.readers)

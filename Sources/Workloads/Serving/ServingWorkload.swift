@@ -352,4 +352,18 @@ extension ServingSpec {
 
     /// Arrivals are drawn at random even without noise.
     public var drawsRandomNumbers: Bool { true }
+
+    /// Successive halving's cheap rounds: arrivals stop after `fraction` of the duration and of
+    /// the request count (a traced run keeps its first requests). The rate, the batch and the
+    /// stack stay as they are, so the short run sees the same load, only less of it.
+    public func shortened(_ scenario: ScenarioSpec, to fraction: Double) -> ScenarioSpec? {
+        var serving = self
+        serving.duration = duration.map { $0 * fraction }
+        let count = requests ?? trace?.count
+        serving.requests = count.map { Swift.max(1, Int((Double($0) * fraction).rounded(.up))) }
+        guard serving.duration != nil || serving.requests != nil else { return nil }
+        var spec = scenario
+        spec.workload = serving
+        return spec
+    }
 }

@@ -210,6 +210,52 @@ enum TrainingWorkload {
         _ = try peakMemory(built, result: TrainingStep.run(built.plan), system: system)
     }
 
+    /// A search's look before simulating (Outlook): a point whose weights, gradients,
+    /// optimizer state and workspace, with the activations the schedule must hold before its
+    /// first backward, overflow a stage's GPU cannot fit; otherwise a lower bound on the step time, from the priced plan without
+    /// running it. Every stage runs its passes one after another on its compute stream, each
+    /// taking at least its kernels plus its exposed collectives (the data-parallel stream only
+    /// slows them; a straggler only lengthens them), so stage s needs m × (its passes of one
+    /// micro-batch) after the first micro-batch's forward has crossed the stages before it
+    /// (their first chunks), and its optimizer after that:
+    ///   step ≥ max over s of [ Σ_{j<s} F_j + m · (F_s + B_s) + optimizer_s ].
+    /// The pipeline's drain, the data-parallel tail and the stage-to-stage sends are left out,
+    /// so the bound is below the simulated step; a test checks it on a grid of layouts. Noise
+    /// can make a run faster than its noise-free self: the bound is lowered by five clock and
+    /// kernel CVs for it.
+    static func outlook(_ spec: ScenarioSpec, _ t: TrainingSpec) -> Outlook? {
+        guard let system = spec.cluster?.system, let built = build(spec, t) else { return nil }
+        let p = t.pp, m = built.plan.microBatches
+        for (stage, items) in built.staticMemory.enumerated() {
+            var ledger = MemoryLedger(device: "\(system.name) GPU \(stage * built.ranksPerStage) (pipeline stage \(stage))", capacity: system.gpu.hbmCapacity)
+            do { try ledger.book(items) } catch { return Outlook(infeasible: "\(error) before any activation") }
+            // The activations of the forwards the schedule runs before its first backward are
+            // all held at once (each is freed only by its own backward): the peak is at least that.
+            let tasks = PipelineSchedule.order(stage: stage, stages: p, microBatches: m, chunks: t.virtualStages)
+            let warmup = tasks.prefix { $0.forward }
+            let held = warmup.reduce(0) { $0 + built.plan.stages[stage].activationBytes[$1.chunk].reduce(0, +) }
+            do { try ledger.book([(held, .activations)]) } catch {
+                return Outlook(infeasible: "\(error), holding the activations of the \(warmup.count) forwards before the first backward")
+            }
+        }
+        let time = { (passes: [LayerPass]) in passes.reduce(0) { $0 + $1.compute + $1.communication } }
+        var bound = 0.0, upstream = 0.0
+        for stage in built.plan.stages {
+            let perMicroBatch = stage.forward.reduce(0) { $0 + time($1) } + stage.backward.reduce(0) { $0 + time($1) }
+            bound = Swift.max(bound, upstream + Double(m) * perMicroBatch + stage.optimizerSeconds)
+            upstream += stage.forward.first.map(time) ?? 0
+        }
+        bound *= Swift.max(0.1, 1 - 5 * (spec.noise.clockCV + spec.noise.kernelCV))
+        guard bound > 0 else { return nil }
+        let tokens = Double(t.globalBatch * t.sequenceLength), gpus = Double(t.gpus)
+        let tflops = modelFLOPsPerToken(t) * tokens / bound / gpus / 1e12
+        var optimistic = [
+            "step_time_s": bound, "tokens_per_s": tokens / bound, "tokens_per_s_per_gpu": tokens / bound / gpus, "tflops_per_gpu": tflops,
+        ]
+        if let peak = system.gpu.tensor[t.precision] { optimistic["mfu"] = tflops * 1e12 / peak }
+        return Outlook(optimistic: optimistic)
+    }
+
     /// The step of replication 1 on the first replica's stages (one process per stage, named
     /// by its first GPU): the layer passes and exposed collectives of the first `microBatches`
     /// micro-batches, every data-parallel operation, and arrows for the activations and
@@ -305,6 +351,8 @@ extension TrainingSpec {
     public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
         TrainingWorkload.run(scenario, training: self, jitter: streams.kernel, stragglers: streams.stragglers, network: streams.network)
     }
+
+    public func outlook(in scenario: ScenarioSpec) -> Outlook? { TrainingWorkload.outlook(scenario, self) }
 
     public static var hasTrace: Bool { true }
 
