@@ -49,13 +49,17 @@ bench: deps
 	else echo "bench: g++ not found, the C++ peer is skipped"; .build/release/clustersim-bench; fi
 
 # make sweep SWEEP=name SCENARIO=scenarios/x.yaml PARAMS="workload.batch=1,8,64 cluster.system=h100-sxm,gb200-nvl72"
-# One make target per point (results/NAME/<point>/summary.csv), so `make -j N sweep ...` runs
-# points in parallel and an interrupted sweep redoes only the missing ones; then
-# results/NAME/summary.csv merges them with one column per swept parameter.
+#   [ZIP="workload.parallelism.tp=1,2,4 workload.parallelism.ep=4,2,1"] [COMMAND=compare]
+# One make target per point (results/NAME/<point>/status.csv), so `make -j N sweep ...` runs
+# points in parallel and an interrupted sweep redoes only the missing ones; a point that does
+# not fit or is invalid is a row with its status and reason, not a failed target; editing the
+# scenario or rebuilding the binary reruns every point. Then results/NAME/summary.csv merges
+# the points with one column per swept parameter and a status column.
 sweep: build
-	@test -n "$(SWEEP)" -a -n "$(SCENARIO)" -a -n "$(PARAMS)" || { echo 'usage: make sweep SWEEP=name SCENARIO=file.yaml PARAMS="key=v1,v2 ..."'; exit 2; }
+	@test -n "$(SWEEP)" -a -n "$(SCENARIO)" -a -n "$(PARAMS)$(ZIP)" || { echo 'usage: make sweep SWEEP=name SCENARIO=file.yaml PARAMS="key=v1,v2 ..." [ZIP="k1=a,b k2=c,d"] [COMMAND=compare]'; exit 2; }
 	@mkdir -p results/$(SWEEP)
-	$(RELEASE_BIN) sweep $(SCENARIO) --params "$(PARAMS)" --dir results/$(SWEEP) --binary $(RELEASE_BIN) --makefile > results/$(SWEEP)/sweep.mk
+	$(RELEASE_BIN) sweep $(SCENARIO) $(if $(PARAMS),--params '$(PARAMS)') $(if $(ZIP),--zip '$(ZIP)') $(if $(COMMAND),--command $(COMMAND)) \
+	  --dir results/$(SWEEP) --binary $(RELEASE_BIN) --makefile > results/$(SWEEP)/sweep.mk
 	$(MAKE) -f results/$(SWEEP)/sweep.mk
 
 # make plots: runs small example scenarios and renders results/plots/*.png with gnuplot

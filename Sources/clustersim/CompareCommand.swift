@@ -23,6 +23,10 @@ struct CompareCommand: ParsableCommand {
     var baseline: String?
 
     func run() throws {
+        try options.recordingStatus(compare)
+    }
+
+    func compare() throws {
         var tableRows: [ComparisonFiles.Row] = []
         var warnings: [String] = []
         let (_, _, directory) = try options.execute { plan, results, ensemble in

@@ -60,6 +60,9 @@ struct RunOptions: ParsableArguments {
         return nil
     }
 
+    @Flag(help: "For sweeps: when the scenario is bad input (a point that does not fit, a value the kind refuses), write --out with status.csv naming the problem instead of results, and exit 0; a run that succeeds writes status.csv too.")
+    var recordStatus = false
+
     @Flag(help: "Check invariants while simulating (clock, fluid-system capacity and fairness, token conservation); a violation exits 1.")
     var check = false
 
@@ -69,6 +72,7 @@ struct RunOptions: ParsableArguments {
         if let ensemble, ensemble < 0 || ensemble > ExperimentRunner.ensembleSize {
             throw ValidationError("--ensemble must be between 0 and \(ExperimentRunner.ensembleSize) (the members make calibrate generated), got \(ensemble)")
         }
+        if recordStatus && out == nil { throw ValidationError("--record-status needs --out (the folder status.csv goes in)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let replications, replications < 1 { throw ValidationError("--replications must be at least 1, got \(replications)") }
         if let traceStages, traceStages.split(separator: ",").contains(where: { Int($0.trimmingCharacters(in: .whitespaces)).map { $0 < 0 } ?? true }) {
@@ -116,7 +120,7 @@ struct RunOptions: ParsableArguments {
         // Parameter uncertainty: every variant priced once per member of the calibration ensemble.
         let ensemble = ExperimentRunner.runEnsemble(plan, members: self.ensemble ?? ExperimentRunner.ensembleSize, threads: threadCount)
         let rows = PredictionIntervals.attach(ResultFiles.summaries(results), plan: plan, results: results, ensemble: ensemble)
-        let extra = try extraFiles(plan, results, ensemble)
+        let extra = try extraFiles(plan, results, ensemble) + (recordStatus ? [("status.csv", CSV.row(Sweep.statusHeader) + CSV.row(["ok", ""]))] : [])
         if let trace, let index = traceIndex {
             Interruption.stage("writing the trace \(trace)")
             // Checked in validate().
@@ -147,6 +151,34 @@ struct RunOptions: ParsableArguments {
         Interruption.stage(nil)
         if !quiet { print(ConsoleTable.render(rows), terminator: "") }
         return (plan, results, directory)
+    }
+
+    /// Runs `body`; with --record-status, bad input becomes --out/status.csv (status invalid for
+    /// a scenario the reader refuses, infeasible for one that does not fit or is too large to
+    /// run) with the message as its reason, and the run succeeds.
+    func recordingStatus(_ body: () throws -> Void) throws {
+        guard recordStatus, let out else { return try body() }
+        let status: String, reason: String
+        do {
+            return try body()
+        } catch let error as ScenarioError {
+            (status, reason) = ("invalid", error.description)
+        } catch let error as ExperimentError {
+            (status, reason) = ("infeasible", error.message)
+        } catch let error as InputError {
+            (status, reason) = ("invalid", error.message)
+        }
+        try Self.checkWritable(folder: out)
+        let manifest: [String: Any] = ["status": status, "reason": reason, "scenario_file": scenario, "overrides": overrides,
+                                       "clustersim_version": clusterSimVersion, "command_line": CommandLine.arguments]
+        let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        do {
+            try ResultFiles.writeFolder([("status.csv", CSV.row(Sweep.statusHeader) + CSV.row([status, CSV.field(reason.replacingOccurrences(of: "\n", with: "; "))])),
+                                         ("manifest.json", String(decoding: json, as: UTF8.self) + "\n")], to: out)
+        } catch {
+            throw InternalError(message: "cannot write \(out)/status.csv: \(error.localizedDescription)")
+        }
+        printError("\(status): \(reason)\nwrote \(out)/status.csv")
     }
 
     /// The variant --trace records (nil without --trace), after checking that its kind has
@@ -213,8 +245,10 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let (_, _, directory) = try options.execute()
-        printError("wrote \(directory)/summary.csv, replications.csv, manifest.json")
+        try options.recordingStatus {
+            let (_, _, directory) = try options.execute()
+            printError("wrote \(directory)/summary.csv, replications.csv, manifest.json")
+        }
     }
 }
 

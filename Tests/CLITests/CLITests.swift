@@ -280,13 +280,101 @@ import TestSupport
         let first = try make()
         #expect(first.status == 0)
         let merged = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(merged[0].hasPrefix("workload.links.1.bandwidth,workload.transfers.1.bytes,scenario,variant,metric"))
+        #expect(merged[0].hasPrefix("workload.links.1.bandwidth,workload.transfers.1.bytes,status,reason,scenario,variant,metric"))
         #expect(Set(merged.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") }).count == 6)
         try FileManager.default.removeItem(at: dir.appendingPathComponent("out/bandwidth-50e9_bytes-2e9"))
         let second = try make()
         #expect(second.status == 0)
         let reruns = second.stdout.split(separator: "\n").filter { $0.contains(" run ") }
         #expect(reruns.count == 1 && reruns[0].contains("bandwidth-50e9_bytes-2e9"), "\(reruns)")
+    }
+
+    func make(_ arguments: [String], in dir: URL) throws -> TestSupport.ProcessResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/make")
+        p.arguments = arguments
+        p.currentDirectoryURL = dir
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return TestSupport.ProcessResult(status: p.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
+    }
+
+    /// A training grid where half the points do not fit: make -j2 completes, the merged CSV has
+    /// every point with its status (the infeasible ones with the memory they need); touching the
+    /// scenario reruns nothing, editing it reruns every point.
+    @Test func infeasiblePointsAreRowsAndEditsRerunEveryPoint() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scenario = "name: t\ncluster: { system: h100-sxm, gpus: 8 }\nworkload: { kind: training, model: llama3-8b, parallelism: { tp: 1 }, sequence_length: 8192, global_batch: 16, zero: 0 }\n"
+        TestSupport.write(scenario, to: "t.yaml", in: dir)
+        func sweep() throws -> TestSupport.ProcessResult {
+            let mk = try TestSupport.runClusterSim(["sweep", "t.yaml", "--params", "workload.parallelism.tp=1,2,4,8 workload.micro_batch=1,2", "--dir", "out", "--makefile",
+                                                    "--binary", TestSupport.clustersimBinary.path], in: dir)
+            #expect(mk.status == 0, "\(mk.stderr)")
+            TestSupport.write(mk.stdout, to: "sweep.mk", in: dir)
+            return try make(["-j2", "-f", "sweep.mk"], in: dir)
+        }
+        let first = try sweep()
+        #expect(first.status == 0, "\(first.stderr)")
+        let rows = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        var status: [String: String] = [:]
+        for row in rows {
+            let fields = row.split(separator: ",", omittingEmptySubsequences: false)
+            status[fields[0] + "," + fields[1]] = String(fields[2])
+        }
+        #expect(status.count == 8)
+        #expect(status.filter { $0.value == "infeasible" }.keys.sorted() == ["1,1", "1,2", "2,1", "2,2"])
+        #expect(status.filter { $0.value == "ok" }.count == 4)
+        #expect(rows.contains { $0.hasPrefix("1,1,infeasible,\"t.yaml: needs 189.6 GiB on h100-sxm GPU 0 (pipeline stage 0), has 79.6 GiB") })
+        let runs = { (r: TestSupport.ProcessResult) in r.stdout.split(separator: "\n").filter { $0.contains(" run ") }.count }
+        #expect(runs(first) == 8)
+        // Touched, not changed: nothing reruns.
+        try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: dir.appendingPathComponent("t.yaml").path)
+        #expect(runs(try sweep()) == 0)
+        // Edited: every point reruns.
+        TestSupport.write(scenario.replacingOccurrences(of: "global_batch: 16", with: "global_batch: 32"), to: "t.yaml", in: dir)
+        #expect(runs(try sweep()) == 8)
+    }
+
+    @Test func aVariantThatSetsASweptKeyIsRefusedNamingBoth() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(TestSupport.transfersScenario(extra: "variants:\n  - name: a\n  - name: b\n    set: { workload.links.1.bandwidth: 10e9 }\n"), to: "s.yaml", in: dir)
+        let result = try TestSupport.runClusterSim(["sweep", "s.yaml", "--params", "workload.links.1.bandwidth=25e9,50e9", "--dir", "out", "--list"], in: dir)
+        #expect(result.status == 2)
+        #expect(result.stderr.hasSuffix("variants[1].set.workload.links.1.bandwidth: variant \"b\" sets workload.links.1.bandwidth, which the sweep varies (workload.links.1.bandwidth=25e9,50e9); remove one of them\n"), "\(result.stderr)")
+    }
+
+    /// Points that run compare: the merge writes comparison.csv too.
+    @Test func comparePointsMergeTheirComparisons() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(TestSupport.transfersScenario(extra: "variants:\n  - name: base\n  - name: fast\n    set: { workload.links.0.bandwidth: 200e9 }\ncompare: { baseline: base }\n"), to: "s.yaml", in: dir)
+        let list = try TestSupport.runClusterSim(["sweep", "s.yaml", "--params", "workload.transfers.1.bytes=[1 GB, 2 GB]", "--command", "compare", "--dir", "out", "--list"], in: dir)
+        #expect(list.status == 0, "\(list.stderr)")
+        let commands = list.stdout.split(separator: "\n")
+        #expect(commands.count == 2 && commands.allSatisfy { $0.contains(" compare s.yaml ") && $0.contains("--set 'workload.transfers.1.bytes=1 GB'") || $0.contains("--set 'workload.transfers.1.bytes=2 GB'") }, "\(commands)")
+        for command in commands {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", String(command)]
+            p.currentDirectoryURL = dir
+            p.standardError = Pipe()
+            p.standardOutput = Pipe()
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        let merge = try TestSupport.runClusterSim(["sweep", "s.yaml", "--params", "workload.transfers.1.bytes=[1 GB, 2 GB]", "--dir", "out", "--merge"], in: dir)
+        #expect(merge.status == 0, "\(merge.stderr)")
+        let comparison = try String(contentsOf: dir.appendingPathComponent("out/comparison.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(comparison[0].hasPrefix("workload.transfers.1.bytes,scenario,baseline,variant,metric,speedup"))
+        #expect(comparison.dropFirst().contains { $0.hasPrefix("1 GB,") } && comparison.dropFirst().contains { $0.hasPrefix("2 GB,") })
     }
 }
 
