@@ -88,7 +88,12 @@ plots: build
 	  print o[i], m[o[i], "compute_time_s"], m[o[i], "layer_comm_time_s"], m[o[i], "step_time_s"] - m[o[i], "compute_time_s"] - m[o[i], "layer_comm_time_s"] }' \
 	  results/plots/training/summary.csv > results/plots/breakdown.dat
 	gnuplot plots/breakdown.gp
-	@echo "plots: results/plots/busbw.png speedup.png latency.png breakdown.png"
+	$(RELEASE_BIN) search scenarios/llama3-70b-serving-search.yaml --quiet --ensemble 0 --out results/plots/search --set 'search.constraints={}' >/dev/null
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; next } \
+	  { print $$1, $$c["tokens_per_s_per_user"], $$c["tokens_per_s_per_gpu"], $$c["workload.parallelism.tp"], $$c["workload.concurrency"] }' \
+	  results/plots/search/pareto.csv | sort -k1,1 -k2,2g > results/plots/pareto.dat
+	gnuplot -e 'SYSTEMS="h100 b200 gb200-nvl72"' plots/pareto.gp
+	@echo "plots: results/plots/busbw.png speedup.png latency.png breakdown.png pareto.png"
 
 # The generated reference pages (a test fails when the committed ones differ).
 docs: build

@@ -120,6 +120,9 @@ extension Search {
             }
             text += align(lines)
         }
+        if outcome.rows.contains(where: { $0.pi90 != nil }) {
+            text += "\nThe 90% intervals say how far each figure may be from a measurement; they share the model's error, so they do not say whether one point could beat another.\n"
+        }
         return text
     }
 

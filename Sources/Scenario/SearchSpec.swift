@@ -144,6 +144,8 @@ extension ScenarioLoader {
                 log.error(zip.origin, "search.zip", "expected a list of mappings (keys that vary together), got \(zip.described)")
             }
         }
+        // In the order they are written (space and zip entries may interleave in a file).
+        axes.sort { Self.position($0.origin).lexicographicallyPrecedes(Self.position($1.origin)) }
         if axes.isEmpty && log.errors.isEmpty {
             log.error(fields.origin("space"), "search.space", "the search has no keys to vary; write them like search: { space: { workload.parallelism.tp: [1, 2, 4, 8] } }")
         }
@@ -173,7 +175,7 @@ extension ScenarioLoader {
                 for (metric, value) in pairs {
                     let path = "search.constraints.\(metric)"
                     guard let bounds = FieldReader(value, path: path, log: log, allowed: ["min", "max"]) else { continue }
-                    let lo = bounds.quantity("min", .count, minimum: -1e300), hi = bounds.quantity("max", .count, minimum: -1e300)
+                    let lo = limit(bounds, "min"), hi = limit(bounds, "max")
                     if lo == nil && hi == nil && !bounds.has("min") && !bounds.has("max") {
                         log.error(value.origin, path, "expected min, max or both, e.g. { min: 20 }")
                     } else if let lo, let hi, lo > hi {
@@ -205,6 +207,24 @@ extension ScenarioLoader {
             }
             return [(path, value)]
         }
+    }
+
+    /// A constraint's limit: a number, or a quantity with any unit ("2 s", "70 GiB"), in SI
+    /// base units as the metrics are.
+    static func limit(_ bounds: FieldReader, _ key: String) -> Double? {
+        guard case .scalar(let text, let origin)? = bounds.value(key) else {
+            if let node = bounds.value(key) { bounds.log.error(node.origin, bounds.child(key), "expected a number, got \(node.described)") }
+            return nil
+        }
+        for dimension in Dimension.allCases.reversed() {
+            if case .success(let value) = Quantity.parse(text.replacingUnderscores(), as: dimension), value.isFinite { return value }
+        }
+        bounds.log.error(origin, bounds.child(key), "expected a number or a quantity such as \"2 s\", got \"\(text)\"")
+        return nil
+    }
+
+    static func position(_ origin: Origin) -> [Int] {
+        if case .file(let line, let column) = origin { [line, column] } else { [Int.max, 0] }
     }
 
     static func describe(_ origin: Origin) -> String {

@@ -64,11 +64,14 @@ extension ServingSpec {
             keys = ["workload.requests"]
         }
         // Each request arrives, prefills and leaves; its decode shares iterations with the batch.
-        let events = requests * (3 + out / Double(maxBatch))
+        // With latency targets the rate search runs the workload at least 10 times (the doubling
+        // from arrival_rate and 8 bisection steps), at rates above arrival_rate as often as not.
+        let probes = slo == nil ? 1.0 : 10.0
+        let events = requests * (3 + out / Double(maxBatch)) * probes
         // Poisson arrivals of `requests` at `arrivalRate` span requests / rate seconds.
         let span = trace?.last?.arrival ?? (concurrency == nil ? Swift.min(duration ?? .infinity, requests / arrivalRate) : duration)
         return WorkEstimate(events: events, bytes: requests * servingBytesPerRequest,
-                            what: "\(WorkEstimate.format(requests)) requests", key: keys[0],
+                            what: "\(WorkEstimate.format(requests)) requests" + (slo == nil ? "" : " in each of at least 10 runs of the rate search"), key: keys[0],
                             remedy: "lower " + keys.joined(separator: " or "), span: span)
     }
 }

@@ -83,7 +83,10 @@ struct SearchCommand: ParsableCommand {
             throw InternalError(message: "cannot write results to \(directory): \(error.localizedDescription)")
         }
         Interruption.stage(nil)
-        if !quiet { print(Search.table(outcome, seconds: seconds), terminator: "") }
+        if !quiet {
+            // Written before the closing line on stderr.
+            FileHandle.standardOutput.write(Data(Search.table(outcome, seconds: seconds).utf8))
+        }
         printError("wrote \(directory)/search.csv, pareto.csv\(files.contains { $0.0 == "best.yaml" } ? ", best.yaml" : " (no feasible point: no best.yaml)"), manifest.json")
     }
 }

@@ -471,3 +471,57 @@ import TestSupport
         #expect(missing.status == 2)
     }
 }
+
+@Suite struct SearchCLITests {
+    static let scenario = """
+        name: s
+        seed: 2
+        cluster: { system: h100-sxm, gpus: 8 }
+        workload: { kind: training, model: llama3-8b, parallelism: { tp: 8 }, sequence_length: 4096, global_batch: 16, zero: 0 }
+        search:
+          space:
+            workload.parallelism.tp: [1, 2, 4, 8]
+            workload.micro_batch: [1, 2]
+          objective: tokens_per_s_per_gpu
+
+        """
+
+    /// search writes search.csv (every point with its status), pareto.csv and best.yaml;
+    /// best.yaml runs as it is and reproduces its row; the table ends with the best few.
+    @Test func searchWritesItsFilesAndBestYAMLReproducesItsRow() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(Self.scenario, to: "s.yaml", in: dir)
+        let search = try TestSupport.runClusterSim(["search", "s.yaml", "--ensemble", "0", "--out", "found"], in: dir)
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(TestSupport.files(in: dir.appendingPathComponent("found")) == ["best.yaml", "manifest.json", "pareto.csv", "search.csv"])
+        let rows = try String(contentsOf: dir.appendingPathComponent("found/search.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 9)
+        #expect(rows[0].hasPrefix("variant,workload.parallelism.tp,workload.micro_batch,status,reason,workload_fraction,bound_tokens_per_s_per_gpu,"))
+        #expect(rows.contains { $0.hasPrefix("base,1,1,infeasible,\"needs ") })
+        #expect(search.stdout.hasPrefix("search: 8 points × 1 variant, strategy bound; "))
+        #expect(search.stdout.contains("base: best ") && search.stdout.contains("rank  tp  micro_batch  tokens_per_s_per_gpu"))
+        let pareto = try String(contentsOf: dir.appendingPathComponent("found/pareto.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(pareto.count == 2)
+        let best = pareto[1].split(separator: ",", omittingEmptySubsequences: false)
+        let header = pareto[0].split(separator: ",").map(String.init)
+        let value = best[header.firstIndex(of: "tokens_per_s_per_gpu")!]
+        let run = try TestSupport.runClusterSim(["run", "found/best.yaml", "--ensemble", "0", "--out", "again", "--quiet"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try String(contentsOf: dir.appendingPathComponent("again/summary.csv"), encoding: .utf8)
+        #expect(summary.contains(",tokens_per_s_per_gpu,tokens/s,1,\(value),"), "\(value) not in \(summary)")
+    }
+
+    @Test func badSearchInputExitsTwoAndWritesNothing() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(Self.scenario.replacingOccurrences(of: "objective: tokens_per_s_per_gpu", with: "objective: tokens_per_s_per_gpuu"), to: "s.yaml", in: dir)
+        let result = try TestSupport.runClusterSim(["search", "s.yaml", "--out", "found"], in: dir)
+        #expect(result.status == 2)
+        #expect(result.stderr == "s.yaml:9:14: search.objective: unknown metric \"tokens_per_s_per_gpuu\" of workload kind training; did you mean \"tokens_per_s_per_gpu\"?\n")
+        #expect(TestSupport.files(in: dir) == ["s.yaml"])
+        TestSupport.write(TestSupport.transfersScenario(), to: "t.yaml", in: dir)
+        let none = try TestSupport.runClusterSim(["search", "t.yaml"], in: dir)
+        #expect(none.status == 2 && none.stderr.hasPrefix("t.yaml: no search section; add one"))
+    }
+}
