@@ -69,6 +69,7 @@ extension DecodeSpec: Workload {
         MetricInfo("tokens_per_s_per_user", unit: "tokens/s", .higher, "1 / tpot_s"),
         MetricInfo("weight_bytes_per_gpu", unit: "B", .neither, "Weights per GPU (of the stage with the most layers)"),
         MetricInfo("kv_cache_bytes_per_gpu", unit: "B", .neither, "KV cache per GPU at the last token (of the stage with the most layers)"),
+        MetricInfo("gpus", unit: "GPUs", .neither, "GPUs the workload occupies (instance GPUs × pp × dp; an input, for a search's constraints)"),
     ]
 
     public var usesSpeculativeDecoding: Bool { true }

@@ -251,6 +251,7 @@ enum DecodeWorkload {
             Metric("tokens_per_s_per_user", unit: "tokens/s", tpot > 0 ? 1 / tpot : .nan),
             Metric("weight_bytes_per_gpu", unit: "B", weightBytesPerGPU(d)),
             Metric("kv_cache_bytes_per_gpu", unit: "B", kvCacheBytesPerGPU(d)),
+            Metric("gpus", unit: "GPUs", Double(d.instanceGPUs * d.pp * d.dp)),
         ]
     }
 }

@@ -152,6 +152,7 @@ extension ServingSpec: Workload {
             MetricInfo("preemptions", unit: "requests", .lower, "kv_allocation paged: times a running request was preempted (its cache freed, to be recomputed)"),
             MetricInfo("kv_transfer_s", unit: "s", .lower, "Disaggregated: mean time to move a prompt's KV cache to its decode instance"),
             MetricInfo("slo_arrival_rate_per_s", unit: "requests/s", .higher, "With slo: the highest Poisson rate meeting both p99 targets"),
+            MetricInfo("gpus", unit: "GPUs", .neither, "GPUs of every instance (an input, for a search's constraints)"),
         ]
 
     /// Colocated instances run the draft; disaggregated pools do not model it.

@@ -335,6 +335,7 @@ enum ServingWorkload {
             Metric("mean_requests_in_system", unit: "requests", meanInSystem),
             Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / end),
             Metric("requests_completed", unit: "requests", Double(completed)),
+            Metric("gpus", unit: "GPUs", Double(gpus)),
         ]
         return metrics
     }

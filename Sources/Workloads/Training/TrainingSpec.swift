@@ -122,6 +122,7 @@ extension TrainingSpec: Workload {
                    "Energy of one step over all GPUs: static power for the step, and each kernel's FLOPs and HBM bytes (GPUs only: no NVLink, NIC, CPU or cooling)"),
         MetricInfo("energy_per_token_j", unit: "J", .lower, "energy_per_step_j over the step's tokens"),
         MetricInfo("gpu_power_w", unit: "W", .neither, "Mean power per GPU over the step (at most the power limit while its kernels are sustained)"),
+        MetricInfo("gpus", unit: "GPUs", .neither, "GPUs the step runs on (tp × cp × pp × dp; an input, for a search's constraints)"),
     ]
 
     public static func read(_ f: FieldReader, in scenario: ScenarioContext) -> TrainingSpec? {

@@ -341,6 +341,7 @@ enum TrainingWorkload {
             Metric("energy_per_step_j", unit: "J", joules),
             Metric("energy_per_token_j", unit: "J", joules / tokens),
             Metric("gpu_power_w", unit: "W", joules / step / gpus),
+            Metric("gpus", unit: "GPUs", gpus),
         ]
     }
 }
