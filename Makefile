@@ -83,6 +83,14 @@ plots: build
 	  awk -F, -v s=$$sys -v r=$$rate '$$3 == "tokens_per_s_per_gpu" { t = $$6 } $$3 == "tpot_p99_s" { p = $$6 } END { print s, r, t, p }' \
 	    results/plots/serve-$$sys-$$rate/summary.csv >> results/plots/latency.dat; done; done
 	gnuplot -e 'SYSTEMS="h100-sxm gb200-nvl72"' plots/latency.gp
+	$(RELEASE_BIN) run scenarios/llama3-70b-serving.yaml --quiet --replications 1 --ensemble 0 --out results/plots/serve-records \
+	  --requests --timeline --set workload.arrival_rate=24 --set workload.duration=300 >/dev/null
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; next } $$c["ttft_s"] != "" { print $$c["variant"], $$c["ttft_s"] }' \
+	  results/plots/serve-records/requests.csv > results/plots/ttft.dat
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; next } { print $$c["variant"], $$c["time_s"], $$c["waiting"], $$c["running"] }' \
+	  results/plots/serve-records/timeline.csv > results/plots/timeline.dat
+	gnuplot -e 'SYSTEMS="h100 gb200 gb300"' plots/ttft-cdf.gp
+	gnuplot -e 'SYSTEMS="h100 gb200 gb300"' plots/timeline.gp
 	$(RELEASE_BIN) run scenarios/llama3-405b-training.yaml --quiet --out results/plots/training --replications 1 >/dev/null
 	awk -F, 'NR > 1 { v[$$2] = 1; m[$$2, $$3] = $$6 } END { n = split("h100 gb200-nvl72 gb300-nvl72", o, " "); for (i = 1; i <= n; i++) \
 	  print o[i], m[o[i], "compute_time_s"], m[o[i], "layer_comm_time_s"], m[o[i], "step_time_s"] - m[o[i], "compute_time_s"] - m[o[i], "layer_comm_time_s"] }' \
@@ -93,7 +101,7 @@ plots: build
 	  { print $$1, $$c["tokens_per_s_per_user"], $$c["tokens_per_s_per_gpu"], $$c["workload.parallelism.tp"], $$c["workload.concurrency"] }' \
 	  results/plots/search/pareto.csv | sort -k1,1 -k2,2g > results/plots/pareto.dat
 	gnuplot -e 'SYSTEMS="h100 b200 gb200-nvl72"' plots/pareto.gp
-	@echo "plots: results/plots/busbw.png speedup.png latency.png breakdown.png pareto.png"
+	@echo "plots: results/plots/busbw.png speedup.png latency.png ttft-cdf.png timeline.png breakdown.png pareto.png"
 
 # The generated reference pages (a test fails when the committed ones differ).
 docs: build

@@ -152,7 +152,7 @@ public enum ExperimentRunner {
             let (v, member) = runs[i]
             var memberPlan = plan
             memberPlan.variants[v].spec.cluster!.system.gpu.ensembleMember = member
-            return runOne(memberPlan, variant: v, replication: 1)
+            return runOne(memberPlan, variant: v, replication: 1, recording: false)
         }
         return plan.variants.indices.map { v in zip(runs, results).filter { $0.0.0 == v }.map(\.1) }
     }
@@ -185,8 +185,9 @@ public enum ExperimentRunner {
         !spec.kind.drawsRandomNumbers && spec.noise.isOff
     }
 
-    /// One replication (numbered from 1) of one variant.
-    static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int) -> ReplicationResult {
+    /// One replication (numbered from 1) of one variant, with the record tables its scenario
+    /// asks for unless `recording` is false (the calibration ensemble's runs need none).
+    static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int, recording: Bool = true) -> ReplicationResult {
         var spec = plan.variants[variant].spec
         func stream(_ source: Source) -> RandomStream {
             RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
@@ -195,7 +196,10 @@ public enum ExperimentRunner {
         // Clock throttling: one draw per run slows every kernel alike (as a lower kernel efficiency).
         if spec.noise.clockCV > 0 { spec.stack.kernelEfficiency /= stream(.clock).lognormalFactor(cv: spec.noise.clockCV) }
         let streams = RunStreams(network: stream(.network), kernel: stream(.kernel), arrivals: stream(.arrivals), stragglers: stream(.stragglers))
-        let metrics = spec.kind.run(in: spec, streams: streams)
-        return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics)
+        guard recording else {
+            return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: spec.kind.run(in: spec, streams: streams))
+        }
+        let (metrics, tables) = spec.kind.runRecording(in: spec, streams: streams)
+        return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: metrics, tables: tables)
     }
 }

@@ -13,17 +13,51 @@ public struct Metric: Sendable, Equatable {
     }
 }
 
-/// The metrics of one replication of one variant, in the order the workload reports them.
+/// The metrics of one replication of one variant, in the order the workload reports them,
+/// and the per-item tables it recorded when asked (serving's requests and timeline).
 public struct ReplicationResult: Sendable {
     public var variant: String
     public var replication: Int
     public var metrics: [Metric]
+    public var tables: [RecordTable]
 
-    public init(variant: String, replication: Int, metrics: [Metric]) {
+    public init(variant: String, replication: Int, metrics: [Metric], tables: [RecordTable] = []) {
         self.variant = variant
         self.replication = replication
         self.metrics = metrics
+        self.tables = tables
     }
+}
+
+/// Rows one run records below its metrics (a row per request, a row per instance and time
+/// step), written as `file` with every variant's and replication's rows under one header.
+/// Values are numbers in SI units; NaN is a missing value (written empty).
+public struct RecordTable: Sendable {
+    public struct Column: Sendable, Equatable {
+        public var name: String
+        /// Written as an integer (a count, an index).
+        public var integer: Bool
+        public init(_ name: String, integer: Bool = false) {
+            self.name = name
+            self.integer = integer
+        }
+    }
+
+    public var file: String
+    public var columns: [Column]
+    /// Row-major: `columns.count` values per row.
+    public var values: [Double]
+    /// Text columns before the numbers (e.g. a pool name), one value per row each.
+    public var labels: [(name: String, values: [String])]
+
+    public init(file: String, columns: [Column], values: [Double] = [], labels: [(name: String, values: [String])] = []) {
+        self.file = file
+        self.columns = columns
+        self.values = values
+        self.labels = labels
+    }
+
+    public var rowCount: Int { columns.isEmpty ? 0 : values.count / columns.count }
 }
 
 /// The results of a whole experiment, ordered by variant, then replication.

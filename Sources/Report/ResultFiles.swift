@@ -131,9 +131,37 @@ public enum ResultFiles {
             ("summary.csv", summaryCSV(results, rows: rows)),
             ("replications.csv", replicationsCSV(results)),
             ("manifest.json", manifestJSON(manifest)),
-        ] + extraFiles
+        ] + recordFiles(results) + extraFiles
         try refuseNonFinite(rows: rows, results: results)
         try writeFolder(files, to: directory)
+    }
+
+    /// The runs' record tables (requests.csv, timeline.csv), one file per table name in the
+    /// order they first appear: scenario, variant and replication, then the table's columns.
+    public static func recordFiles(_ results: ExperimentResults) -> [(name: String, contents: String)] {
+        var names: [String] = []
+        var texts: [String: String] = [:]
+        for run in results.replications {
+            for table in run.tables {
+                if texts[table.file] == nil {
+                    names.append(table.file)
+                    texts[table.file] = CSV.row(["scenario", "variant", "replication"] + table.labels.map(\.name) + table.columns.map(\.name))
+                }
+                let prefix = [CSV.field(results.scenario), CSV.field(run.variant), String(run.replication)]
+                var text = ""
+                let width = table.columns.count
+                for row in 0..<table.rowCount {
+                    var fields = prefix + table.labels.map { CSV.field($0.values[row]) }
+                    for (c, column) in table.columns.enumerated() {
+                        let value = table.values[row * width + c]
+                        fields.append(column.integer && value.isFinite && abs(value) < 9e15 ? String(Int(value)) : CSV.number(value))
+                    }
+                    text += CSV.row(fields)
+                }
+                texts[table.file]! += text
+            }
+        }
+        return names.map { ($0, texts[$0]!) }
     }
 
     /// A value that is not a finite number, found before any file is written: a failure of the
@@ -147,6 +175,12 @@ public enum ResultFiles {
     static func refuseNonFinite(rows: [SummaryRow], results: ExperimentResults) throws(NonFiniteValue) {
         for run in results.replications {
             for metric in run.metrics where !metric.value.isFinite { throw NonFiniteValue(variant: run.variant, metric: metric.name) }
+            // NaN in a record table is a missing value; an infinity is a failure.
+            for table in run.tables {
+                if let i = table.values.firstIndex(where: \.isInfinite) {
+                    throw NonFiniteValue(variant: run.variant, metric: "\(table.file) column \(table.columns[i % table.columns.count].name)")
+                }
+            }
         }
         for row in rows {
             let s = row.summary

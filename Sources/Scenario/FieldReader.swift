@@ -214,9 +214,21 @@ extension String {
     func replacingUnderscores() -> String { filter { $0 != "_" } }
 }
 
-/// The candidate nearest to `name` by edit distance, if it is near enough to be a typo
-/// (distance at most a third of the longer name, and at least 1 allowed).
+/// The candidate `name` most likely meant: one that begins with what was typed or that what
+/// was typed begins with ("gb200" → "gb200-nvl72", "b200-sxm" → "b200"), then one that
+/// contains it, the nearest by edit distance among them; else the nearest by edit distance if
+/// it is near enough to be a typo (at most a third of the longer name, and at least 1).
 public func closestName(to name: String, among candidates: [String]) -> String? {
+    let typed = name.lowercased()
+    func nearest(_ pool: [String]) -> String? {
+        pool.min { editDistance(typed, $0.lowercased()) < editDistance(typed, $1.lowercased()) }
+    }
+    // Only for names of a few characters at least: "a" begins too many names to mean one.
+    if typed.count >= 3 {
+        let prefixed = candidates.filter { $0.lowercased().hasPrefix(typed) || typed.hasPrefix($0.lowercased()) }
+        if let found = nearest(prefixed) { return found }
+        if let found = nearest(candidates.filter { $0.lowercased().contains(typed) }) { return found }
+    }
     var best: (String, Int)?
     for candidate in candidates {
         let d = editDistance(name.lowercased(), candidate.lowercased())

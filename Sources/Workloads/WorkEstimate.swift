@@ -70,7 +70,18 @@ extension ServingSpec {
         let events = requests * (3 + out / Double(maxBatch)) * probes
         // Poisson arrivals of `requests` at `arrivalRate` span requests / rate seconds.
         let span = trace?.last?.arrival ?? (concurrency == nil ? Swift.min(duration ?? .infinity, requests / arrivalRate) : duration)
-        return WorkEstimate(events: events, bytes: requests * servingBytesPerRequest,
+        // The record tables: a row of 12 numbers per request, 7 per instance and timeline step,
+        // held as Doubles and then as CSV text (about 200 and 120 bytes a row).
+        let bytes = requests * servingBytesPerRequest + (outputs.requests ? requests * 300 : 0)
+        if let interval = outputs.timelineInterval, let span {
+            let instances = Double(disaggregated.map { $0.prefillInstances + $0.decodeInstances } ?? inference.dp)
+            let rows = span / interval * instances
+            if rows * 180 > bytes {
+                return WorkEstimate(events: events, bytes: bytes + rows * 180, what: "\(WorkEstimate.format(rows)) timeline rows",
+                                    key: "workload.outputs.timeline_interval", remedy: "raise workload.outputs.timeline_interval", span: span)
+            }
+        }
+        return WorkEstimate(events: events, bytes: bytes,
                             what: "\(WorkEstimate.format(requests)) requests" + (slo == nil ? "" : " in each of at least 10 runs of the rate search"), key: keys[0],
                             remedy: "lower " + keys.joined(separator: " or "), span: span)
     }

@@ -31,6 +31,13 @@ public protocol Workload: WorkloadSpec {
     func check(in scenario: ScenarioSpec) throws(MemoryError)
     /// One replication, drawing only from `streams`.
     func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric]
+    /// One replication with the record tables the scenario asks for (serving's requests.csv
+    /// and timeline.csv); the same metrics as `run`.
+    func runRecording(in scenario: ScenarioSpec, streams: RunStreams) -> (metrics: [Metric], tables: [RecordTable])
+    /// What a variant's metrics (means over its replications) say is wrong with the run itself,
+    /// for the user to read before its numbers (an overloaded server's latencies grow with the
+    /// run's length).
+    func warnings(_ means: [String: Double]) -> [String]
     /// The trace of one replication (nil: the kind has none). `steps` counts decode steps
     /// or training micro-batches; `stages` picks training pipeline stages.
     func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData?
@@ -63,6 +70,10 @@ public struct Outlook: Sendable {
 }
 
 extension Workload {
+    public func runRecording(in scenario: ScenarioSpec, streams: RunStreams) -> (metrics: [Metric], tables: [RecordTable]) {
+        (run(in: scenario, streams: streams), [])
+    }
+    public func warnings(_ means: [String: Double]) -> [String] { [] }
     public func check(in scenario: ScenarioSpec) throws(MemoryError) {}
     public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? { nil }
     public static var hasTrace: Bool { false }

@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Hardware
 import Synchronization
+import Workloads
 import Report
 import Scenario
 
@@ -28,6 +29,12 @@ struct RunOptions: ParsableArguments {
 
     @Flag(help: "Do not print the results table or progress.")
     var quiet = false
+
+    @Flag(help: "Serving: also write requests.csv, a row per request of every replication (the key workload.outputs.requests).")
+    var requests = false
+
+    @Flag(help: "Serving: also write timeline.csv, a row per instance every second or workload.outputs.timeline_interval (the key workload.outputs.timeline).")
+    var timeline = false
 
     @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, decode, training).")
     var trace: String?
@@ -90,6 +97,17 @@ struct RunOptions: ParsableArguments {
         var allOverrides = overrides
         if let replications { allOverrides.append("replications=\(replications)") }
         if let seed { allOverrides.append("seed=\(seed)") }
+        if requests || timeline {
+            // The flags set serving keys: another kind is told so, not that it lacks the key.
+            let flag = requests ? "--requests" : "--timeline"
+            // (A scenario the reader refuses is reported by the load below.)
+            let kinds = (try? ScenarioLoader.load(path: scenario, overrides: allOverrides))?.variants.map { type(of: $0.spec.kind).kind } ?? []
+            if let other = kinds.first(where: { $0 != ServingSpec.kind }) {
+                throw InputError(message: "\(flag): requests.csv and timeline.csv are written by serving workloads; \(scenario) runs workload kind \(other)")
+            }
+            if requests { allOverrides.append("workload.outputs.requests=true") }
+            if timeline { allOverrides.append("workload.outputs.timeline=true") }
+        }
         let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
         try ExperimentRunner.check(plan, limits: limits)
@@ -120,6 +138,12 @@ struct RunOptions: ParsableArguments {
         // Parameter uncertainty: every variant priced once per member of the calibration ensemble.
         let ensemble = ExperimentRunner.runEnsemble(plan, members: self.ensemble ?? ExperimentRunner.ensembleSize, threads: threadCount)
         let rows = PredictionIntervals.attach(ResultFiles.summaries(results), plan: plan, results: results, ensemble: ensemble)
+        for variant in plan.variants {
+            let means = Dictionary(rows.filter { $0.variant == variant.name }.map { ($0.metric, $0.summary.mean) }) { a, _ in a }
+            for warning in variant.spec.kind.warnings(means) {
+                printError("warning: " + (plan.variants.count > 1 ? "variant \(variant.name): " : "") + warning)
+            }
+        }
         let extra = try extraFiles(plan, results, ensemble) + (recordStatus ? [("status.csv", CSV.row(Sweep.statusHeader) + CSV.row(["ok", ""]))] : [])
         if let trace, let index = traceIndex {
             Interruption.stage("writing the trace \(trace)")

@@ -43,6 +43,12 @@ import Workloads
             compare: { baseline: base, claim: 1.2, margin: 0.05, metric: tpot_s }
             """,
             """
+            name: serving-outputs
+            cluster: { system: h100-sxm }
+            workload: { kind: serving, model: llama3-8b, input_tokens: 128, output_tokens: 8, arrival_rate: 1, requests: 4,
+                        outputs: { requests: true, timeline: true, timeline_interval: 0.5 s } }
+            """,
+            """
             name: training-keys
             cluster: { system: h100-sxm, gpus: 16 }
             workload: { kind: training, model: llama3-8b, sequence_length: 2048, global_batch: 32, micro_batch: 1,

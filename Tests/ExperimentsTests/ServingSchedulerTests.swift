@@ -100,7 +100,7 @@ import Scenario
         #expect(paged["mean_batch_size"]! > reserve["mean_batch_size"]!)
         // Every request's 512 tokens are counted once, preempted or not.
         for m in [reserve, paged] {
-            let end = m["requests_completed"]! / m["arrival_rate_per_s"]!
+            let end = m["requests_completed"]! / m["throughput_requests_per_s"]!
             #expect(abs(m["tokens_per_s"]! * end / (300 * 512) - 1) < 1e-9)
         }
     }
@@ -128,7 +128,7 @@ import Scenario
     @Test func oneUserRunsBackToBack() throws {
         let m = try metrics(Self.closed(users: 1, requests: 50))
         #expect(m["requests_completed"] == 50)
-        #expect(abs(m["arrival_rate_per_s"]! * m["e2e_s"]! - 1) < 1e-9)
+        #expect(abs(m["throughput_requests_per_s"]! * m["e2e_s"]! - 1) < 1e-9)
         #expect(abs(m["mean_batch_size"]! - 1) < 1e-9)
     }
 
@@ -238,7 +238,7 @@ import Scenario
         #expect(paged["mean_batch_size"]! > reserve["mean_batch_size"]!)
         for m in [reserve, paged] {
             #expect(m["requests_completed"] == 200)
-            let end = m["requests_completed"]! / m["arrival_rate_per_s"]!
+            let end = m["requests_completed"]! / m["throughput_requests_per_s"]!
             #expect(abs(m["tokens_per_s"]! * end / (200 * 512) - 1) < 1e-9)
             #expect(m["kv_cache_utilisation"]! <= 1)
         }

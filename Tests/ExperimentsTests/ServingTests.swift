@@ -18,14 +18,14 @@ import Workloads
         """
     }
 
-    /// Little's law: the time-averaged number of requests in the system equals the arrival
-    /// rate (requests over the run) times the mean time in system, within 5%. The average is
+    /// Little's law: the time-averaged number of requests in the system equals the throughput
+    /// (requests completed over the run, which drains) times the mean time in system, within 5%. The average is
     /// integrated from the scheduler's queues, the latency from each request's timestamps, so
     /// a lost or double-counted request breaks it.
     @Test(arguments: [5.0, 40.0])
     func littlesLaw(rate: Double) throws {
         let m = try metrics(scenario(rate: rate, requests: 2000))
-        let l = m["mean_requests_in_system"]!, lambdaW = m["arrival_rate_per_s"]! * m["e2e_s"]!
+        let l = m["mean_requests_in_system"]!, lambdaW = m["throughput_requests_per_s"]! * m["e2e_s"]!
         print("rate \(rate)/s: L = \(l), λW = \(lambdaW), batch \(m["mean_batch_size"]!)")
         #expect(m["requests_completed"]! == 2000)
         #expect(abs(l / lambdaW - 1) < 0.05)
@@ -187,7 +187,7 @@ import Workloads
         #expect(abs(two["tokens_per_s"]! / one["tokens_per_s"]! - 2) < 0.1)
         #expect(abs(two["tokens_per_s_per_gpu"]! / one["tokens_per_s_per_gpu"]! - 1) < 0.05)
         #expect(two["e2e_s"]! <= one["e2e_s"]! * 1.05)
-        let little = two["arrival_rate_per_s"]! * two["e2e_s"]!
+        let little = two["throughput_requests_per_s"]! * two["e2e_s"]!
         #expect(abs(two["mean_requests_in_system"]! / little - 1) < 0.05)
     }
 }

@@ -35,6 +35,7 @@ extension ColocatedServing {
         swap(&q, &instances[n])
         q.busy = false
         let now = sim.now
+        if timeline != nil { countTokens(q, instance: n / stages) }
         if let tokensPerStep {
             decodeEach(&q, tokensPerStep: tokensPerStep, now: now)
         } else {
@@ -85,6 +86,19 @@ extension ColocatedServing {
         }
         swap(&q, &instances[n])
         startIteration(n)
+    }
+
+    /// The timeline's tokens of the iteration ending now: every chunk's prompt tokens, a token
+    /// for each prompt it finishes, and the decodes' tokens (one each, or with speculative
+    /// decoding their expected accepted tokens).
+    mutating func countTokens(_ q: Instance, instance k: Int) {
+        var tokens = Double(q.iteration.decoding) * (tokensPerStep ?? 1), prompt = 0.0
+        for (p, chunk, _) in q.iteration.chunks where requests[p].running {
+            prompt += Double(chunk)
+            if requests[p].prefilled + chunk == requests[p].prompt { tokens += 1 }
+        }
+        timeline!.tokens[k] += tokens
+        timeline!.promptTokens[k] += prompt
     }
 
     /// Speculative decoding: each decoding request gains its own whole tokens as its expected

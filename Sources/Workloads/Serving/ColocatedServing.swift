@@ -157,6 +157,8 @@ struct ColocatedServing {
     var requests: [Request]
     var instances: [Instance]
     var preemptions = 0
+    /// timeline.csv, when the outputs ask for it.
+    var timeline: ServingWorkload.Timeline?
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
 
@@ -181,9 +183,10 @@ struct ColocatedServing {
         self.closedLoop = closedLoop
         let longest = serving.trace?.map(\.outputTokens).max() ?? serving.inference.outputTokens
         instances = [Instance](repeating: Instance(blockTokens: serving.kvBlockTokens, longestOutput: longest), count: d.dp * d.pp)
+        timeline = serving.outputs.timelineInterval.map { ServingWorkload.Timeline(interval: $0, pools: (0..<d.dp).map { ("colocated", $0) }) }
     }
 
-    mutating func run() -> [Metric] {
+    mutating func run() -> ServingWorkload.Output {
         // Open loop: arrivals are in time order and each time's schedules the next, so the
         // queue holds one. Closed loop: each user's first request is at 0, the next at a completion.
         if closedLoop != nil {
@@ -207,9 +210,28 @@ struct ColocatedServing {
         }
         let d = serving.inference
         let end = ServingWorkload.elapsed(sim.now), replicas = Double(d.dp)
-        return ServingWorkload.summarize(requests, end: end, gpus: d.instanceGPUs * d.pp * d.dp, meanBatch: areaBatch / end / replicas,
-                                         kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
+        let metrics = ServingWorkload.summarize(requests, serving: serving, end: end, gpus: d.instanceGPUs * d.pp * d.dp, meanBatch: areaBatch / end / replicas,
+                                                kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions))]
+        var tables: [RecordTable] = []
+        if serving.outputs.requests { tables.append(ServingWorkload.requestTable(requests)) }
+        if var timeline = timeline.take() {
+            timeline.record(before: sim.now, through: true, state)
+            tables.append(timeline.table)
+        }
+        return (metrics, tables)
+    }
+
+    /// Instance `k`'s state for the timeline: its schedulers (one per stage) summed.
+    func state(_ k: Int) -> ServingWorkload.InstanceState {
+        var s = ServingWorkload.InstanceState(waiting: 0, running: 0, kvUsed: 0, kvCapacity: 0)
+        for q in instances[k * stages..<(k + 1) * stages] {
+            s.waiting += q.waiting.count - q.waitingHead + q.preempted.count
+            s.running += q.running
+            s.kvUsed += Double(usedBlocks(q))
+            s.kvCapacity += Double(capacityBlocks)
+        }
+        return s
     }
 
     func blocks(_ tokens: Int) -> Int { (tokens + blockTokens - 1) / blockTokens }
@@ -219,6 +241,11 @@ struct ColocatedServing {
     /// Adds the time since the last event to the integrals of requests in system, batch and
     /// KV-cache blocks in use.
     mutating func account() {
+        if timeline?.due(sim.now) == true, var t = timeline.take() {
+            // Taken out while it records, so its rows are not copied and `state` may read self.
+            t.record(before: sim.now, state)
+            timeline = t
+        }
         let dt = sim.now - lastChange
         guard dt > 0 else { return }
         let plain = tokensPerStep == nil
@@ -234,6 +261,7 @@ struct ColocatedServing {
         var n = 0
         for candidate in 1..<instances.count where instances[candidate].load < instances[n].load { n = candidate }
         instances[n].waiting.append(i)
+        requests[i].instance = Int32(n / stages)
         // Not at once: requests arriving at this same instant join the first iteration.
         if !instances[n].busy && !instances[n].kicked {
             instances[n].kicked = true

@@ -75,6 +75,9 @@ struct DisaggregatedServing {
     var busy: [Bool]
     var stepping: [[Int]]
 
+    /// timeline.csv, when the outputs ask for it: the prefill instances, then the decode ones.
+    var timeline: ServingWorkload.Timeline?
+
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
 
@@ -104,9 +107,11 @@ struct DisaggregatedServing {
         reserved = [Double](repeating: 0, count: decodeEngines)
         busy = [Bool](repeating: false, count: decodeEngines)
         stepping = [[Int]](repeating: [], count: decodeEngines)
+        let pools = (0..<split.prefillInstances).map { ("prefill", $0) } + (0..<split.decodeInstances).map { ("decode", $0) }
+        timeline = serving.outputs.timelineInterval.map { ServingWorkload.Timeline(interval: $0, pools: pools) }
     }
 
-    mutating func run() -> [Metric] {
+    mutating func run() -> ServingWorkload.Output {
         // Open loop: arrivals are in time order and each schedules the next, so the queue
         // holds one. Closed loop: each user's first request is at 0, the next at a completion.
         if closedLoop != nil {
@@ -132,13 +137,44 @@ struct DisaggregatedServing {
         }
         let end = ServingWorkload.elapsed(sim.now)
         let gpus = serving.inference.instanceGPUs * stages * (split.prefillInstances + split.decodeInstances)
-        return ServingWorkload.summarize(requests, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
-                                         kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
+        let metrics = ServingWorkload.summarize(requests, serving: serving, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
+                                                kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions)),
                Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
+        var tables: [RecordTable] = []
+        if serving.outputs.requests { tables.append(ServingWorkload.requestTable(requests)) }
+        if var timeline = timeline.take() {
+            timeline.record(before: sim.now, through: true, state)
+            tables.append(timeline.table)
+        }
+        return (metrics, tables)
+    }
+
+    /// A timeline row's state: prefill instance `k` (the shared queue, its prompts in
+    /// progress), or decode instance `k − prefill_instances` (requests transferred and waiting,
+    /// running, cache in use), its schedulers summed.
+    func state(_ k: Int) -> ServingWorkload.InstanceState {
+        var s = ServingWorkload.InstanceState(waiting: 0, running: 0, kvUsed: 0, kvCapacity: 0)
+        if k < split.prefillInstances {
+            s.waiting = prompts.count - promptHead + recompute.count
+            for e in k * stages..<(k + 1) * stages { s.running += prefilling[e].count }
+            return s
+        }
+        let instance = k - split.prefillInstances
+        for e in instance * stages..<(instance + 1) * stages {
+            s.waiting += queued[e].count
+            s.running += running[e].count
+            s.kvUsed += reserved[e]
+            s.kvCapacity += engineCapacity
+        }
+        return s
     }
 
     mutating func account() {
+        if timeline?.due(sim.now) == true, var t = timeline.take() {
+            t.record(before: sim.now, state)
+            timeline = t
+        }
         let dt = sim.now - lastChange
         areaInSystem += dt * Double(inSystem)
         areaBatch += dt * Double(running.reduce(0) { $0 + $1.count })
@@ -174,6 +210,7 @@ struct DisaggregatedServing {
         while budget > 0, let i = recompute.last ?? (promptHead < prompts.count ? prompts[promptHead] : nil) {
             if recompute.isEmpty { promptHead += 1 } else { recompute.removeLast() }
             prefilling[p].append(i)
+            requests[i].prefillInstance = Int32(p / stages)
             let chunk = Swift.min(requests[i].prompt, cap, budget)
             batch.append((i, chunk))
             budget -= chunk
@@ -186,6 +223,12 @@ struct DisaggregatedServing {
 
     /// An iteration's chunks are done; each finished prompt sends its KV cache to the decode pool.
     mutating func finishChunk(_ p: Int) {
+        if timeline != nil {
+            for (i, chunk) in chunks[p] {
+                timeline!.promptTokens[p / stages] += Double(chunk)
+                if requests[i].prefilled + chunk == requests[i].prompt { timeline!.tokens[p / stages] += 1 }
+            }
+        }
         for (i, chunk) in chunks[p] where requests[i].prefill(chunk, at: sim.now) {
             if requests[i].isComplete {
                 finish(i)
@@ -207,6 +250,7 @@ struct DisaggregatedServing {
         var q = 0
         for candidate in 1..<running.count where load(candidate) < load(q) { q = candidate }
         queued[q].append(i)
+        requests[i].instance = Int32(q / stages)
         startDecode(q)
     }
 
@@ -264,6 +308,8 @@ struct DisaggregatedServing {
 
     mutating func finishDecode(_ q: Int) {
         busy[q] = false
+        let k = split.prefillInstances + q / stages, tokens = Double(stepping[q].count)
+        timeline?.tokens[k] += tokens
         for i in stepping[q] {
             requests[i].decode(tokensPerStep: nil)
             if requests[i].isComplete {

@@ -37,6 +37,21 @@ public struct ServingSpec: Sendable, Equatable {
     public var slo: ServingSLO? = nil
     /// Separate prefill and decode pools (nil: every instance does both).
     public var disaggregated: Disaggregation? = nil
+    /// The per-run tables to record beside the metrics.
+    public var outputs = ServingOutputs()
+}
+
+/// What a serving run records below its summary: requests.csv (a row per request) and
+/// timeline.csv (a row per instance every `timelineInterval` seconds).
+public struct ServingOutputs: Sendable, Equatable {
+    public var requests = false
+    /// Seconds between timeline rows; nil: no timeline.
+    public var timelineInterval: Double? = nil
+
+    public init(requests: Bool = false, timelineInterval: Double? = nil) {
+        self.requests = requests
+        self.timelineInterval = timelineInterval
+    }
 }
 
 /// How a serving engine allocates its KV cache, in blocks of tokens.
@@ -127,6 +142,13 @@ extension ServingSpec: Workload {
         Key("disaggregated.decode_instances", .integer(1...100_000), default: .required, "Decode instances"),
         Key("disaggregated.kv_transfer", .choice(["nvlink", "network"]), default: "nvlink",
             "Where KV caches move: inside an NVLink domain, or over the NICs"),
+        Key("outputs", .mapping, "Tables written beside summary.csv, a row per item of every replication (also clustersim run --requests, --timeline)"),
+        Key("outputs.requests", .bool, default: "false",
+            "requests.csv: a row per request (arrival, first token, completion, tokens, instance, preemptions, TTFT, TPOT, end-to-end)"),
+        Key("outputs.timeline", .bool, default: "false",
+            "timeline.csv: a row per instance every timeline_interval (requests waiting and running, KV-cache use, tokens/s)"),
+        Key("outputs.timeline_interval", .quantity(.time, minimum: 0, exclusive: true), default: "1 s",
+            "Time between timeline rows; each row is the state just after its time and the tokens of the interval up to it"),
     ])
 
     static func latency(_ name: String, _ what: String) -> [MetricInfo] {
@@ -147,7 +169,12 @@ extension ServingSpec: Workload {
             MetricInfo("mean_batch_size", unit: "requests", .neither, "Sequences in an iteration, averaged over time and instances"),
             MetricInfo("kv_cache_utilisation", unit: "ratio", .neither, "KV-cache blocks allocated over the blocks the cache holds, averaged over time"),
             MetricInfo("mean_requests_in_system", unit: "requests", .neither, "Requests waiting or running, averaged over time"),
-            MetricInfo("arrival_rate_per_s", unit: "requests/s", .neither, "Requests that arrived over the run's length (the offered load, an input)"),
+            MetricInfo("arrival_rate_per_s", unit: "requests/s", .neither,
+                       "The offered load: requests that arrived over the arrival window (duration, or up to the last arrival), an input"),
+            MetricInfo("throughput_requests_per_s", unit: "requests/s", .higher,
+                       "The achieved rate: requests completed over the run's length (arrivals and the drain after them)"),
+            MetricInfo("queue_growth_per_s", unit: "requests/s", .neither,
+                       "Open loop: how fast the requests waiting or running grow over the second half of the arrival window (the mean over its last quarter less that over its third, per second): about 0 when the instances keep up, the offered less the served rate when overloaded"),
             MetricInfo("requests_completed", unit: "requests", .neither, "Requests finished by the end of the run"),
             MetricInfo("preemptions", unit: "requests", .lower, "kv_allocation paged: times a running request was preempted (its cache freed, to be recomputed)"),
             MetricInfo("kv_transfer_s", unit: "s", .lower, "Disaggregated: mean time to move a prompt's KV cache to its decode instance"),
@@ -217,9 +244,20 @@ extension ServingSpec: Workload {
         if disaggregated != nil, let inference, inference.dp > 1 {
             log.error(f.value("parallelism")?["dp"]?.origin, "workload.parallelism.dp", "disaggregated serving sizes its pools with prefill_instances and decode_instances; remove dp")
         }
+        var outputs = ServingOutputs()
+        if let g = f.mapping("outputs") {
+            outputs.requests = g.flag("requests") ?? false
+            let interval = g.number("timeline_interval")
+            if g.flag("timeline") ?? false {
+                outputs.timelineInterval = interval ?? 1
+            } else if interval != nil {
+                log.error(g.origin("timeline_interval"), "workload.outputs.timeline_interval", "set outputs.timeline: true to write timeline.csv, or remove the interval")
+            }
+        }
         guard log.errors.count == errorsBefore, let inference, rate != nil || trace != nil || concurrency != nil else { return nil }
         var spec = ServingSpec(inference: inference, arrivalRate: rate ?? 0, trace: trace, duration: duration, requests: requests,
                                maxBatch: maxBatch, chunkTokens: chunk, memoryFraction: fraction, slo: slo, disaggregated: disaggregated)
+        spec.outputs = outputs
         spec.concurrency = concurrency
         spec.maxNumTokens = budget
         spec.kvAllocation = allocation

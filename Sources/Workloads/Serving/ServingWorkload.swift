@@ -87,6 +87,10 @@ enum ServingWorkload {
         /// Plain decoding: context − the instance's step count when it began decoding (its
         /// context at any later step is this + the step count).
         var decodeBase = 0
+        /// The instance that decodes it (the last, after a preemption) and, disaggregated, the
+        /// one that prefilled it (−1: none yet), for requests.csv.
+        var instance: Int32 = -1
+        var prefillInstance: Int32 = -1
 
         init(arrival: Double, input: Int, output: Int) {
             self.arrival = arrival
@@ -178,56 +182,64 @@ enum ServingWorkload {
         }
     }
 
-    static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+    /// A run's metrics and the tables its outputs ask for.
+    typealias Output = (metrics: [Metric], tables: [RecordTable])
+
+    /// One replication; with `recording` the tables `s.outputs` asks for (of the run whose
+    /// metrics are reported: with an SLO, the highest rate meeting it).
+    static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream, stragglers: RandomStream,
+                    recording: Bool) -> Output {
         let gaps = Gaps(arrivalStream)
-        guard let system = spec.cluster?.system else { return [] }
+        guard let system = spec.cluster?.system else { return ([], []) }
         // Prices by iteration shape, shared by every arrival rate the SLO search tries.
         let d = s.inference
         let prices = IterationPrices(DecodeWorkload.pricer(spec, d, system: system))
         let draftPrices = spec.stack.speculative.map { IterationPrices(DecodeWorkload.pricer(spec, DecodeWorkload.draft(d, $0), system: system)) }
-        func simulate(rate: Double) -> [Metric] {
+        var s = s
+        if !recording { s.outputs = ServingOutputs() }
+        func simulate(rate: Double) -> Output {
             Self.simulate(spec, serving: s, system: system, rate: rate, gaps: gaps, prices: prices, draftPrices: draftPrices,
                           jitter: jitter, stragglers: stragglers)
         }
         guard let slo = s.slo else { return simulate(rate: s.arrivalRate) }
         // The highest rate meeting both p99 targets: double (or halve) from arrival_rate until
         // the answer changes, then bisect geometrically 8 times (to about 0.3%).
-        func attempt(_ rate: Double) -> (ok: Bool, metrics: [Metric]) {
+        func attempt(_ rate: Double) -> (ok: Bool, output: Output) {
             let m = simulate(rate: rate)
-            func value(_ name: String) -> Double { m.first { $0.name == name }?.value ?? .infinity }
+            func value(_ name: String) -> Double { m.metrics.first { $0.name == name }?.value ?? .infinity }
             // A rate the instances cannot keep up with (requests served per second of the run,
             // drain included, below half the offered rate) meets no target in steady state,
             // however loose: the queue only grows. This also ends the doubling for targets
             // no load violates.
-            let saturated = value("arrival_rate_per_s") < 0.5 * rate
+            let saturated = value("throughput_requests_per_s") < 0.5 * rate
             return (!saturated && value("tpot_p99_s") <= slo.tpotP99 && value("ttft_p99_s") <= slo.ttftP99, m)
         }
         var rate = s.arrivalRate
         var first = attempt(rate)
-        var good: (rate: Double, metrics: [Metric])? = first.ok ? (rate, first.metrics) : nil
+        var good: (rate: Double, output: Output)? = first.ok ? (rate, first.output) : nil
         var bad: Double? = first.ok ? nil : rate
         for _ in 0..<30 where good == nil || bad == nil {
             rate = first.ok ? rate * 2 : rate / 2
             first = attempt(rate)
-            if first.ok { good = (rate, first.metrics) } else { bad = rate }
+            if first.ok { good = (rate, first.output) } else { bad = rate }
         }
         if var lo = good, var hi = bad {
             for _ in 0..<8 {
                 let mid = (lo.rate * hi).squareRoot()
                 let r = attempt(mid)
-                if r.ok { lo = (mid, r.metrics) } else { hi = mid }
+                if r.ok { lo = (mid, r.output) } else { hi = mid }
             }
             good = lo
             bad = hi
         }
         guard let best = good else {
-            return [Metric("slo_arrival_rate_per_s", unit: "requests/s", 0)]
+            return ([Metric("slo_arrival_rate_per_s", unit: "requests/s", 0)], [])
         }
-        return best.metrics + [Metric("slo_arrival_rate_per_s", unit: "requests/s", best.rate)]
+        return (best.output.metrics + [Metric("slo_arrival_rate_per_s", unit: "requests/s", best.rate)], best.output.tables)
     }
 
     static func simulate(_ spec: ScenarioSpec, serving s: ServingSpec, system: SystemSpec, rate: Double, gaps: Gaps,
-                         prices: IterationPrices, draftPrices: IterationPrices?, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+                         prices: IterationPrices, draftPrices: IterationPrices?, jitter: RandomStream, stragglers: RandomStream) -> Output {
         let d = s.inference
         let time = IterationTime(spec: spec, gpus: d.instanceGPUs, jitter: jitter, stragglers: stragglers)
         let capacity = kvCapacityTokens(s, system: system, speculative: spec.stack.speculative)
@@ -294,7 +306,8 @@ enum ServingWorkload {
     }
 
     /// The metrics of a finished run.
-    static func summarize(_ requests: [Request], end: Double, gpus: Int, meanBatch: Double, kvUtilisation: Double, meanInSystem: Double) -> [Metric] {
+    static func summarize(_ requests: [Request], serving s: ServingSpec, end: Double, gpus: Int, meanBatch: Double, kvUtilisation: Double,
+                          meanInSystem: Double) -> [Metric] {
         // One pass over the requests into the three latency arrays (sized once, sorted in place).
         var ttft: [Double] = [], e2e: [Double] = [], tpot: [Double] = []
         ttft.reserveCapacity(requests.count)
@@ -333,7 +346,16 @@ enum ServingWorkload {
             Metric("mean_batch_size", unit: "requests", meanBatch),
             Metric("kv_cache_utilisation", unit: "ratio", kvUtilisation),
             Metric("mean_requests_in_system", unit: "requests", meanInSystem),
-            Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / end),
+        ]
+        // Offered against achieved: arrivals over their window, completions over the run.
+        let countBound = s.requests.map { requests.count >= $0 } ?? false
+        let window = arrivalWindow(requests, duration: countBound ? nil : s.duration)
+        metrics.append(Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / (window ?? end)))
+        metrics.append(Metric("throughput_requests_per_s", unit: "requests/s", Double(completed) / end))
+        if s.concurrency == nil, let window {
+            metrics.append(Metric("queue_growth_per_s", unit: "requests/s", queueGrowth(requests, window: window)))
+        }
+        metrics += [
             Metric("requests_completed", unit: "requests", Double(completed)),
             Metric("gpus", unit: "GPUs", Double(gpus)),
         ]
@@ -348,7 +370,11 @@ extension ServingSpec {
     }
 
     public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
-        ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers)
+        ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers, recording: false).metrics
+    }
+
+    public func runRecording(in scenario: ScenarioSpec, streams: RunStreams) -> (metrics: [Metric], tables: [RecordTable]) {
+        ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers, recording: true)
     }
 
     /// Arrivals are drawn at random even without noise.
