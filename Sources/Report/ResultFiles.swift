@@ -84,6 +84,9 @@ public enum ResultFiles {
         public var commandLine: [String]
         public var startTime: Date
         public var threads: Int
+        /// Where the binary came from: git_commit (when built in a checkout), calibration (the
+        /// identity of the fitted factors compiled in), calibration_data (what they were fitted to).
+        public var provenance: [String: String] = [:]
 
         public init(
             scenario: String, scenarioFile: String, scenarioContents: [UInt8], seed: UInt64, replications: Int,
@@ -117,7 +120,7 @@ public enum ResultFiles {
             "command_line": m.commandLine,
             "start_time": formatter.string(from: m.startTime),
             "threads": m.threads,
-        ]
+        ].merging(m.provenance) { a, _ in a }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -214,21 +214,23 @@ extension String {
     func replacingUnderscores() -> String { filter { $0 != "_" } }
 }
 
-/// The candidate `name` most likely meant: one that begins with what was typed or that what
-/// was typed begins with ("gb200" → "gb200-nvl72", "b200-sxm" → "b200"), then one that
-/// contains it, the nearest by edit distance among them; else the nearest by edit distance if
-/// it is near enough to be a typo (at most a third of the longer name, and at least 1).
+/// The candidate `name` most likely meant: the one sharing the longest beginning with what was
+/// typed, when that is at least 3 characters and half of it ("gb200" → "gb200-nvl72",
+/// "b200-sxm" → "b200", not "h200-sxm"; equals by edit distance), then one that contains it;
+/// else the nearest by edit distance if it is near enough to be a typo (at most a third of the
+/// longer name, and at least 1).
 public func closestName(to name: String, among candidates: [String]) -> String? {
     let typed = name.lowercased()
     func nearest(_ pool: [String]) -> String? {
         pool.min { editDistance(typed, $0.lowercased()) < editDistance(typed, $1.lowercased()) }
     }
-    // Only for names of a few characters at least: "a" begins too many names to mean one.
-    if typed.count >= 3 {
-        let prefixed = candidates.filter { $0.lowercased().hasPrefix(typed) || typed.hasPrefix($0.lowercased()) }
-        if let found = nearest(prefixed) { return found }
-        if let found = nearest(candidates.filter { $0.lowercased().contains(typed) }) { return found }
+    func sharedBeginning(_ candidate: String) -> Int {
+        zip(typed, candidate.lowercased()).prefix { $0 == $1 }.count
     }
+    if let longest = candidates.map(sharedBeginning).max(), longest >= 3, 2 * longest >= typed.count {
+        return nearest(candidates.filter { sharedBeginning($0) == longest })
+    }
+    if typed.count >= 3, let found = nearest(candidates.filter { $0.lowercased().contains(typed) }) { return found }
     var best: (String, Int)?
     for candidate in candidates {
         let d = editDistance(name.lowercased(), candidate.lowercased())

@@ -188,9 +188,11 @@ public enum ScenarioLoader {
         guard let fields = top.mapping("compare") else { return nil }
         guard let baseline = fields.text("baseline") else { return nil }
         if !variantNames.contains(baseline) {
+            // Only `compare` uses the section: `run` (and sweeps of it) warn and go on, and
+            // `compare` refuses the baseline before it simulates.
             var message = "no variant is named \"\(baseline)\""
             if let guess = closestName(to: baseline, among: variantNames) { message += "; did you mean \"\(guess)\"?" }
-            log.error(fields.origin("baseline"), "compare.baseline", message)
+            log.warning(fields.origin("baseline"), "compare.baseline", message + "; run ignores the compare section, clustersim compare refuses it")
         }
         let claim = fields.number("claim")
         var spec = CompareSpec(baseline: baseline, claim: claim)

@@ -12,7 +12,7 @@ struct ClusterSimCommand: ParsableCommand {
         commandName: "clustersim",
         abstract: "A discrete-event simulator of GPU clusters.",
         discussion: "Exit status: 0 success, 2 bad input (the message names the file and key), 1 internal failure.",
-        version: clusterSimVersion,
+        version: Provenance.versionLine(executable: Provenance.executable),
         subcommands: [RunCommand.self, CompareCommand.self, SearchCommand.self, SweepCommand.self, SchemaCommand.self, MetricsCommand.self, HardwareCommand.self, ModelsCommand.self, ValidateCommand.self, CalibrateCommand.self]
     )
 

@@ -27,6 +27,13 @@ struct CompareCommand: ParsableCommand {
     }
 
     func compare() throws {
+        // The baseline is checked before simulating (the loader only warns: `run` ignores it).
+        let loaded = try ScenarioLoader.load(path: options.scenario, overrides: options.overrides)
+        if let name = baseline ?? loaded.compare?.baseline, !loaded.variants.contains(where: { $0.name == name }) {
+            var message = "\(options.scenario): compare.baseline: no variant is named \"\(name)\""
+            if let guess = closestName(to: name, among: loaded.variants.map(\.name)) { message += "; did you mean \"\(guess)\"?" }
+            throw InputError(message: message)
+        }
         var tableRows: [ComparisonFiles.Row] = []
         var warnings: [String] = []
         let (_, _, directory) = try options.execute { plan, results, ensemble in

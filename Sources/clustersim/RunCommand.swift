@@ -160,11 +160,12 @@ struct RunOptions: ParsableArguments {
         }
 
         Interruption.stage("writing \(directory)")
-        let manifest = ResultFiles.Manifest(
+        var manifest = ResultFiles.Manifest(
             scenario: plan.name, scenarioFile: scenario, scenarioContents: plan.fileContents, seed: plan.seed,
             replications: plan.replications, variants: plan.variants.map(\.name), overrides: allOverrides,
             version: clusterSimVersion, commandLine: CommandLine.arguments, startTime: start, threads: threadCount
         )
+        manifest.provenance = Provenance.manifestFields
         do {
             try ResultFiles.write(results, rows: rows, manifest: manifest, extraFiles: extra, to: directory)
         } catch let error as ResultFiles.NonFiniteValue {
@@ -195,6 +196,7 @@ struct RunOptions: ParsableArguments {
         try Self.checkWritable(folder: out)
         let manifest: [String: Any] = ["status": status, "reason": reason, "scenario_file": scenario, "overrides": overrides,
                                        "clustersim_version": clusterSimVersion, "command_line": CommandLine.arguments]
+            .merging(Provenance.manifestFields) { a, _ in a }
         let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         do {
             try ResultFiles.writeFolder([("status.csv", CSV.row(Sweep.statusHeader) + CSV.row([status, CSV.field(reason.replacingOccurrences(of: "\n", with: "; "))])),

@@ -73,10 +73,11 @@ struct SearchCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         var files = [("search.csv", Search.csv(outcome)), ("pareto.csv", Search.csv(outcome, only: outcome.front))]
         if let best = Search.bestYAML(outcome, scenarioFile: scenario, version: clusterSimVersion) { files.append(("best.yaml", best)) }
-        let manifest = ResultFiles.Manifest(
+        var manifest = ResultFiles.Manifest(
             scenario: plan.name, scenarioFile: scenario, scenarioContents: plan.fileContents, seed: plan.seed,
             replications: outcome.replications, variants: outcome.variants, overrides: overrides,
             version: clusterSimVersion, commandLine: CommandLine.arguments, startTime: start, threads: threadCount)
+        manifest.provenance = Provenance.manifestFields
         files.append(("manifest.json", ResultFiles.manifestJSON(manifest)))
         Interruption.stage("writing \(directory)")
         do { try ResultFiles.writeFolder(files, to: directory) } catch {

@@ -25,6 +25,9 @@ struct ValidateCommand: ParsableCommand {
     var kernels = "../shared/reference"
 
     func run() throws {
+        if reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") {
+            throw InputError(message: "validate: \(reference) is a scenario; validate expects a reference CSV of measurements (default scenarios/reference/calibration.csv) and finds the scenarios that reproduce its rows in --scenarios (default scenarios/reference); to run a scenario use clustersim run \(reference)")
+        }
         guard FileManager.default.fileExists(atPath: reference) else {
             throw InputError(message: "\(reference): no such file")
         }

@@ -128,9 +128,11 @@ import Workloads
         #expect(errors(text) == ["s.yaml:15:18: variants[0].set.seed: a variant cannot change \"seed\"; it belongs to the whole experiment"])
     }
 
-    @Test func baselineMustNameAVariant() {
-        let text = TestSupport.transfersScenario(extra: "compare: { baseline: bse }\n")
-        #expect(errors(text) == ["s.yaml:13:22: compare.baseline: no variant is named \"bse\"; did you mean \"base\"?"])
+    /// A baseline that names no variant is a warning (`run` does not use it; `compare` refuses
+    /// it, CLITests).
+    @Test func baselineThatNamesNoVariantWarns() throws {
+        let plan = try ScenarioLoader.plan(text: TestSupport.transfersScenario(extra: "compare: { baseline: bse }\n"), file: "s.yaml")
+        #expect(plan.warnings.map(\.description) == ["s.yaml:13:22: compare.baseline: no variant is named \"bse\"; did you mean \"base\"?; run ignores the compare section, clustersim compare refuses it"])
     }
 
     @Test func unusedKnobsWarn() throws {

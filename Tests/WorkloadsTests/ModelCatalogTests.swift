@@ -50,7 +50,7 @@ import Models
             _ = try ModelYAML.parse("model: { preset: llama3-7b }\n", file: "m.yaml")
             Issue.record("accepted an unknown model")
         } catch {
-            #expect(error.description == "m.yaml:1:18: model.preset: unknown model \"llama3-7b\"; did you mean \"llama3-8b\"?")
+            #expect(error.description == "m.yaml:1:18: model.preset: unknown model \"llama3-7b\"; did you mean \"llama3-70b\"?")
         }
         do {
             _ = try ModelYAML.parse("model: { preset: llama3-8b, kv_heads: 5 }\n", file: "m.yaml")
