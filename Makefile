@@ -69,8 +69,8 @@ plots: build
 	@mkdir -p results/plots
 	$(RELEASE_BIN) run scenarios/nccl-allreduce-h100-hgx.yaml --quiet --out results/plots/nccl-h100 --replications 1
 	$(RELEASE_BIN) run scenarios/nccl-allreduce-gb200-nvl72.yaml --quiet --out results/plots/nccl-gb200 --replications 1
-	awk -F, 'FNR > 1 && $$2 == "auto" && $$3 ~ /busbw/ { split($$3, p, "."); sub("B", "", p[2]); s = (FILENAME ~ /h100/) ? "8xH100" : "72xGB200"; print s, p[2], $$6 }' \
-	  results/plots/nccl-h100/summary.csv results/plots/nccl-gb200/summary.csv > results/plots/busbw.dat
+	awk -F, 'FNR > 1 && $$2 == "auto" { s = (FILENAME ~ /h100/) ? "8xH100" : "72xGB200"; print s, $$6, $$9 }' \
+	  results/plots/nccl-h100/collective.csv results/plots/nccl-gb200/collective.csv > results/plots/busbw.dat
 	gnuplot -e 'SYSTEMS="8xH100 72xGB200"' plots/busbw.gp
 	$(RELEASE_BIN) compare scenarios/llama3-70b-decode.yaml --quiet --out results/plots/decode --replications 5 --set noise.kernel_cv=0.02 >/dev/null
 	awk -F, 'NR > 1 && ($$4 == "tpot_s" || $$4 == "ttft_s" || $$4 == "tokens_per_s_per_gpu") { n++; print n, $$3 ":" $$4, $$5, $$6, $$7 }' \

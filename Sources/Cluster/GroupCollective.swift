@@ -41,11 +41,20 @@ public struct GroupCollective: Sendable {
     /// all-gather, the input of a reduce-scatter); `algorithm` and `protocol` force NCCL's
     /// choice inside a domain (NCCL_ALGO, NCCL_PROTO).
     public func seconds(_ op: CollectiveOperation, bytes: Double, algorithm: CollectiveAlgorithm? = nil, protocol: CollectiveProtocol? = nil) -> Double {
-        guard ranks > 1, bytes > 0 else { return 0 }
+        choice(op, bytes: bytes, algorithm: algorithm, protocol: `protocol`).seconds
+    }
+
+    /// `seconds`, with the algorithm that takes them as nccl-tests users name it: inside a
+    /// domain "ring/ll128" (algorithm/protocol), across domains "hierarchical ring" (the rails'
+    /// all-reduce) or "hierarchical", and "direct" for all-to-all, broadcast and send/recv.
+    public func choice(_ op: CollectiveOperation, bytes: Double, algorithm: CollectiveAlgorithm? = nil, protocol: CollectiveProtocol? = nil)
+        -> (seconds: Double, algorithm: String) {
+        guard ranks > 1, bytes > 0 else { return (0, "none") }
         let nvlink = gpu.nvlinkBandwidthPerDirection
         if layout.domains == 1 {
-            return CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded,
-                                         algorithm: algorithm, protocol: `protocol`).seconds
+            let best = CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded,
+                                             algorithm: algorithm, protocol: `protocol`)
+            return (best.seconds, "\(best.algorithm.rawValue)/\(best.protocol.rawValue)")
         }
         /// The faster of the phases in turn and pipelined (NCCL's tuner choosing).
         func hierarchical(_ phases: [CollectivePhase]) -> Double {
@@ -55,22 +64,26 @@ public struct GroupCollective: Sendable {
         }
         switch op {
         case .allReduce:
-            return ([CollectiveAlgorithm.ring, .tree] + (sharp ? [.nvls] : [])).map {
-                hierarchical(CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: $0))
-            }.min()!
+            // The first of equals, as min() took it.
+            var best = (seconds: Double.infinity, algorithm: "")
+            for rail in [CollectiveAlgorithm.ring, .tree] + (sharp ? [.nvls] : []) {
+                let t = hierarchical(CollectivePlanner.hierarchicalAllReduce(bytes: bytes, layout: layout, railAlgorithm: rail))
+                if t < best.seconds { best = (t, "hierarchical \(rail.rawValue)") }
+            }
+            return best
         case .allGather, .reduceScatter:
-            return hierarchical(CollectivePlanner.hierarchical(op, bytes: bytes, layout: layout))
+            return (hierarchical(CollectivePlanner.hierarchical(op, bytes: bytes, layout: layout)), "hierarchical")
         case .allToAll:
             let n = Double(ranks), m = Double(Swift.min(layout.perDomain, ranks))
             let inside = bytes * (m - 1) / n / (nvlink * timing.linkEfficiency)
             let outside = bytes * (n - m) / n / (gpu.nicBandwidthPerDirection * scaleOut.linkEfficiency)
-            return timing.baseLatency + scaleOut.stepLatency + Swift.max(inside, outside)
+            return (timing.baseLatency + scaleOut.stepLatency + Swift.max(inside, outside), "direct")
         case .broadcast:
             let m = Swift.min(layout.perDomain, ranks), d = layout.domains
             let rate = Swift.min(gpu.nicBandwidthPerDirection * scaleOut.linkEfficiency, nvlink * timing.linkEfficiency)
-            return timing.baseLatency + Double(d - 1) * scaleOut.stepLatency + Double(m - 1) * timing.stepLatency + bytes / rate
+            return (timing.baseLatency + Double(d - 1) * scaleOut.stepLatency + Double(m - 1) * timing.stepLatency + bytes / rate, "direct")
         case .sendRecv:
-            return Self.pointToPoint(bytes: bytes, gpu: gpu, sameDomain: false)
+            return (Self.pointToPoint(bytes: bytes, gpu: gpu, sameDomain: false), "direct")
         }
     }
 

@@ -74,3 +74,29 @@ extension RoughEdgesTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("c").path))
     }
 }
+
+/// Collective results in nccl-tests' shape: collective.csv, a row per size.
+@Suite struct CollectiveTableTests {
+    @Test func collectiveCSVHasARowPerSizeMatchingTheMetrics() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = """
+            name: ar
+            cluster: { system: h100-sxm }
+            workload: { kind: collective, operation: all_reduce, gpus: 8, min_bytes: 1 KiB, max_bytes: 1 GiB, factor: 32 }
+            """
+        TestSupport.write(text, to: "ar.yaml", in: dir)
+        let result = try TestSupport.runClusterSim(["run", "ar.yaml", "--quiet", "--ensemble", "0"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = try ServingOutputsTests.table(dir.appendingPathComponent("results/ar/collective.csv"))
+        let replications = try ServingOutputsTests.table(dir.appendingPathComponent("results/ar/replications.csv"))
+        #expect(rows.map { $0["size_bytes"]! } == ["1024", "32768", "1048576", "33554432", "1073741824"])
+        for row in rows {
+            let metric = "all_reduce.\(row["size_bytes"]!)B.busbw_GBps"
+            #expect(row["busbw_GBps"] == replications.first { $0["metric"] == metric }?["value"], "\(metric)")
+            #expect(Double(row["busbw_GBps"]!)! / Double(row["algbw_GBps"]!)! - 2 * 7 / 8 < 1e-12)
+        }
+        // NCCL's tuner: LL for small messages, NVLS (NVSwitch SHARP) for large ones on H100.
+        #expect(rows.first?["algorithm"] == "ring/ll" && rows.last?["algorithm"] == "nvls/simple", "\(rows.map { $0["algorithm"]! })")
+    }
+}

@@ -11,14 +11,26 @@ import Stats
 
 extension CollectiveSpec {
     public func run(in scenario: ScenarioSpec, streams: RunStreams) -> [Metric] {
-        CollectiveWorkload.run(scenario, collective: self, jitter: streams.network, stragglers: streams.stragglers)
+        CollectiveWorkload.run(scenario, collective: self, jitter: streams.network, stragglers: streams.stragglers).metrics
+    }
+
+    /// With collective.csv: a row per message size in nccl-tests' shape.
+    public func runRecording(in scenario: ScenarioSpec, streams: RunStreams) -> (metrics: [Metric], tables: [RecordTable]) {
+        let (metrics, table) = CollectiveWorkload.run(scenario, collective: self, jitter: streams.network, stragglers: streams.stragglers)
+        return (metrics, [table])
     }
 }
 
 enum CollectiveWorkload {
-    static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream, stragglers: RandomStream) -> [Metric] {
+    static let columns: [RecordTable.Column] = [.init("size_bytes", integer: true), .init("time_s"), .init("algbw_GBps"), .init("busbw_GBps")]
+
+    /// The metrics, and collective.csv: per size its operation, the algorithm chosen (or
+    /// forced), time, algbw and busbw, so that a plot needs no parsing of metric names.
+    static func run(_ spec: ScenarioSpec, collective c: CollectiveSpec, jitter: RandomStream, stragglers: RandomStream)
+        -> (metrics: [Metric], table: RecordTable) {
+        var table = RecordTable(file: "collective.csv", columns: columns, labels: [("operation", []), ("algorithm", [])])
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
-        guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return [] }
+        guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return ([], table) }
         let layout = DomainLayout(gpus: c.gpus, perDomain: Swift.min(c.gpusPerDomain ?? system.gpusPerNVLinkDomain, system.gpusPerNVLinkDomain))
         let fatTree = RailFatTree(domainsPerLeaf: spec.cluster?.domainsPerLeaf ?? RailFatTree.nonBlocking.domainsPerLeaf,
                                   oversubscription: spec.cluster?.oversubscription ?? 1)
@@ -28,7 +40,7 @@ enum CollectiveWorkload {
         let forcedProtocol = c.protocol.flatMap(CollectiveProtocol.init(rawValue:))
         var metrics: [Metric] = []
         for bytes in c.sizes {
-            let seconds = group.seconds(op, bytes: bytes, algorithm: forced, protocol: forcedProtocol)
+            let (seconds, algorithm) = group.choice(op, bytes: bytes, algorithm: forced, protocol: forcedProtocol)
             // A collective is a synchronous step over all its GPUs: one straggler slows it.
             let time = seconds * jitter.lognormalFactor(cv: spec.noise.networkCV) * straggling.folded(gpus: c.gpus, stream: stragglers)
             let algbw = bytes / time / 1e9
@@ -36,7 +48,10 @@ enum CollectiveWorkload {
             metrics.append(Metric("\(prefix).time_s", unit: "s", time))
             metrics.append(Metric("\(prefix).algbw_GBps", unit: "GB/s", algbw))
             metrics.append(Metric("\(prefix).busbw_GBps", unit: "GB/s", algbw * op.busBandwidthFactor(ranks: c.gpus)))
+            table.labels[0].values.append(op.rawValue)
+            table.labels[1].values.append(algorithm)
+            table.values += [bytes, time, algbw, algbw * op.busBandwidthFactor(ranks: c.gpus)]
         }
-        return metrics
+        return (metrics, table)
     }
 }
