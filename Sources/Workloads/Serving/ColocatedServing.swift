@@ -213,13 +213,8 @@ struct ColocatedServing {
         let metrics = ServingWorkload.summarize(requests, serving: serving, end: end, gpus: d.instanceGPUs * d.pp * d.dp, meanBatch: areaBatch / end / replicas,
                                                 kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions))]
-        var tables: [RecordTable] = []
-        if serving.outputs.requests { tables.append(ServingWorkload.requestTable(requests)) }
-        if var timeline = timeline.take() {
-            timeline.record(before: sim.now, through: true, state)
-            tables.append(timeline.table)
-        }
-        return (metrics, tables)
+        let timeline = timeline.take()
+        return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state))
     }
 
     /// Instance `k`'s state for the timeline: its schedulers (one per stage) summed.

@@ -141,13 +141,8 @@ struct DisaggregatedServing {
                                                 kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions)),
                Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
-        var tables: [RecordTable] = []
-        if serving.outputs.requests { tables.append(ServingWorkload.requestTable(requests)) }
-        if var timeline = timeline.take() {
-            timeline.record(before: sim.now, through: true, state)
-            tables.append(timeline.table)
-        }
-        return (metrics, tables)
+        let timeline = timeline.take()
+        return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state))
     }
 
     /// A timeline row's state: prefill instance `k` (the shared queue, its prompts in

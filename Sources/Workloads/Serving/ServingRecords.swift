@@ -33,6 +33,18 @@ extension ServingWorkload {
         return table
     }
 
+    /// The tables a finished run's outputs ask for: requests.csv, and the timeline's last rows
+    /// (through `end`, from the final `state`) before its table.
+    static func tables(_ requests: [Request], outputs: ServingOutputs, timeline: Timeline?, end: Double, state: (Int) -> InstanceState) -> [RecordTable] {
+        var tables: [RecordTable] = []
+        if outputs.requests { tables.append(requestTable(requests)) }
+        if var timeline {
+            timeline.record(before: end, through: true, state)
+            tables.append(timeline.table)
+        }
+        return tables
+    }
+
     /// One instance's state at a sample.
     struct InstanceState {
         var waiting: Int
