@@ -19,6 +19,22 @@ public enum Invariants {
         found.withLock { if $0.count < 20 { $0.append(text) } }
     }
 
+    /// Serialises `checking`: the switch and the record are process-wide.
+    private static let checkingLock = Mutex<Void>(())
+
+    /// Runs `body` with the checks on and returns the violations it recorded; one caller at a
+    /// time (tests running in parallel would otherwise turn the checks off, or take the
+    /// violations, under each other).
+    public static func checking(_ body: () -> Void) -> [String] {
+        checkingLock.withLock { _ in
+            _ = take()
+            enabled.store(true, ordering: .relaxed)
+            body()
+            enabled.store(false, ordering: .relaxed)
+            return take()
+        }
+    }
+
     /// The violations recorded so far, clearing them.
     public static func take() -> [String] {
         found.withLock { v in defer { v = [] }; return v }
