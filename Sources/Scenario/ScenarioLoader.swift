@@ -187,12 +187,10 @@ public enum ScenarioLoader {
     static func readCompare(_ top: FieldReader, variantNames: [String], log: DiagnosticLog) -> CompareSpec? {
         guard let fields = top.mapping("compare") else { return nil }
         guard let baseline = fields.text("baseline") else { return nil }
-        if !variantNames.contains(baseline) {
+        if let problem = CompareSpec.missingBaseline(baseline, among: variantNames) {
             // Only `compare` uses the section: `run` (and sweeps of it) warn and go on, and
             // `compare` refuses the baseline before it simulates.
-            var message = "no variant is named \"\(baseline)\""
-            if let guess = closestName(to: baseline, among: variantNames) { message += "; did you mean \"\(guess)\"?" }
-            log.warning(fields.origin("baseline"), "compare.baseline", message + "; run ignores the compare section, clustersim compare refuses it")
+            log.warning(fields.origin("baseline"), "compare.baseline", problem + "; run ignores the compare section, clustersim compare refuses it")
         }
         let claim = fields.number("claim")
         var spec = CompareSpec(baseline: baseline, claim: claim)

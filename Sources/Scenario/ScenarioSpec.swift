@@ -206,6 +206,15 @@ public struct Variant: Sendable {
 
 /// What `compare` contrasts (read by the comparison command).
 public struct CompareSpec: Sendable, Equatable {
+    /// Why `baseline` cannot be compared with (it names none of `variants`, with the nearest
+    /// name when one is near), nil when it can.
+    public static func missingBaseline(_ baseline: String, among variants: [String]) -> String? {
+        guard !variants.contains(baseline) else { return nil }
+        var message = "no variant is named \"\(baseline)\""
+        if let guess = closestName(to: baseline, among: variants) { message += "; did you mean \"\(guess)\"?" }
+        return message
+    }
+
     public var baseline: String
     public var claim: Double?
     /// How far below the claim the interval may reach and still support it (relative).

@@ -70,8 +70,9 @@ extension ServingSpec {
         let events = requests * (3 + out / Double(maxBatch)) * probes
         // Poisson arrivals of `requests` at `arrivalRate` span requests / rate seconds.
         let span = trace?.last?.arrival ?? (concurrency == nil ? Swift.min(duration ?? .infinity, requests / arrivalRate) : duration)
-        // The record tables: a row of 12 numbers per request, 7 per instance and timeline step,
-        // held as Doubles and then as CSV text (about 200 and 120 bytes a row).
+        // The record tables, held as Doubles and then as CSV text: a request's row is 12 numbers
+        // (96 B) and ~200 B of text, a timeline row 7 numbers (56 B), its pool label and ~110 B
+        // of text (rounded up to 300 and 180 B; measured text lengths of llama3-70b-serving's).
         let bytes = requests * servingBytesPerRequest + (outputs.requests ? requests * 300 : 0)
         if let interval = outputs.timelineInterval, let span {
             let instances = Double(disaggregated.map { $0.prefillInstances + $0.decodeInstances } ?? inference.dp)

@@ -29,21 +29,16 @@ struct CompareCommand: ParsableCommand {
     func compare() throws {
         // The baseline is checked before simulating (the loader only warns: `run` ignores it).
         let loaded = try ScenarioLoader.load(path: options.scenario, overrides: options.overrides)
-        if let name = baseline ?? loaded.compare?.baseline, !loaded.variants.contains(where: { $0.name == name }) {
-            var message = "\(options.scenario): compare.baseline: no variant is named \"\(name)\""
-            if let guess = closestName(to: name, among: loaded.variants.map(\.name)) { message += "; did you mean \"\(guess)\"?" }
-            throw InputError(message: message)
+        guard var compare = loaded.compare ?? baseline.map({ CompareSpec(baseline: $0) }) else {
+            throw InputError(message: "\(options.scenario): compare: missing; add compare: { baseline: VARIANT } or pass --baseline")
+        }
+        if let baseline { compare.baseline = baseline }
+        if let problem = CompareSpec.missingBaseline(compare.baseline, among: loaded.variants.map(\.name)) {
+            throw InputError(message: "\(options.scenario): compare.baseline: " + problem)
         }
         var tableRows: [ComparisonFiles.Row] = []
         var warnings: [String] = []
         let (_, _, directory) = try options.execute { plan, results, ensemble in
-            guard var compare = plan.compare ?? baseline.map({ CompareSpec(baseline: $0) }) else {
-                throw InputError(message: "\(options.scenario): compare: missing; add compare: { baseline: VARIANT } or pass --baseline")
-            }
-            if let baseline { compare.baseline = baseline }
-            guard plan.variants.contains(where: { $0.name == compare.baseline }) else {
-                throw InputError(message: "\(options.scenario): compare.baseline: no variant is named \"\(compare.baseline)\"")
-            }
             let rows = Comparison.withPredictions(Comparison.rows(results, compare: compare, catalogue: plan.metricCatalogue),
                                                   plan: plan, ensemble: ensemble, margin: compare.margin)
             let breakEvens = Sensitivity.breakEvens(rows, plan: plan, results: results, margin: compare.margin,

@@ -92,13 +92,10 @@ extension ColocatedServing {
     /// for each prompt it finishes, and the decodes' tokens (one each, or with speculative
     /// decoding their expected accepted tokens).
     mutating func countTokens(_ q: Instance, instance k: Int) {
-        var tokens = Double(q.iteration.decoding) * (tokensPerStep ?? 1), prompt = 0.0
         for (p, chunk, _) in q.iteration.chunks where requests[p].running {
-            prompt += Double(chunk)
-            if requests[p].prefilled + chunk == requests[p].prompt { tokens += 1 }
+            timeline!.prefilled(chunk, endingPrompt: requests[p].prefilled + chunk == requests[p].prompt, on: k)
         }
-        timeline!.tokens[k] += tokens
-        timeline!.promptTokens[k] += prompt
+        timeline!.tokens[k] += Double(q.iteration.decoding) * (tokensPerStep ?? 1)
     }
 
     /// Speculative decoding: each decoding request gains its own whole tokens as its expected

@@ -219,10 +219,7 @@ struct DisaggregatedServing {
     /// An iteration's chunks are done; each finished prompt sends its KV cache to the decode pool.
     mutating func finishChunk(_ p: Int) {
         if timeline != nil {
-            for (i, chunk) in chunks[p] {
-                timeline!.promptTokens[p / stages] += Double(chunk)
-                if requests[i].prefilled + chunk == requests[i].prompt { timeline!.tokens[p / stages] += 1 }
-            }
+            for (i, chunk) in chunks[p] { timeline!.prefilled(chunk, endingPrompt: requests[i].prefilled + chunk == requests[i].prompt, on: p / stages) }
         }
         for (i, chunk) in chunks[p] where requests[i].prefill(chunk, at: sim.now) {
             if requests[i].isComplete {

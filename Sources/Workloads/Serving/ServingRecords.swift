@@ -64,8 +64,10 @@ extension ServingWorkload {
         let interval: Double
         /// The pool of each instance ("colocated", "prefill" or "decode") and its number in it.
         let pools: [(name: String, number: Int)]
-        private(set) var next = 0.0
         private var samples = 0
+        /// The next sample's time: multiplied, not summed, so that sample times carry no
+        /// rounding drift.
+        var next: Double { Double(samples) * interval }
         /// Output and prompt tokens each instance has produced, and at the last sample.
         var tokens: [Double]
         var promptTokens: [Double]
@@ -102,9 +104,14 @@ extension ServingWorkload {
                 tokensBefore = tokens
                 promptBefore = promptTokens
                 samples += 1
-                // Multiplied, not summed, so that the sample times carry no rounding drift.
-                next = Double(samples) * interval
             }
+        }
+
+        /// A prompt chunk of `chunk` tokens on instance `k`, and the first token when it ends
+        /// its prompt.
+        mutating func prefilled(_ chunk: Int, endingPrompt: Bool, on k: Int) {
+            promptTokens[k] += Double(chunk)
+            if endingPrompt { tokens[k] += 1 }
         }
     }
 
