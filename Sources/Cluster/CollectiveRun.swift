@@ -108,7 +108,16 @@ extension CollectiveTiming {
 public enum CollectiveRun {
     enum Event {
         case startStep(plan: Int, step: Int)
-        case flowDone(plan: Int, step: Int)
+        case flowDone(plan: Int, step: Int, flow: Int)
+    }
+
+    /// One flow of a recorded run: which plan's step it belongs to, and when it streamed.
+    public struct FlowSpan: Sendable, Equatable {
+        public var plan: Int
+        public var step: Int
+        public var flow: CollectiveFlow
+        public var start: Double
+        public var end: Double
     }
 
     /// The (algorithm, protocol) NCCL's tuner would pick: the pair its cost model says is
@@ -160,10 +169,12 @@ public enum CollectiveRun {
     /// `uplinks`, when given, routes flows between ranks through extra links: it returns the
     /// indices (into `uplinkCapacities`) of the links a flow from rank s to rank d crosses.
     /// `foldSymmetricSteps` (one plan, no uplinks): a symmetric step runs one representative
-    /// flow, so a ring costs O(steps) rather than O(steps × ranks).
+    /// flow, so a ring costs O(steps) rather than O(steps × ranks). `record`, when given, is
+    /// handed every flow simulated as it ends (for a trace; pass no folding to get them all).
     public static func concurrent(
         _ plans: [CollectivePlan], bandwidth: Double, timing: CollectiveTiming,
-        uplinkCapacities: [Double] = [], uplinks: ((Int, Int) -> [Int])? = nil, foldSymmetricSteps: Bool = false
+        uplinkCapacities: [Double] = [], uplinks: ((Int, Int) -> [Int])? = nil, foldSymmetricSteps: Bool = false,
+        record: ((FlowSpan) -> Void)? = nil
     ) -> [Double] {
         let ranks = plans.map(\.ranks).max() ?? 0
         let sim = Simulator<Event>()
@@ -195,6 +206,7 @@ public enum CollectiveRun {
             }
         }
         let folding = foldSymmetricSteps && plans.count == 1 && uplinks == nil
+        var stepStart = [Double](repeating: 0, count: plans.count)
         for p in plans.indices where !plans[p].steps.isEmpty {
             sim.schedule(.startStep(plan: p, step: 0), at: timing.baseLatency + delay(p, 0))
         }
@@ -205,14 +217,16 @@ public enum CollectiveRun {
                 let flows = folding && shapes[p][s].symmetric ? Array(all.prefix(1)) : all
                 let efficiency = plans[p].algorithm == .nvls ? timing.nvlsEfficiency : timing.linkEfficiency
                 pending[p] = flows.count
+                stepStart[p] = sim.now
                 let requests = flows.map { f in
                     let links = uplinks?(f.source, f.destination).map { Demand(extra[$0]) } ?? []
                     return ActivityRequest(work: f.bytes, demands: [Demand(egress[f.source]), Demand(ingress[f.destination])] + links,
                                            bound: bandwidth * efficiency)
                 }
-                sim.startActivities(requests, completions: Array(repeating: .flowDone(plan: p, step: s), count: flows.count))
-            case .flowDone(let p, let s):
+                sim.startActivities(requests, completions: flows.indices.map { .flowDone(plan: p, step: s, flow: $0) })
+            case .flowDone(let p, let s, let f):
                 pending[p] -= 1
+                record?(FlowSpan(plan: p, step: s, flow: plans[p].steps[s].flows[f], start: stepStart[p], end: sim.now))
                 if pending[p] == 0 {
                     end[p] = sim.now
                     if s + 1 < plans[p].steps.count { sim.schedule(.startStep(plan: p, step: s + 1), after: delay(p, s + 1)) }

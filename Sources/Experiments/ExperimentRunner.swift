@@ -171,13 +171,11 @@ public enum ExperimentRunner {
         return slots.withLock { $0 }.map { $0! }
     }
 
-    /// The trace of replication 1 of `variant` (the kind's `trace`); nil when the workload
-    /// kind has none.
+    /// The trace of replication 1 of `variant` (the kind's `trace`, drawing what that
+    /// replication draws); nil when the workload kind has none.
     public static func trace(_ plan: ExperimentPlan, variant: Int, steps: Int, stages: Set<Int>? = nil) -> TraceData? {
-        let spec = plan.variants[variant].spec
-        let jitter = RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
-                                            replication: 1, source: Source.kernel.rawValue))
-        return spec.kind.trace(in: spec, steps: steps, stages: stages, jitter: jitter)
+        let (spec, streams) = replication(plan, variant: variant, replication: 1)
+        return spec.kind.trace(in: spec, steps: steps, stages: stages, streams: streams)
     }
 
     /// A run without noise whose workload draws nothing at random (serving draws arrivals).
@@ -185,9 +183,10 @@ public enum ExperimentRunner {
         !spec.kind.drawsRandomNumbers && spec.noise.isOff
     }
 
-    /// One replication (numbered from 1) of one variant, with the record tables its scenario
-    /// asks for unless `recording` is false (the calibration ensemble's runs need none).
-    static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int, recording: Bool = true) -> ReplicationResult {
+    /// The scenario replication `replication` (numbered from 1) of `variant` runs and the
+    /// streams it draws from: its own per source, shared by the variants under common random
+    /// numbers.
+    static func replication(_ plan: ExperimentPlan, variant: Int, replication: Int) -> (ScenarioSpec, RunStreams) {
         var spec = plan.variants[variant].spec
         func stream(_ source: Source) -> RandomStream {
             RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
@@ -195,7 +194,13 @@ public enum ExperimentRunner {
         }
         // Clock throttling: one draw per run slows every kernel alike (as a lower kernel efficiency).
         if spec.noise.clockCV > 0 { spec.stack.kernelEfficiency /= stream(.clock).lognormalFactor(cv: spec.noise.clockCV) }
-        let streams = RunStreams(network: stream(.network), kernel: stream(.kernel), arrivals: stream(.arrivals), stragglers: stream(.stragglers))
+        return (spec, RunStreams(network: stream(.network), kernel: stream(.kernel), arrivals: stream(.arrivals), stragglers: stream(.stragglers)))
+    }
+
+    /// One replication (numbered from 1) of one variant, with the record tables its scenario
+    /// asks for unless `recording` is false (the calibration ensemble's runs need none).
+    static func runOne(_ plan: ExperimentPlan, variant: Int, replication: Int, recording: Bool = true) -> ReplicationResult {
+        let (spec, streams) = Self.replication(plan, variant: variant, replication: replication)
         guard recording else {
             return ReplicationResult(variant: plan.variants[variant].name, replication: replication, metrics: spec.kind.run(in: spec, streams: streams))
         }

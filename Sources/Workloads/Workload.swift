@@ -40,9 +40,11 @@ public protocol Workload: WorkloadSpec {
     func warnings(_ means: [String: Double]) -> [String]
     /// The trace of one replication (nil: the kind has none). `steps` counts decode steps
     /// or training micro-batches; `stages` picks training pipeline stages.
-    func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData?
+    func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData?
     /// Whether `trace` gives one (checked before a run that asks for --trace).
     static var hasTrace: Bool { get }
+    /// Why this scenario of a kind with traces has none (nil: it has one).
+    func untraceable(in scenario: ScenarioSpec) -> String?
     /// Whether a run draws random numbers even without noise (serving draws its arrivals).
     var drawsRandomNumbers: Bool { get }
     /// What one replication will cost (nil: little, whatever the keys: a kernel, a decode).
@@ -75,8 +77,9 @@ extension Workload {
     }
     public func warnings(_ means: [String: Double]) -> [String] { [] }
     public func check(in scenario: ScenarioSpec) throws(MemoryError) {}
-    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? { nil }
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData? { nil }
     public static var hasTrace: Bool { false }
+    public func untraceable(in scenario: ScenarioSpec) -> String? { nil }
     public var drawsRandomNumbers: Bool { false }
     public func work(in scenario: ScenarioSpec) -> WorkEstimate? { nil }
     public func outlook(in scenario: ScenarioSpec) -> Outlook? { nil }

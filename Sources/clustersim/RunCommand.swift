@@ -36,13 +36,13 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Serving: also write timeline.csv, a row per instance every second or workload.outputs.timeline_interval (the key workload.outputs.timeline).")
     var timeline = false
 
-    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, decode, training).")
+    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, collective, training, decode, serving).")
     var trace: String?
 
     @Option(help: "The variant to trace (default: the first).")
     var traceVariant: String?
 
-    @Option(help: "Decode steps to trace after the prefill, or training micro-batches to trace (default 2; the trace stays small).")
+    @Option(help: "Decode steps to trace after the prefill, training micro-batches (gradient-bucket arrows leave the last one's backward), or the collective's largest message sizes; serving traces the whole run.")
     var traceSteps = 2
 
     @Option(help: "Training: the pipeline stages to trace, comma-separated (default all).")
@@ -150,7 +150,7 @@ struct RunOptions: ParsableArguments {
             // Checked in validate().
             let stages = traceStages.map { Set($0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }) }
             guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps, stages: stages) else {
-                throw InputError(message: "--trace: traces are available for workload kinds gemm, memcpy, decode and training")
+                throw InputError(message: "--trace: traces are available for workload kinds \(Self.traceableKinds)")
             }
             do {
                 try Data(ChromeTrace.json(spans, scenario: plan.name).utf8).write(to: URL(fileURLWithPath: trace))
@@ -207,6 +207,12 @@ struct RunOptions: ParsableArguments {
         printError("\(status): \(reason)\nwrote \(out)/status.csv")
     }
 
+    /// The kinds with traces, as a message lists them ("gemm, memcpy and training").
+    static var traceableKinds: String {
+        let names = WorkloadRegistry.kinds.filter { $0.hasTrace }.map { $0.kind }
+        return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+
     /// The variant --trace records (nil without --trace), after checking that its kind has
     /// traces and that the trace file can be written.
     func traceVariantIndex(_ plan: ExperimentPlan) throws -> Int? {
@@ -219,8 +225,9 @@ struct RunOptions: ParsableArguments {
         }
         let kind = plan.variants[index].spec.kind
         guard type(of: kind).hasTrace else {
-            throw InputError(message: "--trace: workload kind \(type(of: kind).kind) has no trace; traces are available for workload kinds gemm, memcpy, decode and training")
+            throw InputError(message: "--trace: workload kind \(type(of: kind).kind) has no trace; traces are available for workload kinds \(Self.traceableKinds)")
         }
+        if let why = kind.untraceable(in: plan.variants[index].spec) { throw InputError(message: "--trace: \(why)") }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: trace, isDirectory: &isFolder) {
             guard !isFolder.boolValue, access(trace, W_OK) == 0 else { throw InputError(message: "--trace: \(trace) cannot be written") }

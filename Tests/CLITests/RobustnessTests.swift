@@ -120,7 +120,7 @@ import TestSupport
         }
         #expect(try stderr(["--out", "mine"]) == "--out: mine exists and is not a ClusterSim results folder (it has no manifest.json, or holds folders); choose another folder or remove it\n")
         #expect(try stderr(["--out", "t.yaml/x"]) == "--out: cannot write t.yaml/x: t.yaml is not a folder\n")
-        #expect(try stderr(["--out", "o", "--trace", "t.json"]) == "--trace: workload kind transfers has no trace; traces are available for workload kinds gemm, memcpy, decode and training\n")
+        #expect(try stderr(["--out", "o", "--trace", "t.json"]) == "--trace: workload kind transfers has no trace; traces are available for workload kinds gemm, memcpy, collective, training, decode and serving\n")
         TestSupport.write("name: g\ncluster: { system: h100-sxm }\nworkload: { kind: gemm, m: 1024, n: 1024, k: 1024 }\n", to: "t.yaml", in: dir)
         #expect(try stderr(["--out", "o", "--trace", "missing/t.json"]) == "--trace: cannot write missing/t.json: missing does not exist\n")
         #expect(try stderr(["--out", "o", "--trace", "t.json", "--trace-variant", "bas"]) == "--trace-variant: no variant is named \"bas\"; did you mean \"base\"?\n")

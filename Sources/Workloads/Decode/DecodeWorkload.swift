@@ -268,7 +268,7 @@ extension DecodeSpec {
 
     public static var hasTrace: Bool { true }
 
-    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
-        TraceData(kernelSpans: DecodeWorkload.trace(scenario, decode: self, steps: steps, jitter: jitter))
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData? {
+        TraceData(kernelSpans: DecodeWorkload.trace(scenario, decode: self, steps: steps, jitter: streams.kernel))
     }
 }

@@ -46,8 +46,8 @@ extension GEMMSpec {
 
     public static var hasTrace: Bool { true }
 
-    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
-        KernelWorkloads.trace(scenario) { kernels(scenario, model: $0, jitter: jitter) }
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData? {
+        KernelWorkloads.trace(scenario) { kernels(scenario, model: $0, jitter: streams.kernel) }
     }
 }
 
@@ -73,8 +73,8 @@ extension MemcpySpec {
 
     public static var hasTrace: Bool { true }
 
-    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
-        KernelWorkloads.trace(scenario) { kernels(scenario, model: $0, jitter: jitter) }
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData? {
+        KernelWorkloads.trace(scenario) { kernels(scenario, model: $0, jitter: streams.kernel) }
     }
 }
 
@@ -108,7 +108,8 @@ extension TraceData {
     /// GPU 0's kernels on its compute (0) and communication (1) streams.
     init(kernelSpans spans: [KernelSpan]) {
         self.init(spans: spans.map {
-            TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes)
+            TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes,
+                      args: $0.hbmBytes > 0 ? [.number("hbm_bytes", $0.hbmBytes)] : [])
         })
     }
 }

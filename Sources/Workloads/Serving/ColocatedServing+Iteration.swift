@@ -15,17 +15,24 @@ extension ColocatedServing {
                                    prefills: chunks.filter { $0.group == busiest }.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) },
                                    positions: positions, instanceTokens: decoding * positions + groupTokens.reduce(0, +))
         let sequences = decoding + chunks.count
-        guard stages > 1 else {
+        let end: Double
+        if stages > 1 {
+            let ready = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
+            end = pipeline.end(of: shape, on: n / stages, from: ready, prices: pricer, factor: time(1))
+        } else {
             var seconds = pricer.seconds(shape)
             if let speculation, let draftPricer, decoding > 0 {
                 seconds += Double(speculation.draftTokens) * draftPricer.seconds(decodeSequences: decoding, meanContext: shape.meanContext,
                                                                                  prefillTokens: 0, prefillContext: 0)
             }
-            sim.schedule(.iterationDone(n), after: time.stack.iterationSeconds(gpu: time(seconds), sequences: sequences))
-            return
+            end = sim.now + time.stack.iterationSeconds(gpu: time(seconds), sequences: sequences)
         }
-        let ready = sim.now + (time.stack.overlapScheduling ? 0 : time.stack.iterationSeconds(gpu: 0, sequences: sequences))
-        sim.schedule(.iterationDone(n), at: pipeline.end(of: shape, on: n / stages, from: ready, prices: pricer, factor: time(1)))
+        sim.schedule(.iterationDone(n), at: end)
+        if traceLog != nil {
+            traceLog!.iteration(pid: n / stages, tid: n % stages, engines: stages, start: sim.now, end: end, decodes: decoding, prefills: chunks.count,
+                                promptTokens: groupTokens.reduce(0, +), running: q.running, waiting: q.waiting.count - q.waitingHead + q.preempted.count,
+                                kvUsed: Double(usedBlocks(q) * blockTokens), kvCapacity: Double(capacityBlocks * blockTokens))
+        }
     }
 
     /// Every decoding request gains its tokens and every chunk is prefilled; finished requests

@@ -159,12 +159,15 @@ struct ColocatedServing {
     var preemptions = 0
     /// timeline.csv, when the outputs ask for it.
     var timeline: ServingWorkload.Timeline?
+    /// The --trace, when one is asked for.
+    var traceLog: ServingWorkload.TraceLog?
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
 
     init(serving: ServingSpec, requests: [Request], prices: IterationPrices, speculation: SpeculativeSpec?, draftPrices: IterationPrices?,
-         capacity: Double, time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?, system: SystemSpec) {
+         capacity: Double, time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?, system: SystemSpec, tracing: Bool) {
         self.serving = serving
+        traceLog = tracing ? ServingWorkload.TraceLog() : nil
         self.requests = requests
         pricer = prices
         self.speculation = speculation
@@ -214,7 +217,17 @@ struct ColocatedServing {
                                                 kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
             + [Metric("preemptions", unit: "requests", Double(preemptions))]
         let timeline = timeline.take()
-        return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state))
+        let trace = traceLog?.data(requests, end: sim.now, pid: { Int(Swift.max(0, $0.instance)) },
+                                   processNames: Dictionary(uniqueKeysWithValues: (0..<d.dp).map { ($0, "instance \($0)") }),
+                                   threadNames: threadNames)
+        return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state), trace)
+    }
+
+    /// The trace's scheduler threads: one per instance, or one per pipeline stage's engine.
+    var threadNames: [TraceTrack: String] {
+        Dictionary(uniqueKeysWithValues: (0..<instances.count).map {
+            (TraceTrack(pid: $0 / stages, tid: $0 % stages), stages > 1 ? "scheduler (engine \($0 % stages))" : "scheduler")
+        })
     }
 
     /// Instance `k`'s state for the timeline: its schedulers (one per stage) summed.

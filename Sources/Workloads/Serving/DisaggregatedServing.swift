@@ -77,13 +77,16 @@ struct DisaggregatedServing {
 
     /// timeline.csv, when the outputs ask for it: the prefill instances, then the decode ones.
     var timeline: ServingWorkload.Timeline?
+    /// The --trace, when one is asked for: processes numbered as the timeline's instances.
+    var traceLog: ServingWorkload.TraceLog?
 
     // Time integrals for averages.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
 
     init(serving: ServingSpec, split: Disaggregation, requests: [Request], system: SystemSpec, prices: IterationPrices, capacity: Double,
-         time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?) {
+         time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?, tracing: Bool) {
         self.serving = serving
+        traceLog = tracing ? ServingWorkload.TraceLog() : nil
         self.closedLoop = closedLoop
         self.split = split
         self.requests = requests
@@ -142,7 +145,19 @@ struct DisaggregatedServing {
             + [Metric("preemptions", unit: "requests", Double(preemptions)),
                Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
         let timeline = timeline.take()
-        return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state))
+        return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state), trace())
+    }
+
+    /// The trace, when one was recorded: prefill instances then decode instances, a request on
+    /// the decode instance that ran it (the prefill one when it never got there).
+    func trace() -> TraceData? {
+        let p = split.prefillInstances
+        let names = (0..<p).map { ($0, "prefill instance \($0)") } + (0..<split.decodeInstances).map { (p + $0, "decode instance \($0)") }
+        let threads = (0..<(p + split.decodeInstances) * stages).map {
+            (TraceTrack(pid: $0 / stages, tid: $0 % stages), stages > 1 ? "scheduler (engine \($0 % stages))" : "scheduler")
+        }
+        return traceLog?.data(requests, end: sim.now, pid: { $0.instance >= 0 ? p + Int($0.instance) : Int(Swift.max(0, $0.prefillInstance)) },
+                              processNames: Dictionary(uniqueKeysWithValues: names), threadNames: Dictionary(uniqueKeysWithValues: threads))
     }
 
     /// A timeline row's state: prefill instance `k` (the shared queue, its prompts in
@@ -213,7 +228,13 @@ struct DisaggregatedServing {
         guard !batch.isEmpty else { return }
         chunks[p] = batch
         let shape = IterationShape(decodeSequences: 0, meanContext: 0, prefills: batch.map { PrefillChunk(tokens: $0.chunk, context: requests[$0.request].prefilled) })
-        sim.schedule(.prefillDone(instance: p), at: end(of: shape, sequences: batch.count, on: p / stages, decodePool: false))
+        let done = end(of: shape, sequences: batch.count, on: p / stages, decodePool: false)
+        sim.schedule(.prefillDone(instance: p), at: done)
+        if traceLog != nil {
+            traceLog!.iteration(pid: p / stages, tid: p % stages, engines: stages, start: sim.now, end: done, decodes: 0, prefills: batch.count,
+                                promptTokens: batch.reduce(0) { $0 + $1.chunk }, running: prefilling[p].count,
+                                waiting: prompts.count - promptHead + recompute.count, kvUsed: 0, kvCapacity: 0)
+        }
     }
 
     /// An iteration's chunks are done; each finished prompt sends its KV cache to the decode pool.
@@ -229,6 +250,10 @@ struct DisaggregatedServing {
                 let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain)
                 transfers.append(seconds)
                 sim.schedule(.transferred(i), after: seconds)
+                if traceLog != nil {
+                    let (pid, tid, now) = (p / stages, p % stages, sim.now)
+                    traceLog!.sent(i, pid: pid, tid: tid, time: now, bytes: bytes)
+                }
             }
         }
         chunks[p] = []
@@ -262,7 +287,14 @@ struct DisaggregatedServing {
         stepping[q] = running[q]
         busy[q] = true
         let shape = pricer.pricer.shape(decodeSequences: running[q].count, meanContext: context, prefillTokens: 0, prefillContext: 0, positions: 1)
-        sim.schedule(.decodeDone(instance: q), at: end(of: shape, sequences: running[q].count, on: q / stages, decodePool: true))
+        let done = end(of: shape, sequences: running[q].count, on: q / stages, decodePool: true)
+        sim.schedule(.decodeDone(instance: q), at: done)
+        if traceLog != nil {
+            let pid = split.prefillInstances + q / stages
+            for i in running[q] { traceLog!.received(i, pid: pid, tid: q % stages, time: sim.now) }
+            traceLog!.iteration(pid: pid, tid: q % stages, engines: stages, start: sim.now, end: done, decodes: running[q].count, prefills: 0,
+                                promptTokens: 0, running: running[q].count, waiting: queued[q].count, kvUsed: reserved[q], kvCapacity: engineCapacity)
+        }
     }
 
     /// When an iteration of `shape` started now on an engine of `instance` of a pool ends: at

@@ -182,15 +182,15 @@ enum ServingWorkload {
         }
     }
 
-    /// A run's metrics and the tables its outputs ask for.
-    typealias Output = (metrics: [Metric], tables: [RecordTable])
+    /// A run's metrics, the tables its outputs ask for, and its trace when one is asked for.
+    typealias Output = (metrics: [Metric], tables: [RecordTable], trace: TraceData?)
 
     /// One replication; with `recording` the tables `s.outputs` asks for (of the run whose
     /// metrics are reported: with an SLO, the highest rate meeting it).
     static func run(_ spec: ScenarioSpec, serving s: ServingSpec, arrivals arrivalStream: RandomStream, jitter: RandomStream, stragglers: RandomStream,
-                    recording: Bool) -> Output {
+                    recording: Bool, tracing: Bool = false) -> Output {
         let gaps = Gaps(arrivalStream)
-        guard let system = spec.cluster?.system else { return ([], []) }
+        guard let system = spec.cluster?.system else { return ([], [], nil) }
         // Prices by iteration shape, shared by every arrival rate the SLO search tries.
         let d = s.inference
         let prices = IterationPrices(DecodeWorkload.pricer(spec, d, system: system))
@@ -199,7 +199,7 @@ enum ServingWorkload {
         if !recording { s.outputs = ServingOutputs() }
         func simulate(rate: Double) -> Output {
             Self.simulate(spec, serving: s, system: system, rate: rate, gaps: gaps, prices: prices, draftPrices: draftPrices,
-                          jitter: jitter, stragglers: stragglers)
+                          jitter: jitter, stragglers: stragglers, tracing: tracing)
         }
         guard let slo = s.slo else { return simulate(rate: s.arrivalRate) }
         // The highest rate meeting both p99 targets: double (or halve) from arrival_rate until
@@ -233,13 +233,13 @@ enum ServingWorkload {
             bad = hi
         }
         guard let best = good else {
-            return ([Metric("slo_arrival_rate_per_s", unit: "requests/s", 0)], [])
+            return ([Metric("slo_arrival_rate_per_s", unit: "requests/s", 0)], [], nil)
         }
-        return (best.output.metrics + [Metric("slo_arrival_rate_per_s", unit: "requests/s", best.rate)], best.output.tables)
+        return (best.output.metrics + [Metric("slo_arrival_rate_per_s", unit: "requests/s", best.rate)], best.output.tables, best.output.trace)
     }
 
     static func simulate(_ spec: ScenarioSpec, serving s: ServingSpec, system: SystemSpec, rate: Double, gaps: Gaps,
-                         prices: IterationPrices, draftPrices: IterationPrices?, jitter: RandomStream, stragglers: RandomStream) -> Output {
+                         prices: IterationPrices, draftPrices: IterationPrices?, jitter: RandomStream, stragglers: RandomStream, tracing: Bool) -> Output {
         let d = s.inference
         let time = IterationTime(spec: spec, gpus: d.instanceGPUs, jitter: jitter, stragglers: stragglers)
         let capacity = kvCapacityTokens(s, system: system, speculative: spec.stack.speculative)
@@ -247,11 +247,11 @@ enum ServingWorkload {
         let requests = closedLoop?.first ?? arrivals(s, rate: rate, gaps: gaps)
         if let split = s.disaggregated {
             var run = DisaggregatedServing(serving: s, split: split, requests: requests, system: system, prices: prices, capacity: capacity, time: time,
-                                           closedLoop: closedLoop)
+                                           closedLoop: closedLoop, tracing: tracing)
             return run.run()
         }
         var run = ColocatedServing(serving: s, requests: requests, prices: prices, speculation: spec.stack.speculative, draftPrices: draftPrices,
-                                   capacity: capacity, time: time, closedLoop: closedLoop, system: system)
+                                   capacity: capacity, time: time, closedLoop: closedLoop, system: system, tracing: tracing)
         return run.run()
     }
 
@@ -374,7 +374,17 @@ extension ServingSpec {
     }
 
     public func runRecording(in scenario: ScenarioSpec, streams: RunStreams) -> (metrics: [Metric], tables: [RecordTable]) {
-        ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers, recording: true)
+        let output = ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers, recording: true)
+        return (output.metrics, output.tables)
+    }
+
+    public static var hasTrace: Bool { true }
+
+    /// Replication 1's run (the one whose metrics are reported, with an SLO), traced whole up
+    /// to 100,000 iterations; `steps` and `stages` are not read.
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData? {
+        ServingWorkload.run(scenario, serving: self, arrivals: streams.arrivals, jitter: streams.kernel, stragglers: streams.stragglers,
+                            recording: false, tracing: true).trace
     }
 
     /// Arrivals are drawn at random even without noise.

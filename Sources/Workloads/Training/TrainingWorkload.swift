@@ -270,10 +270,34 @@ enum TrainingWorkload {
         let kept = { (entity: Int) in stages?.contains(entity) ?? true }
         let spans = result.spans.filter { ($0.microBatch ?? 0) < microBatches && kept($0.entity) }
         let sends = result.sends.filter { ($0.microBatch ?? 0) < microBatches && kept($0.from) && kept($0.to) }
+        // An arrow leaves the slice the send follows (a pass's exposed collectives when it has
+        // them, else its kernels) and enters the pass that consumes it (the receiver's first
+        // pass of that micro-batch and direction after the arrival) or the data-parallel
+        // operation that takes the bucket.
+        func holds(_ s: StepSpan, _ t: Double) -> Bool { s.start <= t && t <= s.end }
+        let byEntity = Dictionary(grouping: spans, by: \.entity)
+        let flows = sends.map { send -> TraceFlow in
+            let fromStream = (byEntity[send.from] ?? []).contains { $0.stream == 1 && holds($0, send.start) } ? 1 : send.fromStream
+            var end = send.end
+            if let mb = send.microBatch {
+                let direction = send.name.hasPrefix("activation") ? "F" : "B"
+                let consumer = (byEntity[send.to] ?? []).filter { $0.stream == 0 && $0.microBatch == mb && $0.name.hasPrefix(direction) && $0.start >= send.end - 1e-12 }
+                    .min { $0.start < $1.start }
+                end = consumer?.start ?? send.end
+            }
+            return TraceFlow(name: send.name, fromGPU: gpu(send.from), fromStream: fromStream, start: send.start, toGPU: gpu(send.to), toStream: send.toStream, end: end,
+                             args: [.number("arrives_us", send.end * 1e6)])
+        }
         return TraceData(
-            spans: spans.map { TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: gpu($0.entity), stream: $0.stream, hbmBytes: 0, linkBytes: $0.linkBytes) },
-            flows: sends.map { TraceFlow(name: $0.name, fromGPU: gpu($0.from), fromStream: $0.fromStream, start: $0.start, toGPU: gpu($0.to), toStream: $0.toStream, end: $0.end) },
-            processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).filter(kept).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }))
+            spans: spans.map { s in
+                var args: [TraceArg] = [.number("stage", Double(s.entity))]
+                if let mb = s.microBatch { args.append(.number("micro_batch", Double(mb))) }
+                if s.linkBytes > 0 { args.append(.number("link_bytes", s.linkBytes)) }
+                return TraceSpan(name: s.name, start: s.start, end: s.end, gpu: gpu(s.entity), stream: s.stream, hbmBytes: 0, linkBytes: s.linkBytes, args: args)
+            },
+            flows: flows,
+            processNames: Dictionary(uniqueKeysWithValues: (0..<t.pp).filter(kept).map { (gpu($0), "stage \($0) (GPU \(gpu($0)))") }),
+            notes: [.number("micro_batches_traced", Double(Swift.min(microBatches, built.plan.microBatches)))])
     }
 
     static func modelFLOPsPerToken(_ t: TrainingSpec) -> Double {
@@ -357,7 +381,7 @@ extension TrainingSpec {
 
     public static var hasTrace: Bool { true }
 
-    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, jitter: RandomStream) -> TraceData? {
-        TrainingWorkload.trace(scenario, self, microBatches: steps, stages: stages, jitter: jitter)
+    public func trace(in scenario: ScenarioSpec, steps: Int, stages: Set<Int>?, streams: RunStreams) -> TraceData? {
+        TrainingWorkload.trace(scenario, self, microBatches: steps, stages: stages, jitter: streams.kernel)
     }
 }
