@@ -18,6 +18,10 @@ public enum KernelCalibration {
         public var measurement: KernelMeasurement
         public var predicted: Double
         public var relativeError: Double { predicted / measurement.seconds - 1 }
+        /// The same sign convention, (predicted − measured) / measured, for a row measured as a
+        /// rate (calibration.csv's TFLOP/s and TB/s, as `validate` prints it): work over time,
+        /// so measured seconds / predicted seconds − 1.
+        public var rateError: Double { measurement.seconds / predicted - 1 }
     }
 
     /// Median and largest absolute relative error of a set of rows.

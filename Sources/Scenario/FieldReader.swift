@@ -133,8 +133,16 @@ public struct FieldReader {
             if required { missing(key, "an integer") }
             return nil
         }
-        guard case .scalar(let text, _) = value, let number = Int(text.replacingUnderscores()) else {
+        guard case .scalar(let text, _) = value, let count = Count.parse(text.replacingUnderscores()) else {
             log.error(value.origin, child(key), "expected an integer, got \(value.described)")
+            return nil
+        }
+        guard case .whole(let number) = count else {
+            if case .fraction(let x) = count {
+                log.error(value.origin, child(key), "\"\(text)\" is \(shortNumber(x)), not a whole number")
+            } else {
+                log.error(value.origin, child(key), "\"\(text)\" is too large")
+            }
             return nil
         }
         guard range.contains(number) else {
@@ -212,6 +220,31 @@ func shortNumber(_ x: Double) -> String {
 extension String {
     /// "1_000_000" → "1000000", as YAML 1.1 allows.
     func replacingUnderscores() -> String { filter { $0 != "_" } }
+}
+
+/// A count as written: digits, or a number with a multiplier as token counts are often
+/// written — k or K (10³), M (10⁶), G (10⁹), Ki (2¹⁰), Mi (2²⁰), Gi (2³⁰): 1k = 1000, 8K = 8000,
+/// 128Ki = 131072.
+enum Count: Equatable {
+    case whole(Int)
+    /// A value that is not a whole number (1.5Ki = 1536 is whole; 1.0001k is not).
+    case fraction(Double)
+    case tooLarge
+
+    static let multipliers: [(String, Double)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("k", 1e3), ("K", 1e3), ("M", 1e6), ("G", 1e9)]
+
+    /// Nil when `text` is no count at all.
+    static func parse(_ text: String) -> Count? {
+        if let n = Int(text) { return .whole(n) }
+        guard let (suffix, factor) = multipliers.first(where: { text.hasSuffix($0.0) }) else { return nil }
+        let digits = text.dropLast(suffix.count)
+        // Digits with at most one decimal point: no sign, exponent, inf or nan before a multiplier.
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), digits.filter({ $0 == "." }).count <= 1,
+              let x = Double(digits) else { return nil }
+        let value = x * factor
+        guard value <= 9e15 else { return .tooLarge }
+        return value == value.rounded() ? .whole(Int(value)) : .fraction(value)
+    }
 }
 
 /// The candidate `name` most likely meant: the one sharing the longest beginning with what was

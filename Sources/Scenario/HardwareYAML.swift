@@ -42,7 +42,7 @@ public enum HardwareYAML {
         }
         lines += [
             line("    ", "exp_rate", quantity(g.expRate, "/s")),
-            line("    ", "hbm_capacity", quantity(g.hbmCapacity, "B")),
+            line("    ", "hbm_capacity", quantity(g.hbmCapacity, "B", binary: true)),
             line("    ", "hbm_bandwidth", quantity(g.hbmBandwidth, "B/s")),
             line("    ", "l2_size", quantity(g.l2Size, "B")),
             line("    ", "nvlink_bandwidth", quantity(g.nvlinkBandwidthPerDirection, "B/s")),
@@ -67,10 +67,18 @@ public enum HardwareYAML {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A value with the largest decimal prefix that keeps it ≥ 1, its mantissa in the shortest
-    /// form that reads back exactly.
-    static func quantity(_ value: Double, _ unit: String) -> String {
-        let prefixes: [(String, Double)] = [("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)]
+    /// A value in the units `hardware list` prints: HBM capacity in GiB (`binary`), other
+    /// sizes in GiB, MiB or KiB when that is short ("50 MiB"; dividing by a power of two is
+    /// exact), FLOP rates in TFLOPS when that reads back exactly; otherwise the largest decimal
+    /// prefix that keeps it ≥ 1 and reads back exactly. The mantissa in the shortest form that
+    /// reads back exactly.
+    static func quantity(_ value: Double, _ unit: String, binary: Bool = false) -> String {
+        if unit == "B", let (prefix, scale) = [("Gi", 1_073_741_824.0), ("Mi", 1_048_576), ("Ki", 1024)].first(where: { abs(value) >= $0.1 }) {
+            let mantissa = shortNumber(value / scale)
+            if binary || mantissa.count <= 6 { return "\(mantissa) \(prefix)B" }
+        }
+        let decimal: [(String, Double)] = [("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)]
+        let prefixes = unit == "FLOPS" ? decimal.filter { $0.0 == "T" } + decimal : decimal
         for (prefix, scale) in prefixes where abs(value) >= scale {
             let mantissa = value / scale
             if mantissa * scale == value { return "\(shortNumber(mantissa)) \(prefix)\(unit)" }

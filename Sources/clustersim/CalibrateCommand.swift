@@ -14,10 +14,10 @@ struct CalibrateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The reference folder holding kernels/ (default: ../shared/reference).")
+    @Option(help: "The reference folder holding kernels/.")
     var reference = "../shared/reference"
 
-    @Option(help: "calibration.csv (default: scenarios/reference/calibration.csv).")
+    @Option(help: "The calibration rows (calibration.csv).")
     var calibration = "scenarios/reference/calibration.csv"
 
     @Option(help: "Fit, then write the fitted factors to this Swift file.")
@@ -135,12 +135,12 @@ struct CalibrateCommand: ParsableCommand {
                 print(String(format: "  %@ %@: latency %.2f µs, efficiency %.3f; %@", f.lowLatency ? "low-latency" : "normal", f.family.rawValue,
                              f.model.latency * 1e6, f.model.efficiency, f.figures.description))
             }
-            print("calibration.csv kernel points:")
+            print("calibration.csv kernel points, (predicted − measured) / measured of the row's TFLOP/s or TB/s as validate prints it:")
             for r in KernelCalibration.residuals(points) {
-                print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))
+                print(String(format: "  %@: %+.1f%%", r.measurement.label, r.rateError * 100))
             }
             if worst > 0 {
-                print("the \(worst) rows the model misses most:")
+                print("the \(worst) rows the model misses most, (predicted − measured) / measured of the kernel's time:")
                 let sorted = KernelCalibration.residuals(all).sorted { abs($0.relativeError) > abs($1.relativeError) }
                 for r in sorted.prefix(worst) {
                     print(String(format: "  %@: %+.1f%%", r.measurement.label, r.relativeError * 100))

@@ -23,6 +23,7 @@ struct CompareCommand: ParsableCommand {
     var baseline: String?
 
     func run() throws {
+        if try options.printResolved() { return }
         try options.recordingStatus(compare)
     }
 

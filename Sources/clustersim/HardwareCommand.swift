@@ -16,7 +16,7 @@ struct HardwareCommand: ParsableCommand {
             for system in SystemSpec.presets {
                 let g = system.gpu
                 let name = system.name.padding(toLength: 12, withPad: " ", startingAt: 0)
-                print(name + String(format: "  %4.0f TFLOPS bf16  %4.2f TB/s HBM  %3.0f GiB  %2d GPUs/NVLink domain  ",
+                print(name + String(format: "  %4.0f TFLOPS bf16  %4.2f TB/s HBM  %5.1f GiB  %2d GPUs/NVLink domain  ",
                                     g.tensor.bf16 / 1e12, g.hbmBandwidth / 1e12, g.hbmCapacity / 1_073_741_824,
                                     system.gpusPerNVLinkDomain) + system.description)
             }
@@ -26,7 +26,7 @@ struct HardwareCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a preset as YAML; paste it under `cluster:` in a scenario and edit it.")
-        @Argument(help: "The preset's name (see `clustersim hardware list`).")
+        @Argument(help: "The preset's name (see `clustersim hardware list`).", completion: .list(SystemSpec.presets.map(\.name)))
         var name: String
 
         func run() throws {

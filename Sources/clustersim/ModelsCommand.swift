@@ -23,7 +23,7 @@ struct ModelsCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a model as YAML (paste as `model:` under `workload:`).")
-        @Argument(help: "The model's name (see `clustersim models list`).")
+        @Argument(help: "The model's name (see `clustersim models list`).", completion: .list(ModelSpec.catalog.map(\.name)))
         var name: String
 
         func run() throws {

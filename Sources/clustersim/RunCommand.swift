@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import Hardware
+import Models
 import Synchronization
 import Workloads
 import Report
@@ -9,13 +10,14 @@ import Scenario
 
 /// Options shared by `run` and `compare`.
 struct RunOptions: ParsableArguments {
-    @Argument(help: "The scenario file (YAML).")
+    @Argument(help: "The scenario file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var scenario: String
 
     @Option(help: "Folder for the result files (default: results/<scenario name>).")
     var out: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a key before validation, e.g. --set 'workload.links[0].bandwidth=400 GB/s'. Repeatable.", valueName: "key.path=value"))
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a key before validation, e.g. --set 'workload.links[0].bandwidth=400 GB/s'. Repeatable.", valueName: "key.path=value"),
+            completion: .list(SystemSpec.presets.map { "cluster.system=\($0.name)" } + ModelSpec.catalog.map { "workload.model=\($0.name)" }))
     var overrides: [String] = []
 
     @Option(help: "Replications per variant (overrides the scenario's `replications`).")
@@ -36,7 +38,10 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Serving: also write timeline.csv, a row per instance every second or workload.outputs.timeline_interval (the key workload.outputs.timeline).")
     var timeline = false
 
-    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, collective, training, decode, serving).")
+    @Flag(help: "Print the scenario as it will run (every key read, defaults filled in) as YAML, and exit: nothing is simulated or written.")
+    var dryRun = false
+
+    @Option(help: "Write a Chrome/Perfetto trace (trace-event JSON) of replication 1 of the first variant (or --trace-variant) to this file (gemm, memcpy, collective, training, decode, serving).", completion: .file(extensions: ["json"]))
     var trace: String?
 
     @Option(help: "The variant to trace (default: the first).")
@@ -87,6 +92,21 @@ struct RunOptions: ParsableArguments {
         }
     }
 
+    /// --set, and the flags that stand for keys (--replications, --seed).
+    var flagOverrides: [String] {
+        overrides + (replications.map { ["replications=\($0)"] } ?? []) + (seed.map { ["seed=\($0)"] } ?? [])
+    }
+
+    /// With --dry-run: prints the resolved scenario (ResolvedScenario) and returns true.
+    func printResolved() throws -> Bool {
+        guard dryRun else { return false }
+        var all = flagOverrides
+        if requests { all.append("workload.outputs.requests=true") }
+        if timeline { all.append("workload.outputs.timeline=true") }
+        print(try ResolvedScenario.yaml(path: scenario, overrides: all, kinds: WorkloadRegistry.readers), terminator: "")
+        return true
+    }
+
     /// Loads, checks and runs the scenario; writes the standard files plus `extraFiles` (made
     /// from the plan and results) atomically together.
     /// `extraFiles` also gets the runs over the calibration ensemble ([variant][member]).
@@ -94,9 +114,7 @@ struct RunOptions: ParsableArguments {
         throws -> (ExperimentPlan, ExperimentResults, String)
     {
         let start = Date()
-        var allOverrides = overrides
-        if let replications { allOverrides.append("replications=\(replications)") }
-        if let seed { allOverrides.append("seed=\(seed)") }
+        var allOverrides = flagOverrides
         if requests || timeline {
             // The flags set serving keys: another kind is told so, not that it lacks the key.
             let flag = requests ? "--requests" : "--timeline"
@@ -278,6 +296,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
+        if try options.printResolved() { return }
         try options.recordingStatus {
             let (_, _, directory) = try options.execute()
             printError("wrote \(directory)/summary.csv, replications.csv, manifest.json")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Experiments
+import Workloads
 
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,7 +9,7 @@ struct SchemaCommand: ParsableCommand {
         discussion: "The same tables the reader validates with; docs/scenario-keys.md is `clustersim schema --markdown`."
     )
 
-    @Argument(help: "A workload kind (transfers, gemm, memcpy, collective, training, decode, serving); all when omitted.")
+    @Argument(help: "A workload kind (transfers, gemm, memcpy, collective, training, decode, serving); all when omitted.", completion: .list(WorkloadRegistry.kinds.map { $0.kind }))
     var kind: String?
 
     @Flag(help: "Print the whole reference page as Markdown (docs/scenario-keys.md).")
@@ -26,7 +27,7 @@ struct MetricsCommand: ParsableCommand {
         discussion: "`compare` ranks only metrics that are better lower or higher; docs/metrics.md is `clustersim metrics --markdown`."
     )
 
-    @Argument(help: "A workload kind; all when omitted.")
+    @Argument(help: "A workload kind; all when omitted.", completion: .list(WorkloadRegistry.kinds.map { $0.kind }))
     var kind: String?
 
     @Flag(help: "Print the whole reference page as Markdown (docs/metrics.md).")

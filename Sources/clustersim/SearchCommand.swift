@@ -22,7 +22,7 @@ struct SearchCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The scenario file (YAML) with a search section.")
+    @Argument(help: "The scenario file (YAML) with a search section.", completion: .file(extensions: ["yaml", "yml"]))
     var scenario: String
 
     @Option(help: "Folder for the result files (default: results/<scenario name>-search).")

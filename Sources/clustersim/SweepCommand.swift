@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The scenario file (YAML).")
+    @Argument(help: "The scenario file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var scenario: String
 
     @Option(help: "The grid: space-separated key.path=v1,v2,... (or key.path=[v1, v2]) items.")

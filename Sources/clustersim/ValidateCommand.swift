@@ -15,13 +15,13 @@ struct ValidateCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The measurements (default: scenarios/reference/calibration.csv).")
+    @Argument(help: "The measurements, a reference CSV.", completion: .file(extensions: ["csv"]))
     var reference = "scenarios/reference/calibration.csv"
 
     @Option(help: "The folder of the scenarios that reproduce workload rows.")
     var scenarios = "scenarios/reference"
 
-    @Option(help: "The reference folder holding kernels/ (default: ../shared/reference); its tables are summarised when present.")
+    @Option(help: "The reference folder holding kernels/; its tables are summarised when present.")
     var kernels = "../shared/reference"
 
     func run() throws {
@@ -43,6 +43,7 @@ struct ValidateCommand: ParsableCommand {
             if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
         }
         let errors = rows.compactMap(\.error).map(abs).sorted()
+        print("error: (predicted − measured) / measured, of the row's own value and unit")
         if !errors.isEmpty {
             print(String(format: "%d of %d rows modelled; median |error| %.1f%%, max %.1f%%", errors.count, rows.count,
                          errors[errors.count / 2] * 100, errors.last! * 100))
