@@ -133,6 +133,35 @@ extension RoughEdgesTests {
     }
 }
 
+extension RoughEdgesTests {
+    /// Under wide expert parallelism each attention group schedules its own batch: a 64-GPU
+    /// instance (ep 64, tp 1) is not capped at 256 sequences by default, the key table says
+    /// what max_batch counts, and max_num_tokens is checked against each group's share.
+    @Test func wideExpertParallelBatchIsPerAttentionGroup() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("""
+            name: wide
+            cluster: { system: gb200-nvl72, gpus: 72 }
+            workload: { kind: serving, model: deepseek-v3, precision: fp8, kv_precision: fp8, parallelism: { tp: 1, ep: 64 },
+                        input_tokens: 1024, output_tokens: 256, arrival_rate: 200, duration: 5 s }
+            """, to: "wide.yaml", in: dir)
+        func meanBatch(_ extra: [String]) throws -> Double {
+            let run = try TestSupport.runClusterSim(["run", "wide.yaml", "--quiet", "--ensemble", "0", "--replications", "1", "--out", "r"] + extra, in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try #require(ServingOutputsTests.metric(try ServingOutputsTests.table(dir.appendingPathComponent("r/summary.csv")), "mean_batch_size"))
+        }
+        #expect(try meanBatch([]) > 512)
+        #expect(try meanBatch(["--set", "workload.max_batch=256"]) <= 256)
+        let bad = try TestSupport.runClusterSim(["run", "wide.yaml", "--set", "workload.max_num_tokens=256", "--set", "workload.max_batch=16448"], in: dir)
+        #expect(bad.status == 2)
+        #expect(bad.stderr == "wide.yaml: --set workload.max_num_tokens=256: workload.max_num_tokens: max_num_tokens 256 per attention group is below max_batch 16448 over 64 attention groups (257 each); every running sequence decodes in each iteration\n")
+        let schema = try TestSupport.runClusterSim(["schema", "serving"], in: dir).stdout
+        #expect(schema.contains("Most sequences an instance runs at once, over all its attention groups"))
+        #expect(schema.contains("256 per attention group: 256 × ep / tp with expert parallelism, else 256"))
+    }
+}
+
 /// What a result was made with: the version, the checkout's commit, the calibration.
 @Suite struct ProvenanceTests {
     @Test func versionAndManifestNameTheCommitAndTheCalibration() throws {

@@ -123,17 +123,18 @@ extension ServingSpec: Workload {
             "Arrivals stop after this long"),
         Key("requests", .integer(1...100_000_000), "Arrivals stop after this many requests"),
         Key("concurrency", .integer(1...1_000_000), "Closed loop: users each sending the next request when the last completes (instead of arrival_rate)"),
-        Key("max_batch", .integer(1...100_000), default: "256", "Most sequences an instance runs at once (vLLM's max_num_seqs, TensorRT-LLM's max_batch_size)"),
+        Key("max_batch", .integer(1...100_000), default: .derived("256 per attention group: 256 × ep / tp with expert parallelism, else 256"),
+            "Most sequences an instance runs at once, over all its attention groups (vLLM's max_num_seqs of each data-parallel attention engine times their number; TensorRT-LLM's max_batch_size)"),
         Key("max_num_tokens", .integer(1...10_000_000), default: "8192",
             "Tokens an iteration runs, decodes first and then prompt chunks, per attention group (TensorRT-LLM's max_num_tokens, vLLM's max_num_batched_tokens)"),
         Key("chunk_tokens", .integer(1...10_000_000), default: .derived("max_num_tokens"),
-            "Most prompt tokens of one request per iteration (vLLM's long_prefill_token_threshold)"),
+            "Most prompt tokens of one request in one iteration (vLLM's long_prefill_token_threshold)"),
         Key("kv_allocation", .choice(["reserve", "paged"]), default: "reserve",
             "reserve: a request's prompt and output are reserved on admission (TensorRT-LLM's GUARANTEED_NO_EVICT); paged: blocks as tokens grow, preempting by recompute when full (vLLM)"),
         Key("kv_block_tokens", .integer(1...4096), default: .derived("32 with reserve (TensorRT-LLM), 16 with paged (vLLM)"),
             "Tokens per KV-cache block"),
         Key("memory_fraction", .quantity(.count, minimum: 0, exclusive: true, maximum: 1), default: "0.9",
-            "Fraction of GPU memory for weights and KV cache"),
+            "Fraction of each GPU's memory for weights and KV cache"),
         Key("slo", .mapping, "Latency targets: search the highest Poisson rate meeting both"),
         Key("slo.tpot_p99", .quantity(.time, minimum: 0, exclusive: true), default: .required, "99th-percentile time per output token target"),
         Key("slo.ttft_p99", .quantity(.time, minimum: 0, exclusive: true), default: .required, "99th-percentile time to first token target"),
@@ -211,18 +212,24 @@ extension ServingSpec: Workload {
         if duration == nil && requests == nil && (f.has("arrival_rate") || closedLoop) {
             log.error(f.node.origin, "workload.duration", "missing: bound the run by duration (e.g. \"1 h\") or requests")
         }
-        let maxBatch = f.integer("max_batch") ?? 256
+        // Under wide expert parallelism each of the ep / tp attention groups schedules its own
+        // batch, as each data-parallel attention rank of vLLM is its own engine with its own
+        // max_num_seqs (docs/serving/data_parallel_deployment.md): 256 each by default.
+        let groups = inference?.attentionGroups ?? 1
+        let maxBatch = f.integer("max_batch") ?? 256 * groups
         let budget = f.integer("max_num_tokens") ?? 8192
         let chunk = f.integer("chunk_tokens")
         let allocation = f.choice("kv_allocation").flatMap(KVAllocation.init(rawValue:)) ?? .reserve
         let blockTokens = f.integer("kv_block_tokens") ?? (allocation == .reserve ? 32 : 16)
         let fraction = f.number("memory_fraction") ?? 0.9
-        // Every running sequence decodes each iteration, so the budget must cover a full batch
-        // (vLLM refuses max_num_batched_tokens below max_num_seqs likewise).
+        // Every running sequence decodes each iteration, so each group's budget must cover its
+        // share of a full batch (vLLM refuses max_num_batched_tokens below max_num_seqs likewise).
         let positions = (scenario.stack.speculative?.draftTokens ?? 0) + 1
-        if f.has("max_num_tokens") || f.has("max_batch"), budget < maxBatch * positions {
+        let groupBatch = (maxBatch + groups - 1) / groups
+        if f.has("max_num_tokens") || f.has("max_batch"), budget < groupBatch * positions {
             let key = f.has("max_num_tokens") ? "max_num_tokens" : "max_batch"
-            log.error(f.origin(key), "workload.\(key)", "max_num_tokens \(budget) is below max_batch \(maxBatch)"
+            let batch = groups > 1 ? "max_batch \(maxBatch) over \(groups) attention groups (\(groupBatch) each)" : "max_batch \(maxBatch)"
+            log.error(f.origin(key), "workload.\(key)", "max_num_tokens \(budget)\(groups > 1 ? " per attention group" : "") is below \(batch)"
                       + (positions > 1 ? " × \(positions) positions verified per sequence" : "") + "; every running sequence decodes in each iteration")
         }
         var slo: ServingSLO?
