@@ -36,8 +36,11 @@ public struct KernelSpan: Sendable, Equatable {
     public var start: Double
     public var end: Double
     public var isCommunication: Bool
-    /// HBM bytes the kernel moved.
+    /// HBM bytes the kernel moved, and its FLOPs.
     public var hbmBytes: Double
+    public var flops: Double
+    /// Its compute alone takes at least as long as its HBM traffic alone.
+    public var computeBound: Bool
 }
 
 public enum KernelStream {
@@ -85,8 +88,9 @@ public enum KernelStream {
                 sim.startActivity(work: 1, demands: demands, bound: body > 0 ? 1 / body : .infinity, completion: .finished(i))
             case .finished(let i):
                 completion[i] = sim.now
-                spans.append(KernelSpan(name: kernels[i].name, start: started[i], end: sim.now,
-                                        isCommunication: kernels[i].isCommunication, hbmBytes: kernels[i].cost.hbmBytes))
+                spans.append(KernelSpan(name: kernels[i].name, start: started[i], end: sim.now, isCommunication: kernels[i].isCommunication,
+                                        hbmBytes: kernels[i].cost.hbmBytes, flops: kernels[i].cost.flops,
+                                        computeBound: kernels[i].cost.computeSeconds >= kernels[i].cost.memorySeconds))
                 busy = false
                 startNextIfReady()
             }

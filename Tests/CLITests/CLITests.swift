@@ -397,6 +397,9 @@ import TestSupport
         }
         let streams = Set(events.filter { $0["ph"] as? String == "X" }.map { $0["tid"] as! Int })
         #expect(streams == [0, 1])
+        // Each kernel says what it did: FLOPs, HBM bytes and which of them bounds it.
+        let kernels = events.filter { $0["ph"] as? String == "X" && $0["tid"] as? Int == 0 }
+        #expect(kernels.allSatisfy { k in (k["args"] as? [String: Any]).map { $0["flops"] is Int && $0["hbm_bytes"] is Int && ["compute", "memory"].contains($0["bound"] as? String) } == true })
         let refused = try TestSupport.runClusterSim(["run", "d.yaml", "--quiet", "--trace", "t2.json", "--trace-variant", "nope", "--out", "x"], in: dir)
         #expect(refused.status == 2)
     }

@@ -26,13 +26,14 @@ extension GEMMSpec {
     func kernels(_ scenario: ScenarioSpec, model: KernelModel, jitter: RandomStream) -> [KernelLaunch] {
         func draw() -> Double { jitter.lognormalFactor(cv: scenario.noise.kernelCV) / scenario.stack.kernelEfficiency }
         var kernels: [KernelLaunch] = []
+        let shape = "gemm \(batch > 1 ? "\(batch)×" : "")\(m)×\(n)×\(k) \(precision.rawValue)"
         for _ in 0..<iterations {
             if quantizeActivations {
                 kernels.append(KernelLaunch(cost: model.quantize(elements: Double(m * k * batch), to: precision),
                                             fixedSeconds: model.factors.quantizeFixedTime, jitter: draw(), name: "quantize"))
             }
             kernels.append(KernelLaunch(cost: model.gemm(m: m, n: n, k: k, precision: precision, batch: batch),
-                                        fixedSeconds: model.factors.fixedTime, jitter: draw(), name: "gemm"))
+                                        fixedSeconds: model.factors.fixedTime, jitter: draw(), name: shape))
         }
         return kernels
     }
@@ -109,7 +110,7 @@ extension TraceData {
     init(kernelSpans spans: [KernelSpan]) {
         self.init(spans: spans.map {
             TraceSpan(name: $0.name, start: $0.start, end: $0.end, gpu: 0, stream: $0.isCommunication ? 1 : 0, hbmBytes: $0.hbmBytes,
-                      args: $0.hbmBytes > 0 ? [.number("hbm_bytes", $0.hbmBytes)] : [])
+                      args: $0.isCommunication ? [] : [.number("flops", $0.flops), .number("hbm_bytes", $0.hbmBytes), .text("bound", $0.computeBound ? "compute" : "memory")])
         })
     }
 }

@@ -5,6 +5,7 @@
 // up to its first token, then decode); in disaggregated runs each KV-cache transfer as an arrow
 // from the prefill iteration that finished the prompt to the first decode iteration that runs
 // the request. Recorded inside the event loop only when a trace is asked for.
+import Foundation
 import Report
 
 extension ServingWorkload {
@@ -77,7 +78,7 @@ extension ServingWorkload {
                 spans.append(TraceAsyncSpan(name: "request \(i)", category: "request", id: i, pid: pid(r), start: r.arrival, end: done, args: args, phases: phases))
             }
             var notes: [TraceArg] = [.number("iterations", Double(iterations.count)), .number("requests", Double(spans.count))]
-            if let stopped { notes.append(.text("stopped", "after \(limit) iterations, at \(stopped) s")) }
+            if let stopped { notes.append(.text("stopped", "after \(limit) iterations, at \(String(format: "%.3f", stopped)) s")) }
             return TraceData(spans: iterations, flows: flows, asyncSpans: spans, counters: counters, processNames: processNames,
                              threadNames: threadNames, notes: notes)
         }
