@@ -118,6 +118,23 @@ import TestSupport
         #expect(Set(requests.map { $0["instance"]! }) == ["0", "1"])
     }
 
+    /// A run not much longer than a request (outputs of 2,048 tokens take about as long as
+    /// the 20 s of arrivals) is not overloaded though the running requests ramp up all along:
+    /// nothing waits to be scheduled, so no warning, and the growth is about 0.
+    @Test func longRequestsInAShortRunAreNotAnOverload() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(Self.scenario(rate: 2).replacingOccurrences(of: "output_tokens: 32", with: "output_tokens: 2048"), to: "serve.yaml", in: dir)
+        let result = try TestSupport.runClusterSim(["run", "serve.yaml", "--quiet", "--ensemble", "0", "--replications", "1"], in: dir)
+        #expect(result.status == 0)
+        #expect(!result.stderr.contains("overloaded"), "\(result.stderr)")
+        let summary = try Self.table(dir.appendingPathComponent("results/serve/summary.csv"))
+        let e2e = try #require(Self.metric(summary, "e2e_s")), offered = try #require(Self.metric(summary, "arrival_rate_per_s"))
+        #expect(e2e > 5, "requests last more than a quarter of the window: \(e2e) s")
+        let growth = try #require(Self.metric(summary, "queue_growth_per_s"))
+        #expect(abs(growth) < 0.05 * offered, "\(growth)")
+    }
+
     /// An open-loop run whose queue keeps growing is named overloaded, with the offered and
     /// served rates; a flag for serving tables on another kind says what it is for.
     @Test func overloadWarningAndFlagsOnOtherKinds() throws {

@@ -161,8 +161,10 @@ struct ColocatedServing {
     var timeline: ServingWorkload.Timeline?
     /// The --trace, when one is asked for.
     var traceLog: ServingWorkload.TraceLog?
-    // Time integrals for averages.
+    // Time integrals for averages, and of the waiting requests over the arrival window's
+    // last two quarters.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0
+    var queue: ServingWorkload.QueueWatch
 
     init(serving: ServingSpec, requests: [Request], prices: IterationPrices, speculation: SpeculativeSpec?, draftPrices: IterationPrices?,
          capacity: Double, time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?, system: SystemSpec, tracing: Bool) {
@@ -186,6 +188,8 @@ struct ColocatedServing {
         self.closedLoop = closedLoop
         let longest = serving.trace?.map(\.outputTokens).max() ?? serving.inference.outputTokens
         instances = [Instance](repeating: Instance(blockTokens: serving.kvBlockTokens, longestOutput: longest), count: d.dp * d.pp)
+        // Open loop: every request is drawn before the run, so the window is known.
+        queue = ServingWorkload.QueueWatch(window: closedLoop == nil ? ServingWorkload.arrivalWindow(requests, serving: serving) : nil)
         timeline = serving.outputs.timelineInterval.map { ServingWorkload.Timeline(interval: $0, pools: (0..<d.dp).map { ("colocated", $0) }) }
     }
 
@@ -214,7 +218,8 @@ struct ColocatedServing {
         let d = serving.inference
         let end = ServingWorkload.elapsed(sim.now), replicas = Double(d.dp)
         let metrics = ServingWorkload.summarize(requests, serving: serving, end: end, gpus: d.instanceGPUs * d.pp * d.dp, meanBatch: areaBatch / end / replicas,
-                                                kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end)
+                                                kvUtilisation: areaKV / end / (Double(capacityBlocks * instances.count)), meanInSystem: areaInSystem / end,
+                                                queue: queue)
             + [Metric("preemptions", unit: "requests", Double(preemptions))]
         let timeline = timeline.take()
         let trace = traceLog?.data(requests, end: sim.now, pid: { Int(Swift.max(0, $0.instance)) },
@@ -257,11 +262,14 @@ struct ColocatedServing {
         let dt = sim.now - lastChange
         guard dt > 0 else { return }
         let plain = tokensPerStep == nil
+        var waiting = 0
         for q in instances {
             areaInSystem += dt * Double(q.load)
             areaBatch += dt * Double(q.running)
             areaKV += dt * Double(q.heldBlocks + (paged ? q.decodeBlocks(blockTokens: blockTokens, plain: plain) : 0))
+            waiting += q.load - q.running
         }
+        queue.add(from: lastChange, to: sim.now, count: waiting)
         lastChange = sim.now
     }
 

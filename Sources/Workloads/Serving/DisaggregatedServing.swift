@@ -80,8 +80,10 @@ struct DisaggregatedServing {
     /// The --trace, when one is asked for: processes numbered as the timeline's instances.
     var traceLog: ServingWorkload.TraceLog?
 
-    // Time integrals for averages.
+    // Time integrals for averages, and of the waiting requests over the arrival window's
+    // last two quarters.
     var lastChange = 0.0, areaInSystem = 0.0, areaBatch = 0.0, areaKV = 0.0, inSystem = 0
+    var queue: ServingWorkload.QueueWatch
 
     init(serving: ServingSpec, split: Disaggregation, requests: [Request], system: SystemSpec, prices: IterationPrices, capacity: Double,
          time: ServingWorkload.IterationTime, closedLoop: ServingWorkload.ClosedLoop?, tracing: Bool) {
@@ -110,6 +112,7 @@ struct DisaggregatedServing {
         reserved = [Double](repeating: 0, count: decodeEngines)
         busy = [Bool](repeating: false, count: decodeEngines)
         stepping = [[Int]](repeating: [], count: decodeEngines)
+        queue = ServingWorkload.QueueWatch(window: closedLoop == nil ? ServingWorkload.arrivalWindow(requests, serving: serving) : nil)
         let pools = (0..<split.prefillInstances).map { ("prefill", $0) } + (0..<split.decodeInstances).map { ("decode", $0) }
         timeline = serving.outputs.timelineInterval.map { ServingWorkload.Timeline(interval: $0, pools: pools) }
     }
@@ -141,7 +144,8 @@ struct DisaggregatedServing {
         let end = ServingWorkload.elapsed(sim.now)
         let gpus = serving.inference.instanceGPUs * stages * (split.prefillInstances + split.decodeInstances)
         let metrics = ServingWorkload.summarize(requests, serving: serving, end: end, gpus: gpus, meanBatch: areaBatch / end / Double(split.decodeInstances),
-                                                kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end)
+                                                kvUtilisation: areaKV / end / (capacity * Double(split.decodeInstances)), meanInSystem: areaInSystem / end,
+                                                queue: queue)
             + [Metric("preemptions", unit: "requests", Double(preemptions)),
                Metric("kv_transfer_s", unit: "s", transfers.isEmpty ? 0 : transfers.reduce(0, +) / Double(transfers.count))]
         let timeline = timeline.take()
@@ -189,6 +193,11 @@ struct DisaggregatedServing {
         areaInSystem += dt * Double(inSystem)
         areaBatch += dt * Double(running.reduce(0) { $0 + $1.count })
         areaKV += dt * reserved.reduce(0, +)
+        // Waiting: prompts not yet in a prefill iteration, and transferred requests not yet in
+        // a decode batch.
+        if queue.window != nil && dt > 0 {
+            queue.add(from: lastChange, to: sim.now, count: prompts.count - promptHead + recompute.count + queued.reduce(0) { $0 + $1.count })
+        }
         lastChange = sim.now
     }
 

@@ -115,27 +115,40 @@ extension ServingWorkload {
         }
     }
 
-    /// The mean over [a, b] of the requests in system (arrived, not finished): each request's
-    /// time in [arrival, done) ∩ [a, b], summed, over b − a.
-    static func meanInSystem(_ requests: [Request], from a: Double, to b: Double) -> Double {
-        var area = 0.0
-        for r in requests {
-            let start = Swift.max(a, r.arrival), end = Swift.min(b, r.done ?? .infinity)
-            if end > start { area += end - start }
-        }
-        return area / (b - a)
-    }
+    /// How fast the requests waiting to be scheduled (queued for a prefill or for a decode
+    /// batch, preempted ones included; not those running) grow over the second half of the
+    /// arrival window: the mean over its last quarter less that over its third, over a
+    /// quarter's length — the slope of a queue growing linearly, about 0 when the instances
+    /// keep up. Waiting rather than in system: the running requests ramp up for as long as a
+    /// request takes, which in a short run looks like growth though nothing queues.
+    struct QueueWatch {
+        /// The arrival window (nil: none, as in a closed loop).
+        let window: Double?
+        var third = 0.0, fourth = 0.0
 
-    /// How fast the requests in system grow over the second half of the arrival window: the
-    /// mean of its last quarter less that of its third, over a quarter's length (the slope of a
-    /// queue growing linearly; about 0, ± the load's fluctuation, when the instances keep up).
-    static func queueGrowth(_ requests: [Request], window w: Double) -> Double {
-        (meanInSystem(requests, from: 0.75 * w, to: w) - meanInSystem(requests, from: 0.5 * w, to: 0.75 * w)) / (0.25 * w)
+        /// `count` requests waited from `a` to `b`.
+        mutating func add(from a: Double, to b: Double, count: Int) {
+            guard let w = window, count > 0, b > 0.5 * w else { return }
+            func overlap(_ lo: Double, _ hi: Double) -> Double { Swift.max(0, Swift.min(b, hi) - Swift.max(a, lo)) }
+            third += Double(count) * overlap(0.5 * w, 0.75 * w)
+            fourth += Double(count) * overlap(0.75 * w, w)
+        }
+
+        var growth: Double? {
+            guard let w = window else { return nil }
+            let quarter = 0.25 * w
+            return (fourth / quarter - third / quarter) / quarter
+        }
     }
 
     /// The window over which requests arrived: the duration when arrivals stopped at it (nil:
     /// they stopped at a request count or the trace's end), else up to the last arrival (nil
     /// when every request arrived at 0).
+    static func arrivalWindow(_ requests: [Request], serving s: ServingSpec) -> Double? {
+        let countBound = s.requests.map { requests.count >= $0 } ?? false
+        return arrivalWindow(requests, duration: countBound ? nil : s.duration)
+    }
+
     static func arrivalWindow(_ requests: [Request], duration: Double?) -> Double? {
         let last = requests.map(\.arrival).max() ?? 0
         if let duration, duration >= last { return duration }
@@ -144,7 +157,7 @@ extension ServingWorkload {
 }
 
 extension ServingSpec {
-    /// An open-loop run whose queue grew by more than 5% of the second half's arrivals (and
+    /// An open-loop run whose waiting queue grew by more than 5% of the second half's arrivals (and
     /// by at least 10 requests) is overloaded: its latencies grow with the run's length.
     public func warnings(_ means: [String: Double]) -> [String] {
         guard concurrency == nil, let growth = means["queue_growth_per_s"], let offered = means["arrival_rate_per_s"],
@@ -153,7 +166,7 @@ extension ServingSpec {
         // the second half of the window, which lasts completed / offered / 2 seconds.
         guard growth > 0.05 * offered, growth * completed / offered / 2 >= 10 else { return [] }
         func f(_ x: Double) -> String { x >= 100 ? String(Int(x.rounded())) : String(format: "%.3g", x) }
-        return ["overloaded: requests waiting or running grew by \(f(growth)) per second over the second half of the arrivals "
+        return ["overloaded: requests waiting to be scheduled grew by \(f(growth)) per second over the second half of the arrivals "
                 + "(offered \(f(offered)) requests/s, served \(f(served)) requests/s); its latencies depend on the run's length, "
                 + "not a steady state: lower workload.arrival_rate or add instances"]
     }

@@ -175,7 +175,7 @@ extension ServingSpec: Workload {
             MetricInfo("throughput_requests_per_s", unit: "requests/s", .higher,
                        "The achieved rate: requests completed over the run's length (arrivals and the drain after them)"),
             MetricInfo("queue_growth_per_s", unit: "requests/s", .neither,
-                       "Open loop: how fast the requests waiting or running grow over the second half of the arrival window (the mean over its last quarter less that over its third, per second): about 0 when the instances keep up, the offered less the served rate when overloaded"),
+                       "Open loop: how fast the requests waiting to be scheduled (queued for a prefill or a decode batch, not running) grow over the second half of the arrival window (the mean over its last quarter less that over its third, per second): about 0 when the instances keep up, the offered less the served rate when overloaded"),
             MetricInfo("requests_completed", unit: "requests", .neither, "Requests finished by the end of the run"),
             MetricInfo("preemptions", unit: "requests", .lower, "kv_allocation paged: times a running request was preempted (its cache freed, to be recomputed)"),
             MetricInfo("kv_transfer_s", unit: "s", .lower, "Disaggregated: mean time to move a prompt's KV cache to its decode instance"),

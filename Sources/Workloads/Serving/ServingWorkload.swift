@@ -307,7 +307,7 @@ enum ServingWorkload {
 
     /// The metrics of a finished run.
     static func summarize(_ requests: [Request], serving s: ServingSpec, end: Double, gpus: Int, meanBatch: Double, kvUtilisation: Double,
-                          meanInSystem: Double) -> [Metric] {
+                          meanInSystem: Double, queue: QueueWatch) -> [Metric] {
         // One pass over the requests into the three latency arrays (sized once, sorted in place).
         var ttft: [Double] = [], e2e: [Double] = [], tpot: [Double] = []
         ttft.reserveCapacity(requests.count)
@@ -348,12 +348,11 @@ enum ServingWorkload {
             Metric("mean_requests_in_system", unit: "requests", meanInSystem),
         ]
         // Offered against achieved: arrivals over their window, completions over the run.
-        let countBound = s.requests.map { requests.count >= $0 } ?? false
-        let window = arrivalWindow(requests, duration: countBound ? nil : s.duration)
+        let window = arrivalWindow(requests, serving: s)
         metrics.append(Metric("arrival_rate_per_s", unit: "requests/s", Double(requests.count) / (window ?? end)))
         metrics.append(Metric("throughput_requests_per_s", unit: "requests/s", Double(completed) / end))
-        if s.concurrency == nil, let window {
-            metrics.append(Metric("queue_growth_per_s", unit: "requests/s", queueGrowth(requests, window: window)))
+        if s.concurrency == nil, let growth = queue.growth {
+            metrics.append(Metric("queue_growth_per_s", unit: "requests/s", growth))
         }
         metrics += [
             Metric("requests_completed", unit: "requests", Double(completed)),
