@@ -44,6 +44,14 @@ public struct GroupCollective: Sendable {
         choice(op, bytes: bytes, algorithm: algorithm, protocol: `protocol`).seconds
     }
 
+    /// Inside one NVLink domain: the (algorithm, protocol) NCCL's tuner picks (or the ones
+    /// forced) and its seconds.
+    public func inDomain(_ op: CollectiveOperation, bytes: Double, algorithm: CollectiveAlgorithm? = nil, protocol: CollectiveProtocol? = nil)
+        -> (algorithm: CollectiveAlgorithm, protocol: CollectiveProtocol, seconds: Double) {
+        CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: gpu.nvlinkBandwidthPerDirection, timing: timing, folded: folded,
+                              algorithm: algorithm, protocol: `protocol`)
+    }
+
     /// `seconds`, with the algorithm that takes them as nccl-tests users name it: inside a
     /// domain "ring/ll128" (algorithm/protocol), across domains "hierarchical ring" (the rails'
     /// all-reduce) or "hierarchical", and "direct" for all-to-all, broadcast and send/recv.
@@ -52,8 +60,7 @@ public struct GroupCollective: Sendable {
         guard ranks > 1, bytes > 0 else { return (0, "none") }
         let nvlink = gpu.nvlinkBandwidthPerDirection
         if layout.domains == 1 {
-            let best = CollectiveRun.fastest(op, bytes: bytes, ranks: ranks, nvls: gpu.nvls, bandwidth: nvlink, timing: timing, folded: folded,
-                                             algorithm: algorithm, protocol: `protocol`)
+            let best = inDomain(op, bytes: bytes, algorithm: algorithm, protocol: `protocol`)
             return (best.seconds, "\(best.algorithm.rawValue)/\(best.protocol.rawValue)")
         }
         /// The faster of the phases in turn and pipelined (NCCL's tuner choosing).

@@ -179,12 +179,12 @@ public enum ChromeTrace {
                   let to = slices.inside(TraceTrack(pid: f.toGPU, tid: f.toStream), at: f.end) else { return nil }
             return (f, from, to)
         }
+        let tids = Dictionary(grouping: kept, by: \.gpu).mapValues { Set($0.map(\.stream)).sorted() }
         let pids = Set(kept.map(\.gpu) + asyncSpans.map(\.pid) + counters.map(\.pid))
         for pid in pids.sorted() {
             let name = trace.processNames[pid] ?? "GPU \(pid)"
             events.append(#"{"name":"process_name","ph":"M","pid":\#(pid),"tid":0,"args":{"name":"\#(escape(name))"}}"#)
-            let tids = Set(kept.filter { $0.gpu == pid }.map(\.stream)).sorted()
-            for tid in tids {
+            for tid in tids[pid] ?? [] {
                 guard let name = trace.threadNames[TraceTrack(pid: pid, tid: tid)] ?? (tid < streamNames.count ? streamNames[tid] : nil) else { continue }
                 events.append(#"{"name":"thread_name","ph":"M","pid":\#(pid),"tid":\#(tid),"args":{"name":"\#(escape(name))"}}"#)
             }

@@ -144,8 +144,14 @@ struct TraceFile {
         let flows = slices.filter { $0["cat"] as? String == "nvlink" }
         #expect(flows.count == 2 * 2 * 14 * 8, "per size, 14 steps of 8 flows, each on a sender's and a receiver's port")
         #expect(trace.of("s").count == 2 * 14 * 8)
-        // Every ring flow goes to the next rank.
+        // One flow at a time on each port (one lane), and every flow inside its size's slice.
         #expect(trace.of("s").allSatisfy { ($0["tid"] as! Int) == 1 })
+        let sizes = collectives.filter { $0["pid"] as? Int == 0 }.map { (TraceFile.ns($0["ts"]), TraceFile.ns($0["ts"]) + TraceFile.ns($0["dur"])) }
+        #expect(sizes.count == 2)
+        for f in flows {
+            let start = TraceFile.ns(f["ts"]), end = start + TraceFile.ns(f["dur"])
+            #expect(sizes.contains { $0.0 <= start && end <= $0.1 + 1 }, "\(f)")
+        }
         let table = try ServingOutputsTests.table(dir.appendingPathComponent("results/ar/collective.csv")).filter { $0["replication"] == "1" }
         for bytes in ["8388608", "67108864"] {
             let row = try #require(table.first { $0["size_bytes"] == bytes })

@@ -110,8 +110,7 @@ enum CollectiveWorkload {
         var offset = 0.0, recorded = 0, simulated = 0
         for index in traced {
             let size = all[index]
-            let best = CollectiveRun.fastest(op, bytes: size.bytes, ranks: c.gpus, nvls: system.gpu.nvls, bandwidth: system.gpu.nvlinkBandwidthPerDirection,
-                                             timing: group.timing, folded: c.fold, algorithm: forced, protocol: forcedProtocol)
+            let best = group.inDomain(op, bytes: size.bytes, algorithm: forced, protocol: forcedProtocol)
             let plan = CollectivePlanner.plan(op, bytes: size.bytes, ranks: c.gpus, algorithm: best.algorithm)
             var records: [CollectiveRun.FlowSpan] = []
             _ = CollectiveRun.concurrent([plan], bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: group.timing.under(best.protocol),
