@@ -52,24 +52,7 @@ struct TraceFile {
 }
 
 @Suite struct ServingTraceTests {
-    static func scenario(_ extra: String = "") -> String {
-        """
-        name: serve
-        seed: 5
-        replications: 2
-        cluster: { system: h100-sxm }
-        stack: { cuda_graphs: true }
-        noise: { kernel_cv: 0.02 }
-        workload:
-          kind: serving
-          model: llama3-8b
-          input_tokens: 256
-          output_tokens: 32
-          arrival_rate: 20
-          duration: 10 s
-        \(extra)
-        """
-    }
+    static func scenario(_ extra: String = "") -> String { ServingOutputsTests.scenario(extra: extra) }
 
     /// A colocated run's trace is replication 1's run: it holds every iteration (their decode
     /// sequences add up to every request's tokens after its first, their prompt tokens to
