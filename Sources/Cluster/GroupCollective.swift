@@ -23,6 +23,8 @@ public struct GroupCollective: Sendable {
     public var sharp: Bool
     /// Simulate one representative group per phase (symmetry folding) or every group.
     public var folded: Bool
+    /// What carries traffic between domains (sets the NICs' efficiency).
+    public var transport: ScaleOutTransport
 
     public init(layout: DomainLayout, gpu: GPUSpec, fatTree: RailFatTree = .nonBlocking, folded: Bool = true,
                 collectives: CollectiveOverrides = .calibrated, transport: ScaleOutTransport = .infiniband, sharp: Bool = false) {
@@ -30,6 +32,7 @@ public struct GroupCollective: Sendable {
         self.gpu = gpu
         self.timing = CollectiveTiming.calibrated(for: gpu).applying(collectives)
         self.scaleOut = CollectiveTiming.scaleOut(for: gpu, transport: transport)
+        self.transport = transport
         self.fatTree = fatTree
         self.sharp = sharp
         self.folded = folded
@@ -90,13 +93,14 @@ public struct GroupCollective: Sendable {
             let rate = Swift.min(gpu.nicBandwidthPerDirection * scaleOut.linkEfficiency, nvlink * timing.linkEfficiency)
             return (timing.baseLatency + Double(d - 1) * scaleOut.stepLatency + Double(m - 1) * timing.stepLatency + bytes / rate, "direct")
         case .sendRecv:
-            return (Self.pointToPoint(bytes: bytes, gpu: gpu, sameDomain: false), "direct")
+            return (Self.pointToPoint(bytes: bytes, gpu: gpu, sameDomain: false, transport: transport), "direct")
         }
     }
 
-    /// Seconds for `bytes` sent from one GPU to another over NVLink (same domain) or the NICs.
-    public static func pointToPoint(bytes: Double, gpu: GPUSpec, sameDomain: Bool) -> Double {
-        let t = sameDomain ? CollectiveTiming.calibrated(for: gpu) : CollectiveTiming.scaleOut(for: gpu)
+    /// Seconds for `bytes` sent from one GPU to another over NVLink (same domain) or the NICs
+    /// (at the share of their bandwidth `transport` achieves: RoCE's and EFA's fitted).
+    public static func pointToPoint(bytes: Double, gpu: GPUSpec, sameDomain: Bool, transport: ScaleOutTransport) -> Double {
+        let t = sameDomain ? CollectiveTiming.calibrated(for: gpu) : CollectiveTiming.scaleOut(for: gpu, transport: transport)
         let bandwidth = sameDomain ? gpu.nvlinkBandwidthPerDirection : gpu.nicBandwidthPerDirection
         return CollectiveRun.fastest(.sendRecv, bytes: bytes, ranks: 2, nvls: false, bandwidth: bandwidth, timing: t).seconds
     }

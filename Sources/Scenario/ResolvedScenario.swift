@@ -6,8 +6,8 @@
 import Foundation
 
 public enum ResolvedScenario {
-    /// The resolved YAML of `path` with `overrides`, or the loader's errors.
-    public static func yaml(path: String, overrides: [String], kinds: [any WorkloadSpec.Type]) throws(ScenarioError) -> String {
+    /// The resolved YAML of `path` with `overrides` and the loader's warnings, or its errors.
+    public static func yaml(path: String, overrides: [String], kinds: [any WorkloadSpec.Type]) throws(ScenarioError) -> (text: String, warnings: [Diagnostic]) {
         let plan = try ScenarioLoader.load(path: path, overrides: overrides, kinds: kinds)
         let text = String(decoding: plan.fileContents, as: UTF8.self)
         var tree = try ScenarioLoader.tree(text: text, file: path, overrides: overrides)
@@ -45,7 +45,7 @@ public enum ResolvedScenario {
         if !overrides.isEmpty { header += "# With " + overrides.map { "--set \($0)" }.joined(separator: " ") + ".\n" }
         var footer = ""
         if !derived.isEmpty { footer = "# Derived from other keys when absent:\n" + derived.joined(separator: "\n") + "\n" }
-        return header + body + footer
+        return (header + body + footer, plan.warnings)
     }
 }
 

@@ -103,7 +103,9 @@ struct RunOptions: ParsableArguments {
         var all = flagOverrides
         if requests { all.append("workload.outputs.requests=true") }
         if timeline { all.append("workload.outputs.timeline=true") }
-        print(try ResolvedScenario.yaml(path: scenario, overrides: all, kinds: WorkloadRegistry.readers), terminator: "")
+        let resolved = try ResolvedScenario.yaml(path: scenario, overrides: all, kinds: WorkloadRegistry.readers)
+        for warning in resolved.warnings { printError("warning: \(warning)") }
+        print(resolved.text, terminator: "")
         return true
     }
 

@@ -173,8 +173,8 @@ import Scenario
     @Test func aLoneRequestPaysTheSends() throws {
         let one = try metrics(Self.lone(pp: 1)), two = try metrics(Self.lone(pp: 2))
         let gpu = SystemSpec.h100SXM.gpu, hidden = Double(ModelSpec.named("llama3-70b")!.hidden) * 2 / 4
-        let sends = GroupCollective.pointToPoint(bytes: 1000 * hidden, gpu: gpu, sameDomain: true)
-            + 49 * GroupCollective.pointToPoint(bytes: hidden, gpu: gpu, sameDomain: true)
+        let sends = GroupCollective.pointToPoint(bytes: 1000 * hidden, gpu: gpu, sameDomain: true, transport: .infiniband)
+            + 49 * GroupCollective.pointToPoint(bytes: hidden, gpu: gpu, sameDomain: true, transport: .infiniband)
         print("70B fp8, 1000/50, TP 4: e2e \(one["e2e_s"]!) s on one stage, \(two["e2e_s"]!) s on two (sends \(sends) s)")
         #expect(abs((two["e2e_s"]! - one["e2e_s"]!) / sends - 1) < 1e-6)
         #expect(two["requests_completed"] == 1)
@@ -189,10 +189,10 @@ import Scenario
         }
         let one = try metrics(disaggregated(1)), two = try metrics(disaggregated(2))
         let gpu = SystemSpec.h100SXM.gpu, model = ModelSpec.named("llama3-70b")!, hidden = Double(model.hidden) * 2 / 4
-        let sends = GroupCollective.pointToPoint(bytes: 1000 * hidden, gpu: gpu, sameDomain: true)
-            + 49 * GroupCollective.pointToPoint(bytes: hidden, gpu: gpu, sameDomain: true)
+        let sends = GroupCollective.pointToPoint(bytes: 1000 * hidden, gpu: gpu, sameDomain: true, transport: .infiniband)
+            + 49 * GroupCollective.pointToPoint(bytes: hidden, gpu: gpu, sameDomain: true, transport: .infiniband)
         let kv = InferenceOps.kvCacheBytesPerRank(model: model, tokens: 1000, kvPrecision: .fp8, tp: 4)
-        let transfer = GroupCollective.pointToPoint(bytes: kv / 2, gpu: gpu, sameDomain: true) - GroupCollective.pointToPoint(bytes: kv, gpu: gpu, sameDomain: true)
+        let transfer = GroupCollective.pointToPoint(bytes: kv / 2, gpu: gpu, sameDomain: true, transport: .infiniband) - GroupCollective.pointToPoint(bytes: kv, gpu: gpu, sameDomain: true, transport: .infiniband)
         print("disaggregated 70B fp8, TP 4: e2e \(one["e2e_s"]!) s on one stage, \(two["e2e_s"]!) s on two (sends \(sends) s, transfer \(transfer) s)")
         #expect(abs((two["e2e_s"]! - one["e2e_s"]!) / (sends + transfer) - 1) < 1e-6)
         #expect(two["requests_completed"] == 1 && two["kv_transfer_s"]! < one["kv_transfer_s"]!)

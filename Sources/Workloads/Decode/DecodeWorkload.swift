@@ -204,7 +204,8 @@ enum DecodeWorkload {
             let bytes = Double(microBatch * tokens * d.model.hidden) * 2 / Double(d.tp)
             let sends = (0..<(d.pp - 1)).reduce(0.0) { total, s in
                 // Stage s holds GPUs s·tp ..< (s + 1)·tp; the next stage shares its domain or not.
-                total + GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: (s * d.tp) / domain == ((s + 2) * d.tp - 1) / domain)
+                total + GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: (s * d.tp) / domain == ((s + 2) * d.tp - 1) / domain,
+                                                     transport: spec.cluster?.transport ?? .infiniband)
             }
             let latency = stageTimes.reduce(0, +) + sends
             let slowest = stageTimes.max()!

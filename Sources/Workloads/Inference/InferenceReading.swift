@@ -6,8 +6,9 @@ import Scenario
 
 enum InferenceReading {
     /// The inference keys of `f` (a decode or serving table). Without sizes (a serving trace
-    /// gives them per request) the defaults only size the memory check.
-    static func read(_ f: FieldReader, sizesRequired: Bool) -> DecodeSpec? {
+    /// gives them per request) the defaults only size the memory check. Serving does not read
+    /// `batch` (its scheduler forms the batch; it warns when the key is given).
+    static func read(_ f: FieldReader, sizesRequired: Bool, readsBatch: Bool = true) -> DecodeSpec? {
         let log = f.log
         let errorsBefore = log.errors.count
         let model = f.model("model")
@@ -20,7 +21,7 @@ enum InferenceReading {
             dp = p.integer("dp") ?? 1
             ep = p.integer("ep") ?? 1
         }
-        let batch = f.integer("batch") ?? 1
+        let batch = readsBatch ? f.integer("batch") ?? 1 : 1
         let input = f.integer("input_tokens", required: sizesRequired) ?? (sizesRequired ? nil : 1)
         let output = f.integer("output_tokens", required: sizesRequired) ?? (sizesRequired ? nil : 1)
         let parallel = f.value("parallelism")

@@ -179,7 +179,7 @@ struct ColocatedServing {
         blockTokens = serving.kvBlockTokens
         let d = serving.inference
         stages = d.pp
-        pipeline = StagePipeline(d, instances: d.dp, system: system)
+        pipeline = StagePipeline(d, instances: d.dp, system: system, transport: time.spec.cluster?.transport ?? .infiniband)
         maxBatch = (serving.maxBatch + d.pp - 1) / d.pp
         capacityBlocks = Int(capacity / Double(serving.kvBlockTokens) / Double(d.pp))
         paged = serving.kvAllocation == .paged

@@ -52,6 +52,8 @@ struct DisaggregatedServing {
     let stageShare: Double
     let time: ServingWorkload.IterationTime
     let kvBytesPerToken: Double
+    /// What carries a KV cache between domains (kv_transfer: network).
+    let transport: ScaleOutTransport
     let closedLoop: ServingWorkload.ClosedLoop?
 
     let sim = Simulator<Event>()
@@ -100,8 +102,9 @@ struct DisaggregatedServing {
         stages = d.pp
         engineCapacity = capacity / Double(d.pp)
         maxBatch = (serving.maxBatch + d.pp - 1) / d.pp
-        prefillStages = StagePipeline(d, instances: split.prefillInstances, system: system)
-        decodeStages = StagePipeline(d, instances: split.decodeInstances, system: system)
+        transport = time.spec.cluster?.transport ?? .infiniband
+        prefillStages = StagePipeline(d, instances: split.prefillInstances, system: system, transport: transport)
+        decodeStages = StagePipeline(d, instances: split.decodeInstances, system: system, transport: transport)
         stageShare = Double(prefillStages.stageLayers.max() ?? d.model.layers) / Double(d.model.layers)
         kvBytesPerToken = InferenceOps.kvCacheBytesPerRank(model: d.model, tokens: 1, kvPrecision: d.kvPrecision, tp: d.tp)
         let prefillEngines = split.prefillInstances * d.pp, decodeEngines = split.decodeInstances * d.pp
@@ -256,7 +259,7 @@ struct DisaggregatedServing {
                 finish(i)
             } else {
                 let bytes = Double(requests[i].prompt) * kvBytesPerToken * stageShare
-                let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain)
+                let seconds = GroupCollective.pointToPoint(bytes: bytes, gpu: system.gpu, sameDomain: split.sameDomain, transport: transport)
                 transfers.append(seconds)
                 sim.schedule(.transferred(i), after: seconds)
                 if traceLog != nil {

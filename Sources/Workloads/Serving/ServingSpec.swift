@@ -191,7 +191,7 @@ extension ServingSpec: Workload {
         let errorsBefore = log.errors.count
         // A trace gives every request its own sizes, so the decode keys for them are optional.
         let traced = f.has("trace")
-        let inference = InferenceReading.read(f, sizesRequired: !traced)
+        let inference = InferenceReading.read(f, sizesRequired: !traced, readsBatch: false)
         var trace: [TracedRequest]?
         var rate: Double?
         let closedLoop = f.has("concurrency")

@@ -16,6 +16,7 @@ struct StagePipeline {
     let sendsInDomain: [Bool]
     let hiddenBytes: Double
     let gpu: GPUSpec
+    let transport: ScaleOutTransport
     /// When each instance's stages are next free.
     private var stageFree: [[Double]]
     private var sendPrices: [SendKey: Double] = [:]  // looked up, never iterated
@@ -25,7 +26,8 @@ struct StagePipeline {
         var sameDomain: Bool
     }
 
-    init(_ d: DecodeSpec, instances: Int, system: SystemSpec) {
+    init(_ d: DecodeSpec, instances: Int, system: SystemSpec, transport: ScaleOutTransport) {
+        self.transport = transport
         stages = d.pp
         stageLayers = DecodeWorkload.stages(d).map(\.count)
         let domain = system.gpusPerNVLinkDomain
@@ -52,7 +54,7 @@ struct StagePipeline {
     private mutating func sendSeconds(tokens: Int, sameDomain: Bool) -> Double {
         let key = SendKey(tokens: tokens, sameDomain: sameDomain)
         if let t = sendPrices[key] { return t }
-        let t = GroupCollective.pointToPoint(bytes: Double(tokens) * hiddenBytes, gpu: gpu, sameDomain: sameDomain)
+        let t = GroupCollective.pointToPoint(bytes: Double(tokens) * hiddenBytes, gpu: gpu, sameDomain: sameDomain, transport: transport)
         sendPrices[key] = t
         return t
     }

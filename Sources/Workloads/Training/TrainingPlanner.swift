@@ -249,7 +249,8 @@ extension TrainingWorkload {
             var forward = chunks.map { $0.map { passes($0).forward } }, backward = chunks.map { $0.map { passes($0).backward } }
             if let n = t.recomputeLayers { keepActivations(after: n, chunks, activations: &activations, backward: &backward) }
             let largestOffload = offload(chunks, activations: &activations, forward: &forward, backward: &backward)
-            let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, (stage + 1) % t.pp)) * noise() : 0
+            let send = t.pp > 1 ? GroupCollective.pointToPoint(bytes: TrainingOps.pipelineBytes(s), gpu: gpu, sameDomain: sameDomain(stage, (stage + 1) % t.pp),
+                                                                       transport: dataParallel.transport) * noise() : 0
             var work = StageWork(
                 forward: forward, backward: backward, activationBytes: activations,
                 bucket: b.of, reduceSeconds: b.reduce, gatherSeconds: b.gather, sendSeconds: send, optimizerSeconds: optimizer,
