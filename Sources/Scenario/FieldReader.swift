@@ -251,7 +251,7 @@ enum Count: Equatable {
 /// typed, when that is at least 3 characters and half of it ("gb200" → "gb200-nvl72",
 /// "b200-sxm" → "b200", not "h200-sxm"; equals by edit distance), then one that contains it;
 /// else the nearest by edit distance if it is near enough to be a typo (at most a third of the
-/// longer name, and at least 1).
+/// longer name, and at least 1, and less than the shorter name's length).
 public func closestName(to name: String, among candidates: [String]) -> String? {
     let typed = name.lowercased()
     func nearest(_ pool: [String]) -> String? {
@@ -270,6 +270,9 @@ public func closestName(to name: String, among candidates: [String]) -> String? 
         if best == nil || d < best!.1 { best = (candidate, d) }
     }
     guard let (candidate, distance) = best else { return nil }
+    // A typo keeps some of the name: one letter for another of a one-letter name ("a" for
+    // "c") is a different name, not a typo.
+    guard distance < Swift.min(name.count, candidate.count) else { return nil }
     return distance <= Swift.max(1, Swift.max(name.count, candidate.count) / 3) ? candidate : nil
 }
 

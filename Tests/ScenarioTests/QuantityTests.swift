@@ -59,5 +59,10 @@ import Testing
         #expect(editDistance("kitten", "sitting") == 3)
         #expect(closestName(to: "replicatons", among: ["replications", "seed"]) == "replications")
         #expect(closestName(to: "zzz", among: ["replications", "seed"]) == nil)
+        // One letter for another of a one-letter name is another name, not a typo; two
+        // letters keep one.
+        #expect(closestName(to: "a", among: ["c", "d"]) == nil)
+        #expect(closestName(to: "tb", among: ["tp", "pp"]) == "tp")
+        #expect(closestName(to: "h10", among: ["h100-sxm", "b200"]) == "h100-sxm")
     }
 }
