@@ -189,7 +189,7 @@ public enum ExperimentRunner {
     static func replication(_ plan: ExperimentPlan, variant: Int, replication: Int) -> (ScenarioSpec, RunStreams) {
         var spec = plan.variants[variant].spec
         func stream(_ source: Source) -> RandomStream {
-            RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : variant + 1,
+            RandomStream(StreamKey(seed: plan.seed, variant: spec.noise.commonRandomNumbers ? 0 : plan.variants[variant].stream + 1,
                                    replication: replication, source: source.rawValue))
         }
         // Clock throttling: one draw per run slows every kernel alike (as a lower kernel efficiency).

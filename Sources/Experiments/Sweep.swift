@@ -5,7 +5,9 @@
 //
 // A point that is bad input (it does not fit in memory, or a value the kind refuses) is a row
 // with its status and reason: its run gets --record-status, which writes status.csv in place of
-// the results and exits 0, so a make target never fails for it. The makefile's targets depend
+// the results and exits 0, so a make target never fails for it. A point whose variants do not
+// all fit runs those that do: their rows are ok, each other variant a row of its own with its
+// reason (the H100 layout that overflows does not take the GB200 result with it). The makefile's targets depend
 // on a stamp named by the SHA-256 of the scenario file and of the binary, so editing either
 // reruns every point, and touching a file without changing it reruns none.
 import Foundation
@@ -205,14 +207,32 @@ public enum Sweep {
         return text
     }
 
-    /// The columns of a point's status.csv.
+    /// The columns of a point's status.csv: a row per variant, or one for the whole point
+    /// with the variant empty.
+    public static let statusFileHeader = ["variant", "status", "reason"]
+    /// The status columns of the merged summary.
     public static let statusHeader = ["status", "reason"]
+
+    /// status.csv's text: a row per (variant, status, reason); variant "" for the whole point.
+    public static func statusFile(_ rows: [(variant: String, status: String, reason: String)]) -> String {
+        CSV.row(statusFileHeader) + rows.map { CSV.row([CSV.field($0.variant), $0.status, CSV.field($0.reason.replacingOccurrences(of: "\n", with: "; "))]) }.joined()
+    }
+
+    /// A point's status.csv read back, its rows in order: per variant ("" for the whole point)
+    /// its status and reason.
+    static func statuses(_ text: String) -> [(variant: String, status: String, reason: String)] {
+        let table = CSVTable(parsing: text)
+        guard let v = table.header.firstIndex(of: "variant"), let s = table.header.firstIndex(of: "status") else { return [("", "failed", "unreadable status.csv")] }
+        let r = table.header.firstIndex(of: "reason")
+        return table.rows.filter { $0.count > Swift.max(v, s) }.map { row in (row[v], row[s], r.flatMap { $0 < row.count ? row[$0] : nil } ?? "") }
+    }
 
     /// Merges the points' results into one summary.csv (and comparison.csv where the points
     /// ran compare): a column per swept parameter, then the point's status and reason, then the
-    /// point's file. A point that ran has its rows with status ok; one that was bad input one
-    /// row with its status (infeasible, invalid) and reason; one not run yet one row with
-    /// status missing. Returns the files and how many points are missing.
+    /// point's file. A point that ran has its rows with status ok, and a row with the status
+    /// and reason of each variant it could not run; one that was bad input as a whole one row
+    /// with its status (infeasible, invalid) and reason; one not run yet one row with status
+    /// missing. Returns the files and how many points are missing.
     public static func merge(parameters: [SweepParameter], directory: String) -> (files: [(name: String, contents: String)], missing: Int) {
         let points = points(parameters)
         var missing = 0
@@ -221,15 +241,26 @@ public enum Sweep {
         for p in points {
             let folder = "\(directory)/\(p.name)"
             let keys = p.settings.map { CSV.field($0.value) }
-            let status = (try? String(contentsOfFile: "\(folder)/status.csv", encoding: .utf8)).map { CSVTable(parsing: $0).rows.first ?? [] }
+            let statuses = (try? String(contentsOfFile: "\(folder)/status.csv", encoding: .utf8)).map(Self.statuses)
+            let empty = Array(repeating: "", count: ResultFiles.summaryHeader.count)
             let summaryText = try? String(contentsOfFile: "\(folder)/summary.csv", encoding: .utf8)
             guard let summaryText else {
-                if status == nil { missing += 1 }
-                let (s, reason) = status.map { ($0.first ?? "failed", $0.count > 1 ? $0[1] : "") } ?? ("missing", "not run yet")
-                summary += CSV.row(keys + [CSV.field(s), CSV.field(reason)] + Array(repeating: "", count: ResultFiles.summaryHeader.count))
+                if statuses == nil { missing += 1 }
+                let whole = statuses.map { $0.first { $0.variant.isEmpty } ?? $0.first ?? ("", "failed", "") }
+                let (s, reason) = whole.map { ($0.status, $0.reason) } ?? ("missing", "not run yet")
+                summary += CSV.row(keys + [CSV.field(s), CSV.field(reason)] + empty)
                 continue
             }
-            for row in CSVTable(parsing: summaryText).rows { summary += CSV.row(keys + ["ok", ""] + row.map(CSV.field)) }
+            let rows = CSVTable(parsing: summaryText).rows
+            for row in rows { summary += CSV.row(keys + ["ok", ""] + row.map(CSV.field)) }
+            // The variants the point could not run, each with its reason (in the file's order).
+            let variant = ResultFiles.summaryHeader.firstIndex(of: "variant")!, scenario = ResultFiles.summaryHeader.firstIndex(of: "scenario")!
+            for s in statuses ?? [] where !s.variant.isEmpty && s.status != "ok" {
+                var fields = empty
+                fields[variant] = CSV.field(s.variant)
+                fields[scenario] = rows.first.map { CSV.field($0[scenario]) } ?? ""
+                summary += CSV.row(keys + [CSV.field(s.status), CSV.field(s.reason)] + fields)
+            }
             if let text = try? String(contentsOfFile: "\(folder)/comparison.csv", encoding: .utf8) {
                 let table = CSVTable(parsing: text)
                 if comparison == nil { comparison = CSV.row(parameters.map { CSV.field($0.key) } + table.header.map(CSV.field)) }

@@ -96,7 +96,7 @@ public enum ScenarioLoader {
         var variants: [Variant] = []
         for entry in variantEntries {
             guard !entry.overrides.isEmpty else {
-                if let base { variants.append(Variant(name: entry.name, spec: base)) }
+                if let base { variants.append(Variant(name: entry.name, spec: base, stream: variants.count)) }
                 continue
             }
             var variantTree = tree
@@ -111,7 +111,7 @@ public enum ScenarioLoader {
             // Report only what the variant adds: the base's own problems are already logged.
             let variantLog = DiagnosticLog(file: file)
             variantLog.context = " (variant \"\(entry.name)\")"
-            if let spec = decode(variantTree, log: variantLog, kinds: kinds) { variants.append(Variant(name: entry.name, spec: spec)) }
+            if let spec = decode(variantTree, log: variantLog, kinds: kinds) { variants.append(Variant(name: entry.name, spec: spec, stream: variants.count)) }
             log.errors += variantLog.errors.filter { !log.errors.contains(stripping: $0, context: variantLog.context) }
             log.queried.formUnion(variantLog.queried)
         }

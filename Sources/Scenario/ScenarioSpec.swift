@@ -202,6 +202,15 @@ public struct ScenarioContext {
 public struct Variant: Sendable {
     public var name: String
     public var spec: ScenarioSpec
+    /// Its place among the scenario's variants: without common random numbers its random
+    /// streams are keyed by it, so a run of some of the variants draws what the whole would.
+    public var stream: Int
+
+    public init(name: String, spec: ScenarioSpec, stream: Int) {
+        self.name = name
+        self.spec = spec
+        self.stream = stream
+    }
 }
 
 /// What `compare` contrasts (read by the comparison command).

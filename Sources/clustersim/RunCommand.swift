@@ -128,8 +128,9 @@ struct RunOptions: ParsableArguments {
             if requests { allOverrides.append("workload.outputs.requests=true") }
             if timeline { allOverrides.append("workload.outputs.timeline=true") }
         }
-        let plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
+        var plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
+        let skipped = recordStatus ? Self.dropUnfit(&plan, limits: limits) : []
         try ExperimentRunner.check(plan, limits: limits)
         // Everything that can fail after the simulation is checked before it.
         let directory = out ?? "results/\(plan.name)"
@@ -164,7 +165,8 @@ struct RunOptions: ParsableArguments {
                 printError("warning: " + (plan.variants.count > 1 ? "variant \(variant.name): " : "") + warning)
             }
         }
-        let extra = try extraFiles(plan, results, ensemble) + (recordStatus ? [("status.csv", CSV.row(Sweep.statusHeader) + CSV.row(["ok", ""]))] : [])
+        let status = Sweep.statusFile(plan.variants.map { ($0.name, "ok", "") } + skipped.map { ($0.variant, "infeasible", $0.reason) })
+        let extra = try extraFiles(plan, results, ensemble) + (recordStatus ? [("status.csv", status)] : [])
         if let trace, let index = traceIndex {
             Interruption.stage("writing the trace \(trace)")
             // Checked in validate().
@@ -219,12 +221,33 @@ struct RunOptions: ParsableArguments {
             .merging(Provenance.manifestFields) { a, _ in a }
         let json = (try? JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         do {
-            try ResultFiles.writeFolder([("status.csv", CSV.row(Sweep.statusHeader) + CSV.row([status, CSV.field(reason.replacingOccurrences(of: "\n", with: "; "))])),
+            try ResultFiles.writeFolder([("status.csv", Sweep.statusFile([("", status, reason)])),
                                          ("manifest.json", String(decoding: json, as: UTF8.self) + "\n")], to: out)
         } catch {
             throw InternalError(message: "cannot write \(out)/status.csv: \(error.localizedDescription)")
         }
         printError("\(status): \(reason)\nwrote \(out)/status.csv")
+    }
+
+    /// For sweeps (--record-status): the variants that do not fit or are over the work limits
+    /// are taken out of `plan`, so that the others run, and returned with why. Nothing is taken
+    /// out when none fits, or when the compare baseline does not (the point fails whole).
+    static func dropUnfit(_ plan: inout ExperimentPlan, limits: ExperimentRunner.WorkLimits) -> [(variant: String, reason: String)] {
+        guard plan.variants.count > 1 else { return [] }
+        var unfit: [(variant: String, reason: String)] = []
+        for variant in plan.variants {
+            var one = plan
+            one.variants = [variant]
+            do { try ExperimentRunner.check(one, limits: limits) } catch {
+                let prefix = "\(plan.file): "
+                unfit.append((variant.name, error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message))
+            }
+        }
+        let names = Set(unfit.map(\.variant))
+        guard !unfit.isEmpty, names.count < plan.variants.count, !names.contains(plan.compare?.baseline ?? "") else { return [] }
+        plan.variants.removeAll { names.contains($0.name) }
+        for u in unfit { printError("variant \(u.variant): infeasible: \(u.reason); the other variants run") }
+        return unfit
     }
 
     /// The kinds with traces, as a message lists them ("gemm, memcpy and training").

@@ -341,6 +341,49 @@ import TestSupport
         #expect(runs(try sweep()) == 8)
     }
 
+    /// A point whose H100 variant does not fit still runs its B300 variant: the merged CSV has
+    /// the B300's rows (ok) and a row for the H100 with the memory it needs, and the B300's
+    /// numbers are those of the B300 run alone.
+    @Test func aVariantThatDoesNotFitLeavesTheOthersToRun() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write("""
+            name: t
+            cluster: { system: h100-sxm, gpus: 8 }
+            workload: { kind: training, model: llama3-8b, parallelism: { tp: 1 }, sequence_length: 8192, global_batch: 16, zero: 0 }
+            variants:
+              - name: h100
+              - name: b300
+                set: { cluster.system: b300 }
+            """, to: "t.yaml", in: dir)
+        let mk = try TestSupport.runClusterSim(["sweep", "t.yaml", "--params", "workload.parallelism.tp=1,2", "--dir", "out", "--makefile",
+                                                "--binary", TestSupport.clustersimBinary.path], in: dir)
+        #expect(mk.status == 0, "\(mk.stderr)")
+        TestSupport.write(mk.stdout, to: "sweep.mk", in: dir)
+        let made = try make(["-j2", "-f", "sweep.mk"], in: dir)
+        #expect(made.status == 0, "\(made.stderr)")
+        let rows = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8).split(separator: "\n").dropFirst().map(String.init)
+        for tp in ["1", "2"] {
+            let mine = rows.filter { $0.hasPrefix("\(tp),") }
+            #expect(mine.filter { $0.hasPrefix("\(tp),ok,,t,b300,") }.count > 5, "\(mine)")
+            let h100 = mine.filter { $0.contains(",h100,") }
+            #expect(h100.count == 1 && h100[0].hasPrefix("\(tp),infeasible,\"needs ") && h100[0].contains("on h100-sxm GPU 0 (pipeline stage 0), has 79.6 GiB"), "\(h100)")
+        }
+        let status = try String(contentsOf: dir.appendingPathComponent("out/tp-1/status.csv"), encoding: .utf8)
+        #expect(status.hasPrefix("variant,status,reason\nb300,ok,\nh100,infeasible,\"needs 189.6 GiB on h100-sxm GPU 0"), "\(status)")
+        // The B300 alone at tp 1 gives the same rows.
+        TestSupport.write("""
+            name: t
+            cluster: { system: b300, gpus: 8 }
+            workload: { kind: training, model: llama3-8b, parallelism: { tp: 1 }, sequence_length: 8192, global_batch: 16, zero: 0 }
+            variants: [{ name: b300 }]
+            """, to: "b.yaml", in: dir)
+        let alone = try TestSupport.runClusterSim(["run", "b.yaml", "--quiet", "--out", "alone"], in: dir)
+        #expect(alone.status == 0, "\(alone.stderr)")
+        let aloneRows = try String(contentsOf: dir.appendingPathComponent("alone/summary.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        #expect(aloneRows.map { "1,ok,," + $0 } == rows.filter { $0.hasPrefix("1,ok,") })
+    }
+
     @Test func aVariantThatSetsASweptKeyIsRefusedNamingBoth() throws {
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
