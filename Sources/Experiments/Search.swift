@@ -118,7 +118,7 @@ public enum Search {
             progress?("looking at \(points.count) points\(variants.count > 1 ? " of variant \(variant.name)" : "")")
             // 1. Look at every point.
             let looks = ExperimentRunner.parallelMap(points.count, threads: threads) { p in
-                look(variant.tree, point: points[p], plan: plan, objective: spec.objective)
+                look(variant.tree, point: points[p], plan: plan, objective: spec.objective, stream: v)
             }
             var variantRows = looks.enumerated().map { p, look in
                 Row(variant: variant.name, point: p, status: look.status, reason: look.reason, optimistic: look.outlook?.optimistic[spec.objective])
@@ -334,16 +334,19 @@ public enum Search {
         var outlook: Outlook?
     }
 
-    /// Step 1 for one point: read and validate it, and ask the kind's Outlook.
-    static func look(_ tree: ConfigNode, point: Point, plan base: ExperimentPlan, objective: String) -> Look {
-        let plan: ExperimentPlan
+    /// Step 1 for one point: read and validate it, and ask the kind's Outlook. `stream` is the
+    /// variant's place in the scenario (its random streams, as `run` of the scenario keys them).
+    static func look(_ tree: ConfigNode, point: Point, plan base: ExperimentPlan, objective: String, stream: Int) -> Look {
+        var plan: ExperimentPlan
         do {
             let pointTree = try ScenarioLoader.setting(point.settings, in: tree, file: base.file)
             plan = try ScenarioLoader.plan(tree: pointTree, file: base.file, contents: base.fileContents)
         } catch {
             return Look(status: .invalid, reason: oneLine(error.diagnostics.map { d in d.path.isEmpty ? d.message : "\(d.path): \(d.message)" }))
         }
-        guard let variant = plan.variants.first else { return Look(status: .invalid, reason: "no variant") }
+        guard !plan.variants.isEmpty else { return Look(status: .invalid, reason: "no variant") }
+        plan.variants[0].stream = stream
+        let variant = plan.variants[0]
         let outlook = variant.spec.kind.outlook(in: variant.spec)
         if let infeasible = outlook?.infeasible { return Look(status: .infeasible, reason: infeasible, outlook: outlook) }
         return Look(status: .ok, reason: "", plan: plan, outlook: outlook)
@@ -392,10 +395,12 @@ public enum Search {
     /// The plan of the point of `rows[row]` as the search ran it.
     static func pointPlan(_ outcome: Outcome, row: Int) -> ExperimentPlan? {
         let r = outcome.rows[row]
-        guard let variant = variantTrees(outcome.tree).first(where: { $0.name == r.variant }),
-              let tree = try? ScenarioLoader.setting(outcome.points[r.point].settings, in: variant.tree, file: ""),
-              var plan = try? ScenarioLoader.plan(tree: tree, file: "", contents: []) else { return nil }
+        let trees = variantTrees(outcome.tree)
+        guard let v = trees.firstIndex(where: { $0.name == r.variant }),
+              let tree = try? ScenarioLoader.setting(outcome.points[r.point].settings, in: trees[v].tree, file: ""),
+              var plan = try? ScenarioLoader.plan(tree: tree, file: "", contents: []), !plan.variants.isEmpty else { return nil }
         plan.replications = outcome.replications
+        plan.variants[0].stream = v
         return plan
     }
 

@@ -129,8 +129,10 @@ import Workloads
         #expect(value == outcome.rows[best].metrics["tokens_per_s_per_gpu"])
     }
 
-    /// With variants, each variant's best goes into its own `set`, and the run reproduces each.
-    @Test func bestYAMLOfVariantsReproducesEachRow() throws {
+    /// With variants, each variant's best goes into its own `set`, and the run reproduces each,
+    /// with common random numbers or without (each variant draws its own arrivals, keyed by
+    /// its place in the file, in the search as in the run).
+    @Test(arguments: [true, false]) func bestYAMLOfVariantsReproducesEachRow(common: Bool) throws {
         let text = Self.serving + """
             variants:
               - name: h100
@@ -138,7 +140,7 @@ import Workloads
                 set: { cluster.system: h200-sxm }
 
             """
-        let outcome = try search(text, ["search.space.workload.concurrency={from: 16, to: 64, times: 4}"])
+        let outcome = try search(text, ["search.space.workload.concurrency={from: 16, to: 64, times: 4}", "noise.common_random_numbers=\(common)", "noise.kernel_cv=0.05"])
         let yaml = try #require(Search.bestYAML(outcome, scenarioFile: "s.yaml", version: "test"))
         let plan = try ScenarioLoader.plan(text: yaml, file: "best.yaml")
         #expect(plan.variants.map(\.name) == ["h100", "h200"])
