@@ -56,9 +56,9 @@ bench: deps
 # scenario or rebuilding the binary reruns every point. Then results/NAME/summary.csv merges
 # the points with one column per swept parameter and a status column.
 sweep: build
-	@test -n "$(SWEEP)" -a -n "$(SCENARIO)" -a -n "$(PARAMS)$(ZIP)" || { echo 'usage: make sweep SWEEP=name SCENARIO=file.yaml PARAMS="key=v1,v2 ..." [ZIP="k1=a,b k2=c,d"] [COMMAND=compare]'; exit 2; }
+	@test -n "$(SWEEP)" -a -n "$(SCENARIO)" -a -n "$(PARAMS)$(ZIP)" || { echo 'usage: make sweep SWEEP=name SCENARIO=file.yaml PARAMS="key=v1,v2 ..." [ZIP="k1=a,b k2=c,d"] [COMMAND=compare] [SWEEP_ENSEMBLE=0]'; exit 2; }
 	@mkdir -p results/$(SWEEP)
-	$(RELEASE_BIN) sweep $(SCENARIO) $(if $(PARAMS),--params '$(PARAMS)') $(if $(ZIP),--zip '$(ZIP)') $(if $(COMMAND),--command $(COMMAND)) \
+	$(RELEASE_BIN) sweep $(SCENARIO) $(if $(PARAMS),--params '$(PARAMS)') $(if $(ZIP),--zip '$(ZIP)') $(if $(COMMAND),--command $(COMMAND)) $(if $(SWEEP_ENSEMBLE),--ensemble $(SWEEP_ENSEMBLE)) \
 	  --dir results/$(SWEEP) --binary $(RELEASE_BIN) --makefile > results/$(SWEEP)/sweep.mk
 	$(MAKE) -f results/$(SWEEP)/sweep.mk
 

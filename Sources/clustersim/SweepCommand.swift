@@ -50,9 +50,16 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "The clustersim binary the commands call (default: this one).")
     var binary: String?
 
+    @Option(help: "Calibration-ensemble members each point is also priced with, for its prediction intervals (each run's --ensemble; 0 skips them: the quickest sweep, without intervals).")
+    var ensemble: Int?
+
     func validate() throws {
         guard ["run", "compare"].contains(command) else { throw ValidationError("--command must be run or compare, got \"\(command)\"") }
+        if let ensemble, ensemble < 0 { throw ValidationError("--ensemble: expected 0 or more members, got \(ensemble)") }
     }
+
+    /// Options every point's command gets.
+    var extra: [String] { ensemble.map { ["--ensemble", String($0)] } ?? [] }
 
     func run() throws {
         let parameters = try Sweep.parameters(grid: params, zipped: zip)
@@ -64,9 +71,9 @@ struct SweepCommand: ParsableCommand {
             try Sweep.check(scenario: scenario, parameters: parameters)
         }
         if list {
-            for p in Sweep.points(parameters) { print(Sweep.command(binary: program, scenario: scenario, point: p, directory: directory, command: command)) }
+            for p in Sweep.points(parameters) { print(Sweep.command(binary: program, scenario: scenario, point: p, directory: directory, command: command, extra: extra)) }
         }
-        if makefile { print(Sweep.makefile(binary: program, scenario: scenario, parameters: parameters, directory: directory, command: command), terminator: "") }
+        if makefile { print(Sweep.makefile(binary: program, scenario: scenario, parameters: parameters, directory: directory, command: command, extra: extra), terminator: "") }
         if merge {
             let (files, missing) = Sweep.merge(parameters: parameters, directory: directory)
             do { try ResultFiles.writeAtomically(files, to: directory) } catch {

@@ -384,6 +384,25 @@ import TestSupport
         #expect(aloneRows.map { "1,ok,," + $0 } == rows.filter { $0.hasPrefix("1,ok,") })
     }
 
+    /// `sweep --ensemble N` goes on every point's command, and into the stamp, so another
+    /// value reruns the points; a negative count is refused.
+    @Test func sweepPassesTheEnsembleToEveryPoint() throws {
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        TestSupport.write(TestSupport.transfersScenario(), to: "tiny.yaml", in: dir)
+        let list = try TestSupport.runClusterSim(["sweep", "tiny.yaml", "--params", "seed=1,2", "--list", "--ensemble", "0", "--binary", "cs"], in: dir)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout == "cs run tiny.yaml --quiet --record-status --out results/tiny-sweep/seed-1 --set seed=1 --ensemble 0\n"
+                + "cs run tiny.yaml --quiet --record-status --out results/tiny-sweep/seed-2 --set seed=2 --ensemble 0\n")
+        func stamp(_ extra: [String]) throws -> String {
+            let mk = try TestSupport.runClusterSim(["sweep", "tiny.yaml", "--params", "seed=1,2", "--makefile", "--binary", "cs"] + extra, in: dir).stdout
+            return String(try #require(mk.split(separator: "\n").first { $0.hasPrefix("results/tiny-sweep/.inputs-") }))
+        }
+        #expect(try stamp(["--ensemble", "0"]) != stamp([]))
+        let bad = try TestSupport.runClusterSim(["sweep", "tiny.yaml", "--params", "seed=1,2", "--list", "--ensemble=-1"], in: dir)
+        #expect(bad.status == 2 && bad.stderr.contains("--ensemble: expected 0 or more members, got -1"), "\(bad.stderr)")
+    }
+
     @Test func aVariantThatSetsASweptKeyIsRefusedNamingBoth() throws {
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
