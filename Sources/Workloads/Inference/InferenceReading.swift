@@ -6,8 +6,8 @@ import Scenario
 
 enum InferenceReading {
     /// The inference keys of `f` (a decode or serving table). Without sizes (a serving trace
-    /// gives them per request) the defaults only size the memory check. Serving does not read
-    /// `batch` (its scheduler forms the batch; it warns when the key is given).
+    /// gives them per request) the defaults only size the memory check. Serving has no
+    /// `batch` key (its scheduler forms the batch).
     static func read(_ f: FieldReader, sizesRequired: Bool, readsBatch: Bool = true) -> DecodeSpec? {
         let log = f.log
         let errorsBefore = log.errors.count

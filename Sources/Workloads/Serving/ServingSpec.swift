@@ -113,7 +113,8 @@ extension ServingSpec: Workload {
     public static let summary = "Continuous batching with chunked prefill of Poisson or traced requests, colocated or disaggregated, optionally searching the rate that meets latency targets"
     public static let needsCluster = true
 
-    public static let keys = KeyTable(section: "workload", DecodeSpec.inferenceKeys + [
+    // No `batch`: the scheduler forms the batch (max_batch caps it).
+    public static let keys = KeyTable(section: "workload", DecodeSpec.inferenceKeys.filter { $0.path != "batch" } + [
         Key("arrival_rate", .quantity(.count, minimum: 0, exclusive: true), default: .required(when: "without trace or concurrency"),
             "Poisson arrivals per second (with slo: where the rate search starts)"),
         Key("trace", .text, "A CSV of requests (arrival_s, input_tokens, output_tokens), relative to the scenario's folder"),
@@ -272,7 +273,6 @@ extension ServingSpec: Workload {
         if disaggregated == nil { InferenceReading.checkSpeculative(inference, scenario) }
         let pools = disaggregated.map { $0.prefillInstances + $0.decodeInstances } ?? 1
         InferenceReading.check(inference, instances: pools, scenario)
-        if f.has("batch") { scenario.warnUnused("workload.batch", kind: kind, because: "; max_batch caps the running batch") }
         if scenario.noise.networkCV > 0 { scenario.warnUnused("noise.network_cv", kind: kind, because: " (it moves no data over links)") }
         return spec
     }
