@@ -7,9 +7,10 @@
 // with its status and reason: its run gets --record-status, which writes status.csv in place of
 // the results and exits 0, so a make target never fails for it. A point whose variants do not
 // all fit runs those that do: their rows are ok, each other variant a row of its own with its
-// reason (the H100 layout that overflows does not take the GB200 result with it). The makefile's targets depend
-// on a stamp named by the SHA-256 of the scenario file and of the binary, so editing either
-// reruns every point, and touching a file without changing it reruns none.
+// reason (the H100 layout that overflows does not take the GB200 result with it). The
+// makefile's targets depend on a stamp named by the SHA-256 of the scenario file, the binary
+// and the points' options, so changing any reruns every point, and touching a file without
+// changing it reruns none.
 import Foundation
 import Report
 import Scenario
@@ -181,8 +182,9 @@ public enum Sweep {
         return text
     }
 
-    /// The stamp every point depends on: named by the SHA-256 of the scenario file and of the
-    /// binary, so editing either reruns every point (make sees a new, missing stamp).
+    /// The stamp every point depends on: named by the SHA-256 of the scenario file, the binary
+    /// and `extra` (the points' options), so changing any reruns every point (make sees a new,
+    /// missing stamp).
     public static func inputsStamp(scenario: String, binary: String, directory: String, extra: [String] = []) -> String {
         var bytes = (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: scenario)))) ?? []
         bytes += (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: binary)))) ?? Array(binary.utf8)

@@ -97,13 +97,15 @@ struct RunOptions: ParsableArguments {
         overrides + (replications.map { ["replications=\($0)"] } ?? []) + (seed.map { ["seed=\($0)"] } ?? [])
     }
 
+    /// The serving keys --requests and --timeline stand for.
+    var outputOverrides: [String] {
+        (requests ? ["workload.outputs.requests=true"] : []) + (timeline ? ["workload.outputs.timeline=true"] : [])
+    }
+
     /// With --dry-run: prints the resolved scenario (ResolvedScenario) and returns true.
     func printResolved() throws -> Bool {
         guard dryRun else { return false }
-        var all = flagOverrides
-        if requests { all.append("workload.outputs.requests=true") }
-        if timeline { all.append("workload.outputs.timeline=true") }
-        let resolved = try ResolvedScenario.yaml(path: scenario, overrides: all, kinds: WorkloadRegistry.readers)
+        let resolved = try ResolvedScenario.yaml(path: scenario, overrides: flagOverrides + outputOverrides, kinds: WorkloadRegistry.readers)
         for warning in resolved.warnings { printError("warning: \(warning)") }
         print(resolved.text, terminator: "")
         return true
@@ -125,8 +127,7 @@ struct RunOptions: ParsableArguments {
             if let other = kinds.first(where: { $0 != ServingSpec.kind }) {
                 throw InputError(message: "\(flag): requests.csv and timeline.csv are written by serving workloads; \(scenario) runs workload kind \(other)")
             }
-            if requests { allOverrides.append("workload.outputs.requests=true") }
-            if timeline { allOverrides.append("workload.outputs.timeline=true") }
+            allOverrides += outputOverrides
         }
         var plan = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
         for warning in plan.warnings { printError("warning: \(warning)") }
