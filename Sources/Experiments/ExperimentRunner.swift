@@ -20,6 +20,12 @@ import Workloads
 public struct ExperimentError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    /// The message without the scenario file that begins it (for a row that already says
+    /// which point or variant it is about).
+    public func message(without file: String) -> String {
+        message.hasPrefix("\(file): ") ? String(message.dropFirst(file.count + 2)) : message
+    }
 }
 
 public enum ExperimentRunner {

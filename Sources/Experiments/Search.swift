@@ -337,16 +337,13 @@ public enum Search {
     /// Step 1 for one point: read and validate it, and ask the kind's Outlook. `stream` is the
     /// variant's place in the scenario (its random streams, as `run` of the scenario keys them).
     static func look(_ tree: ConfigNode, point: Point, plan base: ExperimentPlan, objective: String, stream: Int) -> Look {
-        var plan: ExperimentPlan
+        let plan: ExperimentPlan
         do {
-            let pointTree = try ScenarioLoader.setting(point.settings, in: tree, file: base.file)
-            plan = try ScenarioLoader.plan(tree: pointTree, file: base.file, contents: base.fileContents)
+            plan = try pointPlan(tree, point: point, file: base.file, contents: base.fileContents, stream: stream)
         } catch {
             return Look(status: .invalid, reason: oneLine(error.diagnostics.map { d in d.path.isEmpty ? d.message : "\(d.path): \(d.message)" }))
         }
-        guard !plan.variants.isEmpty else { return Look(status: .invalid, reason: "no variant") }
-        plan.variants[0].stream = stream
-        let variant = plan.variants[0]
+        guard let variant = plan.variants.first else { return Look(status: .invalid, reason: "no variant") }
         let outlook = variant.spec.kind.outlook(in: variant.spec)
         if let infeasible = outlook?.infeasible { return Look(status: .infeasible, reason: infeasible, outlook: outlook) }
         return Look(status: .ok, reason: "", plan: plan, outlook: outlook)
@@ -365,8 +362,7 @@ public enum Search {
         do {
             try ExperimentRunner.check(plan, limits: limits)
         } catch {
-            let prefix = "\(plan.file): "
-            return (.infeasible, oneLine([error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message]), [:])
+            return (.infeasible, oneLine([error.message(without: plan.file)]), [:])
         }
         let results = ExperimentRunner.run(plan, threads: 1)
         var metrics: [String: Double] = [:]
@@ -392,15 +388,21 @@ public enum Search {
         }
     }
 
+    /// The plan of `point` on a variant's tree; `stream` is the variant's place in the scenario
+    /// (its random streams, as `run` of the whole scenario keys them).
+    static func pointPlan(_ tree: ConfigNode, point: Point, file: String, contents: [UInt8], stream: Int) throws(ScenarioError) -> ExperimentPlan {
+        var plan = try ScenarioLoader.plan(tree: try ScenarioLoader.setting(point.settings, in: tree, file: file), file: file, contents: contents)
+        if !plan.variants.isEmpty { plan.variants[0].stream = stream }
+        return plan
+    }
+
     /// The plan of the point of `rows[row]` as the search ran it.
     static func pointPlan(_ outcome: Outcome, row: Int) -> ExperimentPlan? {
         let r = outcome.rows[row]
         let trees = variantTrees(outcome.tree)
         guard let v = trees.firstIndex(where: { $0.name == r.variant }),
-              let tree = try? ScenarioLoader.setting(outcome.points[r.point].settings, in: trees[v].tree, file: ""),
-              var plan = try? ScenarioLoader.plan(tree: tree, file: "", contents: []), !plan.variants.isEmpty else { return nil }
+              var plan = try? pointPlan(trees[v].tree, point: outcome.points[r.point], file: "", contents: [], stream: v) else { return nil }
         plan.replications = outcome.replications
-        plan.variants[0].stream = v
         return plan
     }
 

@@ -161,11 +161,6 @@ public enum ChromeTrace {
     static let streamNames = ["compute stream", "communication stream", "data-parallel stream"]
     static let streamCategories = ["compute", "communication", "data-parallel"]
 
-    /// The JSON text for `spans`, at most `limit` of them (the trace's size stays bounded).
-    public static func json(_ spans: [TraceSpan], scenario: String, limit: Int = 200_000) -> String {
-        json(TraceData(spans: spans), scenario: scenario, limit: limit)
-    }
-
     /// The JSON text for `trace`, at most `limit` spans, flows, async spans and counter values
     /// each. A flow is written bound: its start inside the slice it leaves and its end inside
     /// the slice it enters (`bp: e`), both in the trace; one without them is left out.
@@ -194,7 +189,7 @@ public enum ChromeTrace {
             events.append(#"{"name":"\#(escape(f.name))","cat":"transfer","ph":"f","bp":"e","id":\#(id),"ts":\#(time(to)),"pid":\#(f.toGPU),"tid":\#(f.toStream)}"#)
         }
         for s in kept {
-            let (ts, dur) = slices.interval(s)
+            let (ts, dur) = SliceIndex.interval(s)
             let category = s.category ?? (s.stream < streamCategories.count ? streamCategories[s.stream] : "other")
             events.append(#"{"name":"\#(escape(s.name))","cat":"\#(escape(category))","ph":"X","ts":\#(time(ts)),"dur":\#(time(dur)),"pid":\#(s.gpu),"tid":\#(s.stream)\#(args(s.args))}"#)
             if s.stream > 0 && s.stream < streamNames.count && dur > 0 && s.linkBytes > 0 {
@@ -245,7 +240,6 @@ public enum ChromeTrace {
             let ts = nanoseconds(s.start)
             return (ts, Swift.max(0, nanoseconds(s.end) - ts))
         }
-        func interval(_ s: TraceSpan) -> (ts: Int64, dur: Int64) { Self.interval(s) }
 
         /// A time inside a slice of `track` that holds `t` (start ≤ t ≤ end, ends included),
         /// moved off the slice's end so that the viewer finds it inside: nil without one.

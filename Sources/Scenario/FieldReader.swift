@@ -264,12 +264,8 @@ public func closestName(to name: String, among candidates: [String]) -> String? 
         return nearest(candidates.filter { sharedBeginning($0) == longest })
     }
     if typed.count >= 3, let found = nearest(candidates.filter { $0.lowercased().contains(typed) }) { return found }
-    var best: (String, Int)?
-    for candidate in candidates {
-        let d = editDistance(name.lowercased(), candidate.lowercased())
-        if best == nil || d < best!.1 { best = (candidate, d) }
-    }
-    guard let (candidate, distance) = best else { return nil }
+    guard let candidate = nearest(candidates) else { return nil }
+    let distance = editDistance(typed, candidate.lowercased())
     // A typo keeps some of the name: one letter for another of a one-letter name ("a" for
     // "c") is a different name, not a typo.
     guard distance < Swift.min(name.count, candidate.count) else { return nil }

@@ -172,11 +172,11 @@ struct RunOptions: ParsableArguments {
             Interruption.stage("writing the trace \(trace)")
             // Checked in validate().
             let stages = traceStages.map { Set($0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }) }
-            guard let spans = ExperimentRunner.trace(plan, variant: index, steps: traceSteps, stages: stages) else {
+            guard let data = ExperimentRunner.trace(plan, variant: index, steps: traceSteps, stages: stages) else {
                 throw InputError(message: "--trace: traces are available for workload kinds \(Self.traceableKinds)")
             }
             do {
-                try Data(ChromeTrace.json(spans, scenario: plan.name).utf8).write(to: URL(fileURLWithPath: trace))
+                try Data(ChromeTrace.json(data, scenario: plan.name).utf8).write(to: URL(fileURLWithPath: trace))
             } catch {
                 throw InternalError(message: "cannot write trace \(trace): \(error.localizedDescription)")
             }
@@ -239,10 +239,7 @@ struct RunOptions: ParsableArguments {
         for variant in plan.variants {
             var one = plan
             one.variants = [variant]
-            do { try ExperimentRunner.check(one, limits: limits) } catch {
-                let prefix = "\(plan.file): "
-                unfit.append((variant.name, error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message))
-            }
+            do { try ExperimentRunner.check(one, limits: limits) } catch { unfit.append((variant.name, error.message(without: plan.file))) }
         }
         let names = Set(unfit.map(\.variant))
         guard !unfit.isEmpty, names.count < plan.variants.count, !names.contains(plan.compare?.baseline ?? "") else { return [] }

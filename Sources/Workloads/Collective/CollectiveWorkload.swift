@@ -21,6 +21,10 @@ extension CollectiveSpec {
         return (metrics, [table])
     }
 
+    /// NCCL_ALGO and NCCL_PROTO as the scenario forces them (nil: the tuner picks).
+    var forcedAlgorithm: CollectiveAlgorithm? { algorithm.flatMap(CollectiveAlgorithm.init(rawValue:)) }
+    var forcedProtocol: CollectiveProtocol? { self.protocol.flatMap(CollectiveProtocol.init(rawValue:)) }
+
     public static var hasTrace: Bool { true }
 
     public func untraceable(in scenario: ScenarioSpec) -> String? {
@@ -50,14 +54,14 @@ enum CollectiveWorkload {
         var metrics: [Metric] = []
         for size in timings(spec, c, jitter: jitter, stragglers: stragglers) {
             let bytes = size.bytes, time = size.seconds * size.factor
-            let algbw = bytes / time / 1e9
+            let algbw = bytes / time / 1e9, busbw = algbw * op.busBandwidthFactor(ranks: c.gpus)
             let prefix = "\(op.rawValue).\(Int(bytes))B"
             metrics.append(Metric("\(prefix).time_s", unit: "s", time))
             metrics.append(Metric("\(prefix).algbw_GBps", unit: "GB/s", algbw))
-            metrics.append(Metric("\(prefix).busbw_GBps", unit: "GB/s", algbw * op.busBandwidthFactor(ranks: c.gpus)))
+            metrics.append(Metric("\(prefix).busbw_GBps", unit: "GB/s", busbw))
             table.labels[0].values.append(op.rawValue)
             table.labels[1].values.append(size.algorithm)
-            table.values += [bytes, time, algbw, algbw * op.busBandwidthFactor(ranks: c.gpus)]
+            table.values += [bytes, time, algbw, busbw]
         }
         return (metrics, table)
     }
@@ -81,10 +85,8 @@ enum CollectiveWorkload {
         guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return [] }
         let straggling = StragglerModel(probability: spec.noise.stragglerProbability, slowdown: spec.noise.stragglerSlowdown)
         let group = group(spec, c, system)
-        let forced = c.algorithm.flatMap(CollectiveAlgorithm.init(rawValue:))
-        let forcedProtocol = c.protocol.flatMap(CollectiveProtocol.init(rawValue:))
         return c.sizes.map { bytes in
-            let (seconds, algorithm) = group.choice(op, bytes: bytes, algorithm: forced, protocol: forcedProtocol)
+            let (seconds, algorithm) = group.choice(op, bytes: bytes, algorithm: c.forcedAlgorithm, protocol: c.forcedProtocol)
             let factor = jitter.lognormalFactor(cv: spec.noise.networkCV) * straggling.folded(gpus: c.gpus, stream: stragglers)
             return (bytes, seconds, algorithm, factor)
         }
@@ -101,8 +103,6 @@ enum CollectiveWorkload {
         guard let system = spec.cluster?.system, let op = CollectiveOperation(rawValue: c.operation) else { return nil }
         let group = group(spec, c, system)
         guard group.layout.domains == 1, c.gpus > 1 else { return nil }
-        let forced = c.algorithm.flatMap(CollectiveAlgorithm.init(rawValue:))
-        let forcedProtocol = c.protocol.flatMap(CollectiveProtocol.init(rawValue:))
         let all = timings(spec, c, jitter: jitter, stragglers: stragglers)
         let traced = all.indices.sorted { all[$0].bytes > all[$1].bytes || (all[$0].bytes == all[$1].bytes && $0 < $1) }.prefix(Swift.max(1, sizes)).sorted()
         var spans: [TraceSpan] = [], flows: [TraceFlow] = []
@@ -110,7 +110,7 @@ enum CollectiveWorkload {
         var offset = 0.0, recorded = 0, simulated = 0
         for index in traced {
             let size = all[index]
-            let best = group.inDomain(op, bytes: size.bytes, algorithm: forced, protocol: forcedProtocol)
+            let best = group.inDomain(op, bytes: size.bytes, algorithm: c.forcedAlgorithm, protocol: c.forcedProtocol)
             let plan = CollectivePlanner.plan(op, bytes: size.bytes, ranks: c.gpus, algorithm: best.algorithm)
             var records: [CollectiveRun.FlowSpan] = []
             _ = CollectiveRun.concurrent([plan], bandwidth: system.gpu.nvlinkBandwidthPerDirection, timing: group.timing.under(best.protocol),

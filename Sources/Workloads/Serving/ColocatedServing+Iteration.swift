@@ -30,7 +30,7 @@ extension ColocatedServing {
         sim.schedule(.iterationDone(n), at: end)
         if traceLog != nil {
             traceLog!.iteration(pid: n / stages, tid: n % stages, engines: stages, start: sim.now, end: end, decodes: decoding, prefills: chunks.count,
-                                promptTokens: groupTokens.reduce(0, +), running: q.running, waiting: q.waiting.count - q.waitingHead + q.preempted.count,
+                                promptTokens: groupTokens.reduce(0, +), running: q.running, waiting: q.queued,
                                 kvUsed: Double(usedBlocks(q) * blockTokens), kvCapacity: Double(capacityBlocks * blockTokens))
         }
     }

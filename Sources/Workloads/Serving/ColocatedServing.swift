@@ -106,7 +106,9 @@ struct ColocatedServing {
             }
             return (contextSum + padding) / blockTokens
         }
-        var load: Int { waiting.count - waitingHead + preempted.count + running }
+        /// Requests waiting to be admitted: arrivals not yet taken, and the preempted.
+        var queued: Int { waiting.count - waitingHead + preempted.count }
+        var load: Int { queued + running }
     }
 
     /// An iteration: how many of `decoding` it decodes (the list only grows after them), the
@@ -188,8 +190,7 @@ struct ColocatedServing {
         self.closedLoop = closedLoop
         let longest = serving.trace?.map(\.outputTokens).max() ?? serving.inference.outputTokens
         instances = [Instance](repeating: Instance(blockTokens: serving.kvBlockTokens, longestOutput: longest), count: d.dp * d.pp)
-        // Open loop: every request is drawn before the run, so the window is known.
-        queue = ServingWorkload.QueueWatch(window: closedLoop == nil ? ServingWorkload.arrivalWindow(requests, serving: serving) : nil)
+        queue = ServingWorkload.QueueWatch(requests, serving: serving, closedLoop: closedLoop != nil)
         timeline = serving.outputs.timelineInterval.map { ServingWorkload.Timeline(interval: $0, pools: (0..<d.dp).map { ("colocated", $0) }) }
     }
 
@@ -223,23 +224,15 @@ struct ColocatedServing {
             + [Metric("preemptions", unit: "requests", Double(preemptions))]
         let timeline = timeline.take()
         let trace = traceLog?.data(requests, end: sim.now, pid: { Int(Swift.max(0, $0.instance)) },
-                                   processNames: Dictionary(uniqueKeysWithValues: (0..<d.dp).map { ($0, "instance \($0)") }),
-                                   threadNames: threadNames)
+                                   processNames: Dictionary(uniqueKeysWithValues: (0..<d.dp).map { ($0, "instance \($0)") }), engines: stages)
         return (metrics, ServingWorkload.tables(requests, outputs: serving.outputs, timeline: timeline, end: sim.now, state: state), trace)
-    }
-
-    /// The trace's scheduler threads: one per instance, or one per pipeline stage's engine.
-    var threadNames: [TraceTrack: String] {
-        Dictionary(uniqueKeysWithValues: (0..<instances.count).map {
-            (TraceTrack(pid: $0 / stages, tid: $0 % stages), stages > 1 ? "scheduler (engine \($0 % stages))" : "scheduler")
-        })
     }
 
     /// Instance `k`'s state for the timeline: its schedulers (one per stage) summed.
     func state(_ k: Int) -> ServingWorkload.InstanceState {
         var s = ServingWorkload.InstanceState(waiting: 0, running: 0, kvUsed: 0, kvCapacity: 0)
         for q in instances[k * stages..<(k + 1) * stages] {
-            s.waiting += q.waiting.count - q.waitingHead + q.preempted.count
+            s.waiting += q.queued
             s.running += q.running
             s.kvUsed += Double(usedBlocks(q))
             s.kvCapacity += Double(capacityBlocks)
@@ -267,7 +260,7 @@ struct ColocatedServing {
             areaInSystem += dt * Double(q.load)
             areaBatch += dt * Double(q.running)
             areaKV += dt * Double(q.heldBlocks + (paged ? q.decodeBlocks(blockTokens: blockTokens, plain: plain) : 0))
-            waiting += q.load - q.running
+            waiting += q.queued
         }
         queue.add(from: lastChange, to: sim.now, count: waiting)
         lastChange = sim.now

@@ -68,6 +68,8 @@ struct DisaggregatedServing {
     var kicked = false
     /// Requests preempted by decode instances, to prefill again before new prompts (the last first).
     var recompute: [Int] = []
+    /// Prompts not yet in a prefill iteration: new ones and those to recompute.
+    var promptsWaiting: Int { prompts.count - promptHead + recompute.count }
     var preemptions = 0
 
     // Decode pool, per engine.
@@ -115,7 +117,7 @@ struct DisaggregatedServing {
         reserved = [Double](repeating: 0, count: decodeEngines)
         busy = [Bool](repeating: false, count: decodeEngines)
         stepping = [[Int]](repeating: [], count: decodeEngines)
-        queue = ServingWorkload.QueueWatch(window: closedLoop == nil ? ServingWorkload.arrivalWindow(requests, serving: serving) : nil)
+        queue = ServingWorkload.QueueWatch(requests, serving: serving, closedLoop: closedLoop != nil)
         let pools = (0..<split.prefillInstances).map { ("prefill", $0) } + (0..<split.decodeInstances).map { ("decode", $0) }
         timeline = serving.outputs.timelineInterval.map { ServingWorkload.Timeline(interval: $0, pools: pools) }
     }
@@ -160,11 +162,8 @@ struct DisaggregatedServing {
     func trace() -> TraceData? {
         let p = split.prefillInstances
         let names = (0..<p).map { ($0, "prefill instance \($0)") } + (0..<split.decodeInstances).map { (p + $0, "decode instance \($0)") }
-        let threads = (0..<(p + split.decodeInstances) * stages).map {
-            (TraceTrack(pid: $0 / stages, tid: $0 % stages), stages > 1 ? "scheduler (engine \($0 % stages))" : "scheduler")
-        }
         return traceLog?.data(requests, end: sim.now, pid: { $0.instance >= 0 ? p + Int($0.instance) : Int(Swift.max(0, $0.prefillInstance)) },
-                              processNames: Dictionary(uniqueKeysWithValues: names), threadNames: Dictionary(uniqueKeysWithValues: threads))
+                              processNames: Dictionary(uniqueKeysWithValues: names), engines: stages)
     }
 
     /// A timeline row's state: prefill instance `k` (the shared queue, its prompts in
@@ -173,7 +172,7 @@ struct DisaggregatedServing {
     func state(_ k: Int) -> ServingWorkload.InstanceState {
         var s = ServingWorkload.InstanceState(waiting: 0, running: 0, kvUsed: 0, kvCapacity: 0)
         if k < split.prefillInstances {
-            s.waiting = prompts.count - promptHead + recompute.count
+            s.waiting = promptsWaiting
             for e in k * stages..<(k + 1) * stages { s.running += prefilling[e].count }
             return s
         }
@@ -199,7 +198,7 @@ struct DisaggregatedServing {
         // Waiting: prompts not yet in a prefill iteration, and transferred requests not yet in
         // a decode batch.
         if queue.window != nil && dt > 0 {
-            queue.add(from: lastChange, to: sim.now, count: prompts.count - promptHead + recompute.count + queued.reduce(0) { $0 + $1.count })
+            queue.add(from: lastChange, to: sim.now, count: promptsWaiting + queued.reduce(0) { $0 + $1.count })
         }
         lastChange = sim.now
     }
@@ -245,7 +244,7 @@ struct DisaggregatedServing {
         if traceLog != nil {
             traceLog!.iteration(pid: p / stages, tid: p % stages, engines: stages, start: sim.now, end: done, decodes: 0, prefills: batch.count,
                                 promptTokens: batch.reduce(0) { $0 + $1.chunk }, running: prefilling[p].count,
-                                waiting: prompts.count - promptHead + recompute.count, kvUsed: 0, kvCapacity: 0)
+                                waiting: promptsWaiting, kvUsed: 0, kvCapacity: 0)
         }
     }
 

@@ -126,6 +126,11 @@ extension ServingWorkload {
         let window: Double?
         var third = 0.0, fourth = 0.0
 
+        /// An open loop draws every request before the run, so its window is known at the start.
+        init(_ requests: [Request], serving: ServingSpec, closedLoop: Bool) {
+            window = closedLoop ? nil : ServingWorkload.arrivalWindow(requests, serving: serving)
+        }
+
         /// `count` requests waited from `a` to `b`.
         mutating func add(from a: Double, to b: Double, count: Int) {
             guard let w = window, count > 0, b > 0.5 * w else { return }
@@ -141,17 +146,13 @@ extension ServingWorkload {
         }
     }
 
-    /// The window over which requests arrived: the duration when arrivals stopped at it (nil:
-    /// they stopped at a request count or the trace's end), else up to the last arrival (nil
-    /// when every request arrived at 0).
+    /// The window over which requests arrived: the duration when arrivals stopped at it (not
+    /// when they stopped at a request count or the trace's end), else up to the last arrival
+    /// (nil when every request arrived at 0).
     static func arrivalWindow(_ requests: [Request], serving s: ServingSpec) -> Double? {
         let countBound = s.requests.map { requests.count >= $0 } ?? false
-        return arrivalWindow(requests, duration: countBound ? nil : s.duration)
-    }
-
-    static func arrivalWindow(_ requests: [Request], duration: Double?) -> Double? {
         let last = requests.map(\.arrival).max() ?? 0
-        if let duration, duration >= last { return duration }
+        if !countBound, let duration = s.duration, duration >= last { return duration }
         return last > 0 ? last : nil
     }
 }

@@ -62,8 +62,12 @@ extension ServingWorkload {
         }
 
         /// The trace: the iterations and counters, and the requests that arrived before the
-        /// log stopped, each on the process that decoded it (`pid(request)`).
-        func data(_ requests: [Request], end: Double, pid: (Request) -> Int, processNames: [Int: String], threadNames: [TraceTrack: String]) -> TraceData {
+        /// log stopped, each on the process that decoded it (`pid(request)`); a scheduler
+        /// thread per engine of each process.
+        func data(_ requests: [Request], end: Double, pid: (Request) -> Int, processNames: [Int: String], engines: Int) -> TraceData {
+            let threadNames = Dictionary(uniqueKeysWithValues: processNames.keys.flatMap { p in
+                (0..<engines).map { (TraceTrack(pid: p, tid: $0), engines > 1 ? "scheduler (engine \($0))" : "scheduler") }
+            })
             var spans: [TraceAsyncSpan] = []
             for (i, r) in requests.enumerated() where r.arrival <= (stopped ?? .infinity) {
                 let done = r.done ?? end
